@@ -1,0 +1,1 @@
+//! Acts: the signed, hash-chained entries of the case log.

@@ -1,0 +1,243 @@
+//! The hub's HTTP+JSON API, version 1: the request and response bodies both sides share.
+//! Byte strings travel as base64; keys and ids as lowercase hex. See docs/protocol.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CaseId, ChannelName, PublicKey};
+
+/// The most bytes any request body may have.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+/// The most bytes one entry, key package or welcome may have.
+pub const MAX_BLOB_BYTES: usize = 256 * 1024;
+/// The most entries one `GET …/entries` returns.
+pub const MAX_LIST: usize = 500;
+/// The most key packages one participant may keep on the hub.
+pub const MAX_KEY_PACKAGES: usize = 100;
+/// The most characters of a participant's display name or a party's name.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// A participant's place in a case, as the hub records it from the invite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    Mediator,
+    Party,
+    Observer,
+}
+
+/// How the hub treats a channel's entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// An MLS group: entries are MLS commits and application messages.
+    Mls,
+    /// The case-wide record, sealed under the case key that invite codes carry. Every member
+    /// of the case is a member of it.
+    Sealed,
+}
+
+/// What an entry is, as the hub checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Commit,
+    Message,
+}
+
+/// The error body of every non-2xx answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: scripts match on it.
+    pub code: String,
+    /// One human sentence.
+    pub message: String,
+    /// For `stale_head`: the channel's current head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Health {
+    pub ok: bool,
+    pub version: String,
+}
+
+/// `POST /v1/cases`: the caller becomes the case's mediator; the sealed `public` channel is
+/// created with it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    pub case_id: CaseId,
+    pub name: String,
+}
+
+/// `POST /v1/cases/{case}/invites` (mediator only). The hub stores only the code's hash.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvite {
+    /// Hex SHA-256 of the invite secret.
+    pub code_hash: String,
+    pub role: MemberRole,
+    /// The party's name; required for `party`, absent otherwise.
+    #[serde(default)]
+    pub party: Option<String>,
+}
+
+/// `POST /v1/join`: spends an invite.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    pub case_id: CaseId,
+    /// Hex of the invite secret.
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub key: PublicKey,
+    pub name: String,
+    pub role: MemberRole,
+    #[serde(default)]
+    pub party: Option<String>,
+    pub joined_ms: u64,
+}
+
+/// `GET /v1/cases/{case}/members`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Members {
+    pub members: Vec<Member>,
+}
+
+/// `POST /v1/key-packages`: the caller's MLS key packages (TLS-encoded `KeyPackage`s).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadKeyPackages {
+    pub key_packages: Vec<Blob>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyPackagesStored {
+    /// How many of the caller's key packages the hub now holds.
+    pub available: usize,
+}
+
+/// `POST /v1/cases/{case}/key-packages/claim` (mediator only): hands out one of a case
+/// member's key packages, once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimKeyPackage {
+    pub key: PublicKey,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClaimedKeyPackage {
+    pub key_package: Blob,
+}
+
+/// `POST /v1/cases/{case}/channels` (mediator only): a new MLS channel. The mediator is a
+/// member; further members join through an `add` commit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    pub channel: ChannelName,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub channel: ChannelName,
+    pub kind: ChannelKind,
+    pub members: Vec<PublicKey>,
+    /// The seq of the channel's last entry; 0 when empty.
+    pub head: u64,
+}
+
+/// `GET /v1/cases/{case}/channels`: the channels the caller is a member of.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Channels {
+    pub channels: Vec<ChannelInfo>,
+}
+
+/// `POST /v1/cases/{case}/channels/{channel}/entries`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostEntry {
+    pub kind: EntryKind,
+    /// The seq of the last entry the sender has seen; the hub refuses the post with
+    /// `stale_head` unless it is the channel's head, so every channel stays one line.
+    pub after: u64,
+    pub body: Blob,
+    /// With an `add` commit: the Welcome for the added members, delivered once the commit
+    /// is accepted.
+    #[serde(default)]
+    pub welcome: Option<Blob>,
+    /// With a commit (mediator only): the keys this commit adds to the channel.
+    #[serde(default)]
+    pub add: Vec<PublicKey>,
+    /// With a commit (mediator only): the keys this commit removes from the channel.
+    #[serde(default)]
+    pub remove: Vec<PublicKey>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Posted {
+    pub seq: u64,
+}
+
+/// One stored entry, as the hub hands it out. `author` is who the hub says posted it: the
+/// client trusts only the signature inside.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub kind: EntryKind,
+    pub author: PublicKey,
+    pub body: Blob,
+    pub at_ms: u64,
+}
+
+/// `GET /v1/cases/{case}/channels/{channel}/entries?after=N&limit=M`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entries {
+    pub entries: Vec<Entry>,
+    pub head: u64,
+}
+
+/// One Welcome waiting for the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub id: u64,
+    pub case_id: CaseId,
+    pub channel: ChannelName,
+    /// The seq of the commit that added the caller: its first readable entry follows it.
+    pub seq: u64,
+    pub body: Blob,
+}
+
+/// `GET /v1/welcomes?after=ID`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Welcomes {
+    pub welcomes: Vec<Welcome>,
+}
+
+/// One push notification on `GET /v1/cases/{case}/stream` (WebSocket, text frames).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub channel: ChannelName,
+    pub seq: u64,
+}
+
+/// Bytes carried as base64 in JSON.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Blob(#[serde(with = "crate::b64")] pub Vec<u8>);
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}

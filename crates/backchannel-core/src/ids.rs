@@ -1,0 +1,238 @@
+//! Identifiers that cross the wire: public keys, case ids and channel names, each validated
+//! when parsed so that a value of the type is always well formed.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An Ed25519 public identity key (32 bytes, lowercase hex on the wire).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The verifying key, if these bytes are a valid Ed25519 point.
+    pub fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).ok()
+    }
+
+    /// Checks `signature` over `message` by this key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Some(key) = self.verifying_key() else {
+            return false;
+        };
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
+        key.verify_strict(message, &signature).is_ok()
+    }
+
+    /// The safety number two people read to each other to verify this key out of band:
+    /// twelve groups of five digits derived from SHA-256 of the key.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        digest.update(b"backchannel/fingerprint/v1\0");
+        digest.update(self.0);
+        let hash = digest.finalize();
+        let mut groups = Vec::with_capacity(6);
+        for chunk in hash.chunks(5).take(6) {
+            let mut n = 0u64;
+            for &b in chunk {
+                n = (n << 8) | u64::from(b);
+            }
+            groups.push(format!("{:05}", n % 100_000));
+        }
+        groups.join(" ")
+    }
+
+    /// A short form for logs and narratives: the first eight hex digits.
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.short())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("a public key is 64 hex digits"))
+    }
+}
+
+/// A case id: 16 random bytes chosen by the mediator, 32 lowercase hex digits on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CaseId(pub [u8; 16]);
+
+impl CaseId {
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 32 || text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let bytes = hex::decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CaseId({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for CaseId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for CaseId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("a case id is 32 lowercase hex digits"))
+    }
+}
+
+/// A channel's name within a case: 1 to 64 of `a-z`, `0-9` and `-`, not starting with `-`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ChannelName(String);
+
+/// The case-wide channel every participant reads.
+pub const PUBLIC_CHANNEL: &str = "public";
+
+impl ChannelName {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = !text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && !text.starts_with('-')
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn public() -> Self {
+        Self(PUBLIC_CHANNEL.to_owned())
+    }
+
+    /// The bilateral channel of a party: its name slugified (`United States` → `united-states`).
+    pub fn for_party(party: &str) -> Option<Self> {
+        let mut slug = String::new();
+        for c in party.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        while slug.ends_with('-') {
+            slug.pop();
+        }
+        if slug == PUBLIC_CHANNEL {
+            slug.push_str("-party");
+        }
+        Self::parse(&slug)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.0 == PUBLIC_CHANNEL
+    }
+}
+
+impl fmt::Display for ChannelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for ChannelName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom("a channel name is 1 to 64 of a-z, 0-9 and '-', not starting with '-'")
+        })
+    }
+}
+
+/// The MLS group id of a discreet channel: binds the group to its case and channel so the hub
+/// can check that an uploaded message belongs where it is posted.
+pub fn mls_group_id(case: &CaseId, channel: &ChannelName) -> Vec<u8> {
+    format!("backchannel/{}/{}", case.to_hex(), channel.as_str()).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names() {
+        assert_eq!(ChannelName::for_party("United States").map(|c| c.0), Some("united-states".into()));
+        assert_eq!(ChannelName::for_party("Iran").map(|c| c.0), Some("iran".into()));
+        assert_eq!(ChannelName::for_party("Public").map(|c| c.0), Some("public-party".into()));
+        assert!(ChannelName::for_party("!!!").is_none());
+        assert!(ChannelName::parse("-x").is_none());
+        assert!(ChannelName::parse("Upper").is_none());
+        assert!(ChannelName::parse(&"a".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn case_ids_are_canonical() {
+        assert!(CaseId::parse(&"ab".repeat(16)).is_some());
+        assert!(CaseId::parse(&"AB".repeat(16)).is_none());
+        assert!(CaseId::parse("abcd").is_none());
+    }
+
+    #[test]
+    fn fingerprint_is_stable() {
+        let key = PublicKey([7; 32]);
+        let fp = key.fingerprint();
+        assert_eq!(fp.split(' ').count(), 6);
+        assert_eq!(fp, PublicKey([7; 32]).fingerprint());
+        assert_ne!(fp, PublicKey([8; 32]).fingerprint());
+    }
+}

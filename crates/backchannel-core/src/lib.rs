@@ -1,0 +1,16 @@
+//! The pure core of backchannel: identities' public halves, the signed wire formats, the
+//! case log's acts and the case state as a fold over a verified log.
+//!
+//! Nothing here does I/O, reads a clock or draws randomness: time and entropy are passed
+//! in by the shell (the client or the hub), so every decision replays identically.
+
+pub mod act;
+pub mod api;
+pub mod auth;
+pub mod b64;
+pub mod ids;
+pub mod state;
+
+
+pub use ids::{CaseId, ChannelName, PublicKey};
+

@@ -1,0 +1,1 @@
+//! The case state: a fold over verified acts.
