@@ -28,7 +28,13 @@ pub struct RequestAuth {
 }
 
 /// The bytes a request's signature covers.
-pub fn signed_bytes(method: &str, path_and_query: &str, ts_ms: u64, nonce: &[u8; 16], body: &[u8]) -> Vec<u8> {
+pub fn signed_bytes(
+    method: &str,
+    path_and_query: &str,
+    ts_ms: u64,
+    nonce: &[u8; 16],
+    body: &[u8],
+) -> Vec<u8> {
     let body_hash = hex::encode(Sha256::digest(body));
     format!(
         "backchannel-request/1\n{}\n{}\n{}\n{}\n{}",
@@ -67,7 +73,12 @@ impl RequestAuth {
                 _ => return None,
             }
         }
-        Some(Self { key: key?, ts_ms: ts?, nonce: nonce?, signature: sig? })
+        Some(Self {
+            key: key?,
+            ts_ms: ts?,
+            nonce: nonce?,
+            signature: sig?,
+        })
     }
 
     /// Checks the signature over the request; the clock and nonce checks are the hub's.

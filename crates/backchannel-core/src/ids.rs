@@ -124,7 +124,8 @@ impl Serialize for CaseId {
 impl<'de> Deserialize<'de> for CaseId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("a case id is 32 lowercase hex digits"))
+        Self::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom("a case id is 32 lowercase hex digits"))
     }
 }
 
@@ -142,7 +143,9 @@ impl ChannelName {
         let ok = !text.is_empty()
             && text.len() <= Self::MAX_LEN
             && !text.starts_with('-')
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(text.to_owned()))
     }
 
@@ -194,7 +197,9 @@ impl<'de> Deserialize<'de> for ChannelName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Self::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom("a channel name is 1 to 64 of a-z, 0-9 and '-', not starting with '-'")
+            serde::de::Error::custom(
+                "a channel name is 1 to 64 of a-z, 0-9 and '-', not starting with '-'",
+            )
         })
     }
 }
@@ -211,9 +216,18 @@ mod tests {
 
     #[test]
     fn channel_names() {
-        assert_eq!(ChannelName::for_party("United States").map(|c| c.0), Some("united-states".into()));
-        assert_eq!(ChannelName::for_party("Iran").map(|c| c.0), Some("iran".into()));
-        assert_eq!(ChannelName::for_party("Public").map(|c| c.0), Some("public-party".into()));
+        assert_eq!(
+            ChannelName::for_party("United States").map(|c| c.0),
+            Some("united-states".into())
+        );
+        assert_eq!(
+            ChannelName::for_party("Iran").map(|c| c.0),
+            Some("iran".into())
+        );
+        assert_eq!(
+            ChannelName::for_party("Public").map(|c| c.0),
+            Some("public-party".into())
+        );
         assert!(ChannelName::for_party("!!!").is_none());
         assert!(ChannelName::parse("-x").is_none());
         assert!(ChannelName::parse("Upper").is_none());

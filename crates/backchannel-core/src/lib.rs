@@ -11,6 +11,6 @@ pub mod b64;
 pub mod ids;
 pub mod state;
 
-
+pub use act::{Act, ActBody, ChannelPurpose, Digest32, Role, SignedAct, VerifiedAct};
 pub use ids::{CaseId, ChannelName, PublicKey};
-
+pub use state::{CaseState, Phase, Rejection};

@@ -1,0 +1,283 @@
+//! The case state's rules and chain, attacked act by act; replay determinism as a property.
+#![allow(clippy::unwrap_used)]
+
+use backchannel_core::act::ChannelPurpose;
+use backchannel_core::{
+    ActBody, CaseId, CaseState, ChannelName, Digest32, PublicKey, Rejection, Role, VerifiedAct,
+};
+use ed25519_dalek::SigningKey;
+use proptest::prelude::*;
+
+struct World {
+    state: CaseState,
+    log: Vec<VerifiedAct>,
+}
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+fn pk(n: u8) -> PublicKey {
+    PublicKey(key(n).verifying_key().to_bytes())
+}
+
+const MEDIATOR: u8 = 1;
+const US: u8 = 2;
+const IRAN: u8 = 3;
+const UAE: u8 = 4;
+
+fn channel(name: &str) -> ChannelName {
+    ChannelName::parse(name).unwrap()
+}
+
+impl World {
+    fn new() -> Self {
+        let genesis = backchannel_core::Act {
+            v: 1,
+            case: CaseId([9; 16]),
+            channel: ChannelName::public(),
+            index: 1,
+            prev: Digest32::ZERO,
+            author: pk(MEDIATOR),
+            at_ms: 0,
+            body: ActBody::CaseOpened {
+                title: "Talks".into(),
+                mediator_name: "Pakistan".into(),
+            },
+        }
+        .sign(&key(MEDIATOR));
+        let state = CaseState::genesis(&genesis, Some(pk(MEDIATOR))).unwrap();
+        Self {
+            state,
+            log: vec![genesis],
+        }
+    }
+
+    fn make(
+        &self,
+        author: u8,
+        channel: &ChannelName,
+        body: ActBody,
+    ) -> Result<VerifiedAct, Rejection> {
+        let act = self.state.next_act(channel, pk(author), 0, body)?;
+        Ok(act.sign(&key(author)))
+    }
+
+    fn post(
+        &mut self,
+        author: u8,
+        channel: &ChannelName,
+        body: ActBody,
+    ) -> Result<VerifiedAct, Rejection> {
+        let act = self.make(author, channel, body)?;
+        self.state.accept(&act)?;
+        self.log.push(act.clone());
+        Ok(act)
+    }
+
+    /// The seed's cast: two parties with a bilateral channel each, one observer.
+    fn seeded() -> Self {
+        let mut w = Self::new();
+        let public = ChannelName::public();
+        for (n, name, role) in [
+            (
+                US,
+                "United States",
+                Role::Party {
+                    party: "United States".into(),
+                },
+            ),
+            (
+                IRAN,
+                "Iran",
+                Role::Party {
+                    party: "Iran".into(),
+                },
+            ),
+            (UAE, "UAE", Role::Observer),
+        ] {
+            w.post(
+                MEDIATOR,
+                &public,
+                ActBody::MemberAdmitted {
+                    key: pk(n),
+                    name: name.into(),
+                    role,
+                },
+            )
+            .unwrap();
+        }
+        for (n, party, name) in [
+            (US, "United States", "united-states"),
+            (IRAN, "Iran", "iran"),
+        ] {
+            w.post(
+                MEDIATOR,
+                &public,
+                ActBody::ChannelOpened {
+                    channel: channel(name),
+                    purpose: ChannelPurpose::Bilateral {
+                        party: party.into(),
+                    },
+                },
+            )
+            .unwrap();
+            w.post(
+                MEDIATOR,
+                &channel(name),
+                ActBody::MembersChanged {
+                    members: vec![pk(MEDIATOR), pk(n)],
+                },
+            )
+            .unwrap();
+        }
+        w
+    }
+}
+
+fn text(t: &str) -> ActBody {
+    ActBody::Message { text: t.into() }
+}
+
+#[test]
+fn replaying_the_log_gives_the_same_state() {
+    let mut w = World::seeded();
+    w.post(US, &channel("united-states"), text("our terms"))
+        .unwrap();
+    w.post(
+        MEDIATOR,
+        &ChannelName::public(),
+        text("talks are under way"),
+    )
+    .unwrap();
+    let replayed = CaseState::replay(&w.log, Some(pk(MEDIATOR))).unwrap();
+    assert_eq!(replayed, w.state);
+}
+
+#[test]
+fn genesis_by_someone_else_is_refused() {
+    let w = World::new();
+    assert_eq!(
+        CaseState::genesis(&w.log[0], Some(pk(US))).unwrap_err(),
+        Rejection::BadGenesis
+    );
+}
+
+#[test]
+fn only_the_mediator_admits_and_opens_channels() {
+    let mut w = World::seeded();
+    let public = ChannelName::public();
+    let admit = ActBody::MemberAdmitted {
+        key: pk(9),
+        name: "Mallory".into(),
+        role: Role::Observer,
+    };
+    assert_eq!(
+        w.post(US, &public, admit).unwrap_err().code(),
+        "mediator_only"
+    );
+    let open = ActBody::ChannelOpened {
+        channel: channel("side"),
+        purpose: ChannelPurpose::Bilateral {
+            party: "Iran".into(),
+        },
+    };
+    assert_eq!(
+        w.post(IRAN, &public, open).unwrap_err().code(),
+        "mediator_only"
+    );
+}
+
+#[test]
+fn an_observer_or_the_other_party_never_sits_in_a_bilateral_channel() {
+    let mut w = World::seeded();
+    let us = channel("united-states");
+    for intruder in [UAE, IRAN] {
+        let members = vec![pk(MEDIATOR), pk(US), pk(intruder)];
+        let err = w
+            .post(MEDIATOR, &us, ActBody::MembersChanged { members })
+            .unwrap_err();
+        assert_eq!(err.code(), "member_not_allowed");
+    }
+}
+
+#[test]
+fn a_non_member_cannot_post_to_a_bilateral_channel() {
+    let mut w = World::seeded();
+    assert_eq!(
+        w.post(IRAN, &channel("united-states"), text("hi"))
+            .unwrap_err()
+            .code(),
+        "not_channel_member"
+    );
+    assert_eq!(
+        w.post(UAE, &channel("iran"), text("hi"))
+            .unwrap_err()
+            .code(),
+        "not_channel_member"
+    );
+    assert_eq!(
+        w.post(9, &ChannelName::public(), text("hi"))
+            .unwrap_err()
+            .code(),
+        "not_participant"
+    );
+}
+
+#[test]
+fn dropped_replayed_reordered_and_foreign_acts_break_the_chain() {
+    let w = World::seeded();
+    let us = channel("united-states");
+    let mut sender = World::seeded();
+    let first = sender.post(US, &us, text("one")).unwrap();
+    let second = sender.post(US, &us, text("two")).unwrap();
+
+    // Dropped: the receiver gets the second without the first.
+    let mut receiver = w.state.clone();
+    assert_eq!(receiver.accept(&second).unwrap_err().code(), "broken_chain");
+    // Replayed: the first twice.
+    receiver.accept(&first).unwrap();
+    assert_eq!(receiver.accept(&first).unwrap_err().code(), "broken_chain");
+    receiver.accept(&second).unwrap();
+
+    // Foreign: an act of another case.
+    let mut other = World::seeded();
+    other.state.case = CaseId([1; 16]);
+    let foreign = other.make(US, &us, text("x")).unwrap();
+    assert_eq!(
+        w.state.clone().accept(&foreign).unwrap_err().code(),
+        "wrong_case"
+    );
+}
+
+#[test]
+fn a_rejected_act_changes_nothing() {
+    let mut w = World::seeded();
+    let before = w.state.clone();
+    assert!(w.post(UAE, &channel("iran"), text("let me in")).is_err());
+    assert!(w.post(MEDIATOR, &ChannelName::public(), text("")).is_err());
+    assert_eq!(w.state, before);
+}
+
+proptest! {
+    /// Any sequence of allowed posts replays to the same state, and every act the state
+    /// refuses leaves it unchanged.
+    #[test]
+    fn replay_is_deterministic(posts in proptest::collection::vec((0u8..5, 0usize..3, 0u8..3), 0..40)) {
+        let mut w = World::seeded();
+        let channels = [ChannelName::public(), channel("united-states"), channel("iran")];
+        for (author, ch, kind) in posts {
+            let author = [MEDIATOR, US, IRAN, UAE, 9][author as usize];
+            let body = match kind {
+                0 => text("words"),
+                1 => ActBody::MembersChanged { members: vec![pk(MEDIATOR), pk(author)] },
+                _ => ActBody::MemberAdmitted { key: pk(author.wrapping_add(10)), name: "n".into(), role: Role::Observer },
+            };
+            let before = w.state.clone();
+            if w.post(author, &channels[ch], body).is_err() {
+                prop_assert_eq!(&w.state, &before);
+            }
+        }
+        prop_assert_eq!(CaseState::replay(&w.log, Some(pk(MEDIATOR))).unwrap(), w.state);
+    }
+}
