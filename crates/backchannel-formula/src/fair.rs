@@ -1,0 +1,133 @@
+//! Fair points over a set of acceptable utility vectors, compared exactly in integer arithmetic.
+//!
+//! Gains are utilities above each party's reservation (fixed point, so non-negative integers). Nash
+//! products are compared as exact big integers; Kalai–Smorodinsky shares by cross-multiplication.
+
+use std::cmp::Ordering;
+
+/// Which fair point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Criterion {
+    /// Maximise the product of gains.
+    Nash,
+    /// Maximise the smallest gain as a share of that party's best acceptable gain.
+    KalaiSmorodinsky,
+    /// Maximise the smallest gain.
+    Egalitarian,
+    /// Maximise the sum of utilities.
+    Utilitarian,
+}
+
+/// Exact product of non-negative integers as little-endian 32-bit limbs.
+pub fn big_product(xs: impl IntoIterator<Item = u64>) -> Vec<u32> {
+    let mut limbs: Vec<u32> = vec![1];
+    for x in xs {
+        if x == 0 {
+            return vec![0];
+        }
+        let mut carry: u128 = 0;
+        for l in &mut limbs {
+            let v = u128::from(*l) * u128::from(x) + carry;
+            *l = (v & 0xffff_ffff) as u32;
+            carry = v >> 32;
+        }
+        while carry > 0 {
+            limbs.push((carry & 0xffff_ffff) as u32);
+            carry >>= 32;
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    limbs
+}
+
+/// Compares two [`big_product`] results.
+pub fn cmp_big(a: &[u32], b: &[u32]) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.iter().rev().cmp(b.iter().rev()))
+}
+
+/// The big product as a float (for reports).
+pub fn big_to_f64(a: &[u32]) -> f64 {
+    a.iter()
+        .rev()
+        .fold(0.0, |acc, &l| acc * 4_294_967_296.0 + f64::from(l))
+}
+
+fn gains(u: &[i64], r: &[i64]) -> Vec<u64> {
+    u.iter()
+        .zip(r)
+        .map(|(a, b)| (a - b).max(0).unsigned_abs())
+        .collect()
+}
+
+/// The smallest share `g_p / best_p` as a fraction (numerator, denominator); a party whose best gain is 0 has share 1.
+fn min_share(g: &[u64], best: &[u64]) -> (u128, u128) {
+    let mut m: (u128, u128) = (1, 1);
+    for (&gp, &bp) in g.iter().zip(best) {
+        if bp == 0 {
+            continue;
+        }
+        let f = (u128::from(gp), u128::from(bp));
+        if f.0 * m.1 < m.0 * f.1 {
+            m = f;
+        }
+    }
+    m
+}
+
+/// Indices of the vectors (each of length `d`, flattened) that maximise the criterion; empty when none.
+/// All vectors must be acceptable (at or above `reservation`).
+pub fn best(criterion: Criterion, d: usize, utils: &[i64], reservation: &[i64]) -> Vec<usize> {
+    let n = utils.len().checked_div(d).unwrap_or(0);
+    if n == 0 {
+        return Vec::new();
+    }
+    let u = |k: usize| &utils[k * d..(k + 1) * d];
+    let mut best_gain = vec![0u64; d];
+    for k in 0..n {
+        for (p, g) in gains(u(k), reservation).into_iter().enumerate() {
+            best_gain[p] = best_gain[p].max(g);
+        }
+    }
+    let mut winners: Vec<usize> = vec![0];
+    for k in 1..n {
+        let ord = compare(criterion, u(k), u(winners[0]), reservation, &best_gain);
+        match ord {
+            Ordering::Greater => winners = vec![k],
+            Ordering::Equal => winners.push(k),
+            Ordering::Less => {}
+        }
+    }
+    winners
+}
+
+/// Compares two acceptable vectors under a criterion.
+pub fn compare(
+    criterion: Criterion,
+    a: &[i64],
+    b: &[i64],
+    reservation: &[i64],
+    best_gain: &[u64],
+) -> Ordering {
+    let (ga, gb) = (gains(a, reservation), gains(b, reservation));
+    match criterion {
+        Criterion::Nash => cmp_big(&big_product(ga), &big_product(gb)),
+        Criterion::Egalitarian => ga.iter().min().cmp(&gb.iter().min()),
+        Criterion::Utilitarian => a.iter().sum::<i64>().cmp(&b.iter().sum::<i64>()),
+        Criterion::KalaiSmorodinsky => {
+            let (fa, fb) = (min_share(&ga, best_gain), min_share(&gb, best_gain));
+            (fa.0 * fb.1).cmp(&(fb.0 * fa.1))
+        }
+    }
+}
+
+/// The Nash product of a vector's gains, as a float.
+pub fn nash_product(u: &[i64], reservation: &[i64]) -> f64 {
+    u.iter()
+        .zip(reservation)
+        .map(|(a, b)| crate::model::from_fixed((a - b).max(0)))
+        .product()
+}

@@ -1,0 +1,319 @@
+//! The Pareto frontier of a box of packages, without enumerating them: issue-by-issue Minkowski sums of
+//! utility vectors, pruned to the non-dominated ones (and to those that can still reach every reservation).
+//!
+//! Why this is exact: if a partial sum is dominated by another, adding the same remaining options to both keeps
+//! it dominated, so no package whose vector is on the final frontier is ever dropped; equal partial vectors are
+//! merged with their counts added, so the count of packages sharing a frontier vector is exact too.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Box, Model};
+
+/// Limits for one frontier computation.
+#[derive(Clone, Copy, Debug)]
+pub struct FrontierLimits {
+    /// Most points kept after each issue before thinning to an approximation.
+    pub points_max: usize,
+}
+
+/// Non-dominated points: flattened utilities, counts and one representative package each.
+#[derive(Clone, Debug, Default)]
+pub struct Points {
+    /// Dimension (number of parties).
+    pub d: usize,
+    /// `utils[k * d + p]`.
+    pub utils: Vec<i64>,
+    /// Packages sharing each vector (saturating).
+    pub counts: Vec<u128>,
+    /// One package per point, as option indices.
+    pub packages: Vec<Vec<usize>>,
+    /// False when a count saturated.
+    pub counts_exact: bool,
+    /// Additive bound (fixed point, per party) when the set was thinned; 0 when exact.
+    pub bound: i64,
+}
+
+impl Points {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Utilities of point `k`.
+    pub fn u(&self, k: usize) -> &[i64] {
+        &self.utils[k * self.d..(k + 1) * self.d]
+    }
+}
+
+/// Sorts candidate indices lexicographically descending by utility vector, merges equal vectors and keeps the
+/// non-dominated ones. Returns (kept index, merged count) in lexicographically descending order.
+pub fn reduce(
+    d: usize,
+    utils: &[i64],
+    counts: &[u128],
+    saturated: &mut bool,
+) -> Vec<(usize, u128)> {
+    let n = counts.len();
+    let u = |k: usize| &utils[k * d..(k + 1) * d];
+    let mut order: Vec<usize> = (0..n).collect();
+    // Stable sort: among equal vectors the first generated stays the representative (determinism).
+    order.sort_by(|&a, &b| u(b).cmp(u(a)));
+    let mut merged: Vec<(usize, u128)> = Vec::with_capacity(n);
+    for k in order {
+        if let Some(last) = merged.last_mut()
+            && u(last.0) == u(k)
+        {
+            let (c, over) = last.1.overflowing_add(counts[k]);
+            if over {
+                *saturated = true;
+                last.1 = u128::MAX;
+            } else {
+                last.1 = c;
+            }
+            continue;
+        }
+        merged.push((k, counts[k]));
+    }
+    match d {
+        0 | 1 => {
+            merged.truncate(1);
+            merged
+        }
+        2 => {
+            let mut best = i64::MIN;
+            merged.retain(|&(k, _)| {
+                let y = utils[k * 2 + 1];
+                if y > best {
+                    best = y;
+                    true
+                } else {
+                    false
+                }
+            });
+            merged
+        }
+        3 => {
+            // Staircase of (u1 -> u2) over kept points; u2 strictly decreases as u1 grows.
+            let mut stair: BTreeMap<i64, i64> = BTreeMap::new();
+            merged.retain(|&(k, _)| {
+                let (y, z) = (utils[k * 3 + 1], utils[k * 3 + 2]);
+                if let Some((_, &zz)) = stair.range(y..).next()
+                    && zz >= z
+                {
+                    return false;
+                }
+                let remove: Vec<i64> = stair
+                    .range(..=y)
+                    .rev()
+                    .take_while(|(_, zz)| **zz <= z)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in remove {
+                    stair.remove(&key);
+                }
+                stair.insert(y, z);
+                true
+            });
+            merged
+        }
+        _ => {
+            let mut kept: Vec<(usize, u128)> = Vec::new();
+            for (k, c) in merged {
+                let uk = u(k);
+                if !kept
+                    .iter()
+                    .any(|&(q, _)| u(q).iter().zip(uk).all(|(a, b)| a >= b))
+                {
+                    kept.push((k, c));
+                }
+            }
+            kept
+        }
+    }
+}
+
+/// The frontier of the packages in `bx` that can still reach every reservation.
+#[allow(clippy::needless_range_loop)]
+pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Points {
+    let d = model.parties;
+    let n = bx.len();
+    // maxrem[k][p]: the most party p can still gain from issues k.. of the box.
+    let mut maxrem = vec![vec![0i64; d]; n + 1];
+    for k in (0..n).rev() {
+        for p in 0..d {
+            let best = bx[k]
+                .iter()
+                .map(|&o| model.term(k, o, p))
+                .max()
+                .unwrap_or(0);
+            maxrem[k][p] = maxrem[k + 1][p] + best;
+        }
+    }
+    let mut utils = vec![0i64; d];
+    let mut counts: Vec<u128> = vec![1];
+    let mut back: Vec<Vec<(u32, u32)>> = Vec::with_capacity(n);
+    let mut saturated = false;
+    let mut bound = 0i64;
+    if (0..d).any(|p| maxrem[0][p] < model.reservation[p]) {
+        return Points {
+            d,
+            counts_exact: true,
+            ..Points::default()
+        };
+    }
+    for k in 0..n {
+        let opts = &bx[k];
+        let mut cu: Vec<i64> = Vec::with_capacity(counts.len() * opts.len() * d);
+        let mut cc: Vec<u128> = Vec::with_capacity(counts.len() * opts.len());
+        let mut cb: Vec<(u32, u32)> = Vec::with_capacity(counts.len() * opts.len());
+        for j in 0..counts.len() {
+            let base = &utils[j * d..(j + 1) * d];
+            'opt: for &o in opts {
+                let t = &model.terms[k][o * d..(o + 1) * d];
+                for p in 0..d {
+                    if base[p] + t[p] + maxrem[k + 1][p] + bound < model.reservation[p] {
+                        continue 'opt;
+                    }
+                }
+                for p in 0..d {
+                    cu.push(base[p] + t[p]);
+                }
+                cc.push(counts[j]);
+                #[allow(clippy::cast_possible_truncation)]
+                cb.push((j as u32, o as u32));
+            }
+        }
+        let mut kept = reduce(d, &cu, &cc, &mut saturated);
+        if kept.len() > limits.points_max {
+            let (thinned, delta) = thin(d, &cu, kept, limits.points_max);
+            kept = thinned;
+            bound += delta;
+        }
+        let mut nu = Vec::with_capacity(kept.len() * d);
+        let mut nc = Vec::with_capacity(kept.len());
+        let mut nb = Vec::with_capacity(kept.len());
+        for (q, c) in kept {
+            nu.extend_from_slice(&cu[q * d..(q + 1) * d]);
+            nc.push(c);
+            nb.push(cb[q]);
+        }
+        utils = nu;
+        counts = nc;
+        back.push(nb);
+    }
+    let mut packages = Vec::with_capacity(counts.len());
+    for last in 0..counts.len() {
+        let mut pkg = vec![0usize; n];
+        let mut j = last;
+        for k in (0..n).rev() {
+            let (parent, o) = back[k][j];
+            pkg[k] = o as usize;
+            j = parent as usize;
+        }
+        packages.push(pkg);
+    }
+    Points {
+        d,
+        utils,
+        counts,
+        packages,
+        counts_exact: !saturated && bound == 0,
+        bound,
+    }
+}
+
+/// Thins a non-dominated set to at most `max` points by keeping one point per grid cell of side `delta`
+/// (then re-filtering dominance). Every dropped point is within `delta` of a kept one in every coordinate.
+fn thin(
+    d: usize,
+    utils: &[i64],
+    kept: Vec<(usize, u128)>,
+    max: usize,
+) -> (Vec<(usize, u128)>, i64) {
+    let mut delta: i64 = 1_000; // 1e-6 in fixed point
+    loop {
+        let mut cells: BTreeMap<Vec<i64>, (usize, u128)> = BTreeMap::new();
+        for &(k, c) in &kept {
+            let key: Vec<i64> = utils[k * d..(k + 1) * d]
+                .iter()
+                .map(|x| x.div_euclid(delta))
+                .collect();
+            let e = cells.entry(key).or_insert((k, 0));
+            e.1 = e.1.saturating_add(c);
+            // keep the point with the largest sum in the cell
+            let s_new: i64 = utils[k * d..(k + 1) * d].iter().sum();
+            let s_old: i64 = utils[e.0 * d..(e.0 + 1) * d].iter().sum();
+            if s_new > s_old {
+                e.0 = k;
+            }
+        }
+        if cells.len() <= max || delta > crate::model::UNIT {
+            let mut v: Vec<(usize, u128)> = cells.into_values().collect();
+            let idx_utils: Vec<i64> = v
+                .iter()
+                .flat_map(|&(k, _)| utils[k * d..(k + 1) * d].iter().copied())
+                .collect();
+            let cnt: Vec<u128> = v.iter().map(|&(_, c)| c).collect();
+            let mut sat = false;
+            let red = reduce(d, &idx_utils, &cnt, &mut sat);
+            v = red.into_iter().map(|(i, c)| (v[i].0, c)).collect();
+            return (v, delta);
+        }
+        delta *= 2;
+    }
+}
+
+/// The non-dominated union of several point sets (from disjoint boxes: equal vectors add their counts).
+pub fn union(sets: Vec<Points>, d: usize) -> Points {
+    let mut utils = Vec::new();
+    let mut counts = Vec::new();
+    let mut packages = Vec::new();
+    let mut exact = true;
+    let mut bound = 0;
+    for s in sets {
+        exact &= s.counts_exact;
+        bound = bound.max(s.bound);
+        utils.extend(s.utils);
+        counts.extend(s.counts);
+        packages.extend(s.packages);
+    }
+    let mut sat = false;
+    let kept = reduce(d, &utils, &counts, &mut sat);
+    let mut out = Points {
+        d,
+        counts_exact: exact && !sat,
+        bound,
+        ..Points::default()
+    };
+    for (k, c) in kept {
+        out.utils.extend_from_slice(&utils[k * d..(k + 1) * d]);
+        out.counts.push(c);
+        out.packages.push(std::mem::take(&mut packages[k]));
+    }
+    out
+}
+
+/// Merges equal vectors (adding counts, saturating) without any dominance filtering.
+pub fn reduce_counts(d: usize, utils: Vec<i64>, counts: Vec<u128>) -> (Vec<i64>, Vec<u128>) {
+    let n = counts.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| utils[a * d..(a + 1) * d].cmp(&utils[b * d..(b + 1) * d]));
+    let mut ou: Vec<i64> = Vec::with_capacity(utils.len());
+    let mut oc: Vec<u128> = Vec::with_capacity(n);
+    for k in order {
+        let u = &utils[k * d..(k + 1) * d];
+        if !oc.is_empty() && &ou[ou.len() - d..] == u {
+            let last = oc.len() - 1;
+            oc[last] = oc[last].saturating_add(counts[k]);
+        } else {
+            ou.extend_from_slice(u);
+            oc.push(counts[k]);
+        }
+    }
+    (ou, oc)
+}

@@ -1,0 +1,421 @@
+//! Solving a scenario: counts, the exact Pareto frontier of the acceptable set, fair points and explanations.
+
+use serde::Serialize;
+
+use crate::count::{self, Count};
+use crate::fair::{self, Criterion};
+use crate::frontier::{self, FrontierLimits, Points};
+use crate::model::{Model, from_fixed};
+use crate::scenario::{Package, RequirementKind, Scenario};
+
+/// Limits and knobs for [`solve`].
+#[derive(Clone, Copy, Debug)]
+pub struct SolveOptions {
+    /// Most frontier points kept per issue before the frontier is thinned to a bounded approximation.
+    pub points_max: usize,
+    /// Most partial utility vectors the acceptable-count programme may hold.
+    pub count_states_max: usize,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            points_max: 1_000_000,
+            count_states_max: 2_000_000,
+        }
+    }
+}
+
+/// Progress reports from [`solve_with_progress`].
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// Starting a phase.
+    Phase(&'static str),
+    /// Box `done` of `total` finished.
+    Box {
+        /// Boxes done.
+        done: usize,
+        /// Boxes in all.
+        total: usize,
+    },
+}
+
+/// One point of the frontier.
+#[derive(Clone, Debug, Serialize)]
+pub struct FrontierPoint {
+    /// Each party's utility, in party order.
+    pub utilities: Vec<f64>,
+    /// A package with these utilities.
+    pub package: Package,
+    /// How many acceptable packages share these utilities.
+    pub count: Count,
+}
+
+/// A fair point on the frontier.
+#[derive(Clone, Debug, Serialize)]
+pub struct FairPoint {
+    /// Each party's utility.
+    pub utilities: Vec<f64>,
+    /// Each party's gain over its reservation.
+    pub gains: Vec<f64>,
+    /// A package with these utilities.
+    pub package: Package,
+    /// Index into `pareto`.
+    pub frontier_index: usize,
+    /// Indices into `pareto` of every point that ties with this one (including it).
+    pub ties: Vec<usize>,
+    /// The requirements this point meets (all of them, by construction), by id.
+    pub meets: Vec<String>,
+    /// What the point maximises.
+    pub explanation: String,
+}
+
+/// An option taken off the table, and by whom.
+#[derive(Clone, Debug, Serialize)]
+pub struct Removal {
+    /// Issue id.
+    pub issue: String,
+    /// Option id.
+    pub option: String,
+    /// `red_line` or `requirement`.
+    pub cause: &'static str,
+    /// The party id (red line) or requirement id.
+    pub by: String,
+    /// A sentence.
+    pub explanation: String,
+}
+
+/// Why the numbers are what they are.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Explanations {
+    /// Options removed by red lines and requirements.
+    pub removed: Vec<Removal>,
+    /// How each `implies` requirement was handled.
+    pub couplings: Vec<String>,
+    /// Why the acceptable set is empty, when it is.
+    pub empty: Option<String>,
+    /// Other remarks (approximations, limits).
+    pub notes: Vec<String>,
+}
+
+/// The answer of [`solve`].
+#[derive(Clone, Debug, Serialize)]
+pub struct Solution {
+    /// Party ids, the order of every `utilities` vector.
+    pub parties: Vec<String>,
+    /// Every combination of options.
+    pub packages_total: Count,
+    /// Those within every party's red lines.
+    pub within_red_lines: Count,
+    /// Those also meeting every requirement.
+    pub meeting_requirements: Count,
+    /// Those also giving every party at least its reservation; `null` when too many distinct utility
+    /// vectors to count exactly.
+    pub acceptable: Option<Count>,
+    /// The Pareto frontier of the acceptable set, lexicographically descending by utilities.
+    pub pareto: Vec<FrontierPoint>,
+    /// Whether the frontier (and its counts) are exact.
+    pub exact: bool,
+    /// When not exact: every acceptable package is within this utility of a frontier point for every party.
+    pub bound: Option<f64>,
+    /// Nash bargaining point.
+    pub nash: Option<FairPoint>,
+    /// Kalai–Smorodinsky point.
+    pub kalai_smorodinsky: Option<FairPoint>,
+    /// Egalitarian point.
+    pub egalitarian: Option<FairPoint>,
+    /// Utilitarian point.
+    pub utilitarian: Option<FairPoint>,
+    /// Explanations.
+    pub explanations: Explanations,
+    /// Fixed-point utilities of `pareto` (for exact comparisons in tests and the next-draft planner).
+    #[serde(skip)]
+    pub fixed: Vec<Vec<i64>>,
+    /// Option indices of `pareto` representatives.
+    #[serde(skip)]
+    pub indices: Vec<Vec<usize>>,
+}
+
+/// Solves a validated scenario.
+pub fn solve(s: &Scenario, opts: &SolveOptions) -> Solution {
+    solve_with_progress(s, opts, &mut |_| {})
+}
+
+/// Solves, reporting progress (for long runs).
+pub fn solve_with_progress(
+    s: &Scenario,
+    opts: &SolveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Solution {
+    let model = Model::new(s);
+    let d = model.parties;
+    let mut ex = Explanations {
+        removed: removals(s, &model),
+        ..Explanations::default()
+    };
+    progress(Progress::Phase("counting"));
+    let packages_total = count::product(model.options.iter().copied());
+    let within_red_lines = count::product(
+        model
+            .red_line_ok
+            .iter()
+            .map(|v| v.iter().filter(|x| **x).count()),
+    );
+    let boxes = model.boxes();
+    let Some(boxes) = boxes else {
+        ex.notes.push(format!(
+            "the implies requirements split the feasible set into more than {} boxes; not solved",
+            crate::model::BOXES_MAX
+        ));
+        return empty_solution(
+            s,
+            packages_total,
+            within_red_lines,
+            Count::Exact(0),
+            ex,
+            false,
+        );
+    };
+    for (a, _, b, _) in &model.implies {
+        ex.couplings.push(format!(
+            "issues {:?} and {:?} are coupled by an implies requirement: solved by splitting on whether its condition holds",
+            s.issues[*a].id, s.issues[*b].id
+        ));
+    }
+    if !model.implies.is_empty() {
+        ex.couplings.push(format!(
+            "the feasible set is the disjoint union of {} boxes",
+            boxes.len()
+        ));
+    }
+    let meeting_requirements = count::boxes(&boxes);
+    let acceptable = count::acceptable(&model, &boxes, opts.count_states_max);
+    if acceptable.is_none() {
+        ex.notes.push(
+            "too many distinct utility vectors to count the acceptable packages exactly"
+                .to_string(),
+        );
+    }
+    progress(Progress::Phase("frontier"));
+    let limits = FrontierLimits {
+        points_max: opts.points_max,
+    };
+    let total = boxes.len();
+    let mut sets = Vec::with_capacity(total);
+    for (i, bx) in boxes.iter().enumerate() {
+        sets.push(frontier::frontier_of_box(&model, bx, limits));
+        progress(Progress::Box { done: i + 1, total });
+    }
+    let front = frontier::union(sets, d);
+    let exact = front.counts_exact && front.bound == 0;
+    let bound = (front.bound > 0).then(|| from_fixed(front.bound));
+    if let Some(b) = bound {
+        ex.notes.push(format!(
+            "the frontier is an approximation: every acceptable package is within {b:.6} utility, for every party, of a reported point"
+        ));
+    } else if !front.counts_exact {
+        ex.notes
+            .push("some frontier counts exceeded 2^128 and are saturated".to_string());
+    }
+    let mut sol = empty_solution(
+        s,
+        packages_total,
+        within_red_lines,
+        meeting_requirements,
+        ex,
+        exact,
+    );
+    sol.acceptable = acceptable;
+    sol.bound = bound;
+    fill_frontier(s, &model, &front, &mut sol);
+    if sol.pareto.is_empty() {
+        sol.explanations.empty = Some(why_empty(s, &model, &boxes));
+    }
+    sol
+}
+
+fn empty_solution(
+    s: &Scenario,
+    packages_total: Count,
+    within_red_lines: Count,
+    meeting_requirements: Count,
+    explanations: Explanations,
+    exact: bool,
+) -> Solution {
+    Solution {
+        parties: s.parties.iter().map(|p| p.id.clone()).collect(),
+        packages_total,
+        within_red_lines,
+        meeting_requirements,
+        acceptable: Some(Count::Exact(0)),
+        pareto: Vec::new(),
+        exact,
+        bound: None,
+        nash: None,
+        kalai_smorodinsky: None,
+        egalitarian: None,
+        utilitarian: None,
+        explanations,
+        fixed: Vec::new(),
+        indices: Vec::new(),
+    }
+}
+
+fn fill_frontier(s: &Scenario, model: &Model, front: &Points, sol: &mut Solution) {
+    let r = &model.reservation;
+    for k in 0..front.len() {
+        let u = front.u(k);
+        if u.iter().zip(r).any(|(a, b)| a < b) {
+            continue;
+        }
+        sol.pareto.push(FrontierPoint {
+            utilities: u.iter().map(|&x| from_fixed(x)).collect(),
+            package: model.package(s, &front.packages[k]),
+            count: Count::Exact(front.counts[k]),
+        });
+        sol.fixed.push(u.to_vec());
+        sol.indices.push(front.packages[k].clone());
+    }
+    let d = model.parties;
+    let flat: Vec<i64> = sol.fixed.iter().flatten().copied().collect();
+    let meets: Vec<String> = s.requirements.iter().map(|q| q.id.clone()).collect();
+    let point = |c: Criterion, what: &str| -> Option<FairPoint> {
+        let ties = fair::best(c, d, &flat, r);
+        let &k = ties.first()?;
+        let u = &sol.fixed[k];
+        Some(FairPoint {
+            utilities: u.iter().map(|&x| from_fixed(x)).collect(),
+            gains: u.iter().zip(r).map(|(a, b)| from_fixed(a - b)).collect(),
+            package: sol.pareto[k].package.clone(),
+            frontier_index: k,
+            ties: ties.clone(),
+            meets: meets.clone(),
+            explanation: if ties.len() > 1 {
+                format!(
+                    "{what}; {} frontier points tie, the first is shown",
+                    ties.len()
+                )
+            } else {
+                what.to_string()
+            },
+        })
+    };
+    let nash = point(
+        Criterion::Nash,
+        "maximises the product of the parties' gains over their reservations",
+    );
+    let ks = point(
+        Criterion::KalaiSmorodinsky,
+        "maximises the smallest gain as a share of that party's best acceptable gain",
+    );
+    let eg = point(
+        Criterion::Egalitarian,
+        "maximises the smallest gain over reservations",
+    );
+    let ut = point(
+        Criterion::Utilitarian,
+        "maximises the sum of the parties' utilities",
+    );
+    sol.nash = nash;
+    sol.kalai_smorodinsky = ks;
+    sol.egalitarian = eg;
+    sol.utilitarian = ut;
+}
+
+fn removals(s: &Scenario, model: &Model) -> Vec<Removal> {
+    let mut out = Vec::new();
+    for party in &s.parties {
+        for (issue, opts) in &party.red_lines {
+            for o in opts {
+                out.push(Removal {
+                    issue: issue.clone(),
+                    option: o.clone(),
+                    cause: "red_line",
+                    by: party.id.clone(),
+                    explanation: format!("{} will not accept {issue} = {o}", party.name),
+                });
+            }
+        }
+    }
+    for req in &s.requirements {
+        let (issue, removed): (&String, Vec<&String>) = match &req.kind {
+            RequirementKind::Forbid { issue, options } => (issue, options.iter().collect()),
+            RequirementKind::RequireOneOf { issue, options } => {
+                let Some(i) = s.issue_index(issue) else {
+                    continue;
+                };
+                (
+                    issue,
+                    s.issues[i]
+                        .options
+                        .iter()
+                        .map(|o| &o.id)
+                        .filter(|id| !options.contains(id))
+                        .collect(),
+                )
+            }
+            RequirementKind::Implies { .. } => continue,
+        };
+        for o in removed {
+            out.push(Removal {
+                issue: issue.clone(),
+                option: o.clone(),
+                cause: "requirement",
+                by: req.id.clone(),
+                explanation: format!(
+                    "requirement {} of {} rules out {issue} = {o}",
+                    req.id, req.by
+                ),
+            });
+        }
+    }
+    let _ = model;
+    out
+}
+
+fn why_empty(s: &Scenario, model: &Model, boxes: &[crate::model::Box]) -> String {
+    for (i, issue) in s.issues.iter().enumerate() {
+        if model.red_line_ok[i].iter().all(|x| !x) {
+            return format!(
+                "every option of issue {:?} is behind some party's red line",
+                issue.id
+            );
+        }
+        if model.unary_ok[i].iter().all(|x| !x) {
+            return format!(
+                "every option of issue {:?} left by the red lines is ruled out by the observers' requirements",
+                issue.id
+            );
+        }
+    }
+    if boxes.is_empty() {
+        return "the implies requirements, together with the red lines and other requirements, exclude every package"
+            .to_string();
+    }
+    let mut short = Vec::new();
+    for (p, party) in s.parties.iter().enumerate() {
+        let best = boxes
+            .iter()
+            .map(|bx| {
+                bx.iter()
+                    .enumerate()
+                    .map(|(k, os)| os.iter().map(|&o| model.term(k, o, p)).max().unwrap_or(0))
+                    .sum::<i64>()
+            })
+            .max()
+            .unwrap_or(0);
+        if best < model.reservation[p] {
+            short.push(format!(
+                "the best package within the red lines and requirements gives {} {:.4}, below its reservation {:.4}",
+                party.name,
+                from_fixed(best),
+                party.reservation
+            ));
+        }
+    }
+    if short.is_empty() {
+        "each party's reservation can be met on its own, but no package within the red lines and requirements meets them all at once".to_string()
+    } else {
+        short.join("; ")
+    }
+}
