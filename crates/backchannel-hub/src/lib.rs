@@ -1,1 +1,158 @@
-//! placeholder
+//! The backchannel hub: a relay that stores and orders opaque ciphertext per channel,
+//! delivers it, and enforces membership. It is trusted for availability only: it never sees
+//! plaintext, and reads of MLS messages no more than their framing.
+//!
+//! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_on`] and
+//! [`spawn_local`] run it. Storage sits behind [`store::Backend`] (SQLite today).
+
+pub mod check;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod stream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use error::ApiError;
+pub use routes::app;
+pub use state::AppState;
+
+/// Where the hub listens and keeps its database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubConfig {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+}
+
+/// The one clock of the hub: unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+/// Opens (and migrates) the SQLite database, binds `config.listen`, and serves until
+/// `shutdown` resolves; then finishes the requests in flight.
+pub async fn serve(
+    config: HubConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = open_state(&config.db)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    run(listener, state, shutdown).await
+}
+
+/// Serves on an already-bound listener, with the database at `db`.
+pub async fn serve_on(
+    listener: TcpListener,
+    db: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = open_state(db)?;
+    run(listener, state, shutdown).await
+}
+
+/// A hub running in the current runtime; dropping it (or [`LocalHub::stop`]) shuts it down.
+pub struct LocalHub {
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl LocalHub {
+    /// Shuts the hub down and waits until it has stopped.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.context("the hub task failed")?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for LocalHub {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Spawns a hub on `127.0.0.1` on a free port, with the database at `db`.
+pub async fn spawn_local(db: &Path) -> anyhow::Result<LocalHub> {
+    let state = open_state(db)?;
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .context("binding 127.0.0.1")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Ok(LocalHub {
+        url,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: the shutdown future for a hub process.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+fn open_state(db: &Path) -> anyhow::Result<AppState> {
+    let store = store::Sqlite::open(db).context("opening the hub database")?;
+    Ok(AppState::new(Arc::new(store)))
+}
+
+async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "hub listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+    tracing::info!("hub stopped");
+    Ok(())
+}

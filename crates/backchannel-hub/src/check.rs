@@ -1,0 +1,235 @@
+//! Stateless checks of request bodies: names, invites, key packages and the MLS framing of
+//! entries. Pure functions: what they accept is ready for the store, which then checks the
+//! rules that depend on state.
+//!
+//! The hub reads only MLS *framing* (group id, epoch, content type): it cannot and does not
+//! decrypt anything.
+
+use backchannel_core::api::{
+    Blob, ChannelKind, CreateInvite, EntryKind, MAX_BLOB_BYTES, MAX_NAME_CHARS, MemberRole,
+    PostEntry,
+};
+use backchannel_core::ids::mls_group_id;
+use backchannel_core::{CaseId, ChannelName};
+use openmls::prelude::{ContentType, KeyPackageIn, MlsMessageIn, ProtocolMessage, WireFormat};
+use sha2::{Digest, Sha256};
+use tls_codec::Deserialize as _;
+
+use crate::error::ApiError;
+use crate::store::{NewEntry, NewInvite};
+
+/// A display or party name: 1 to [`MAX_NAME_CHARS`] characters, none of them control
+/// characters.
+pub fn name(text: &str) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    if (1..=MAX_NAME_CHARS).contains(&chars) && !text.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidName)
+    }
+}
+
+/// An invite: a 64-hex-digit code hash, a non-mediator role, and a party name exactly for
+/// the party role.
+pub fn invite(request: CreateInvite) -> Result<NewInvite, ApiError> {
+    let hash_ok = request.code_hash.len() == 64
+        && request
+            .code_hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hash_ok {
+        return Err(ApiError::InvalidInvite(
+            "the code hash must be 64 lowercase hex digits",
+        ));
+    }
+    match (request.role, &request.party) {
+        (MemberRole::Mediator, _) => {
+            return Err(ApiError::InvalidInvite("a case has one mediator"));
+        }
+        (MemberRole::Party, None) => {
+            return Err(ApiError::InvalidInvite("a party invite names its party"));
+        }
+        (MemberRole::Observer, Some(_)) => {
+            return Err(ApiError::InvalidInvite("only a party invite names a party"));
+        }
+        (MemberRole::Party, Some(party)) => name(party)?,
+        (MemberRole::Observer, None) => {}
+    }
+    Ok(NewInvite {
+        code_hash: request.code_hash,
+        role: request.role,
+        party: request.party,
+    })
+}
+
+/// The hash under which the invite with secret `code` (hex) is stored.
+pub fn invite_code_hash(code: &str) -> Result<String, ApiError> {
+    let secret =
+        hex::decode(code).map_err(|_| ApiError::BadRequest("the invite code is not hex".into()))?;
+    Ok(hex::encode(Sha256::digest(secret)))
+}
+
+/// A key package: small enough and a well-formed TLS-encoded MLS `KeyPackage`.
+pub fn key_package(blob: &Blob) -> Result<(), ApiError> {
+    if blob.0.len() > MAX_BLOB_BYTES {
+        return Err(ApiError::InvalidKeyPackage);
+    }
+    KeyPackageIn::tls_deserialize_exact(&blob.0).map_err(|_| ApiError::InvalidKeyPackage)?;
+    Ok(())
+}
+
+/// Checks an entry's shape and framing against the kind of channel it is posted to.
+pub fn entry(
+    case: &CaseId,
+    channel: &ChannelName,
+    kind: ChannelKind,
+    post: PostEntry,
+) -> Result<NewEntry, ApiError> {
+    if post.body.0.len() > MAX_BLOB_BYTES
+        || post
+            .welcome
+            .as_ref()
+            .is_some_and(|w| w.0.len() > MAX_BLOB_BYTES)
+    {
+        return Err(ApiError::InvalidEntry(
+            "a body or welcome is larger than 256 KiB",
+        ));
+    }
+    let changes_members = !post.add.is_empty() || !post.remove.is_empty() || post.welcome.is_some();
+    if changes_members && post.kind != EntryKind::Commit {
+        return Err(ApiError::InvalidEntry(
+            "only a commit adds, removes or welcomes",
+        ));
+    }
+    if post.add.is_empty() != post.welcome.is_none() {
+        return Err(ApiError::InvalidEntry(
+            "a commit that adds members carries their welcome, and only then",
+        ));
+    }
+    let mut keys: Vec<_> = post.add.iter().chain(&post.remove).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != post.add.len() + post.remove.len() {
+        return Err(ApiError::InvalidEntry(
+            "a key appears twice in add and remove",
+        ));
+    }
+
+    let epoch = match kind {
+        ChannelKind::Sealed => {
+            if post.kind != EntryKind::Message {
+                return Err(ApiError::InvalidEntry(
+                    "the sealed channel takes only messages",
+                ));
+            }
+            None
+        }
+        ChannelKind::Mls => {
+            let message = protocol_message(&post.body.0)?;
+            if message.group_id().as_slice() != mls_group_id(case, channel).as_slice() {
+                return Err(ApiError::WrongGroup);
+            }
+            let expected = match post.kind {
+                EntryKind::Commit => ContentType::Commit,
+                EntryKind::Message => ContentType::Application,
+            };
+            if message.content_type() != expected {
+                return Err(ApiError::InvalidEntry(
+                    "the MLS content type does not match the entry's kind",
+                ));
+            }
+            if message.is_external() {
+                return Err(ApiError::InvalidEntry(
+                    "external commits and proposals are not relayed",
+                ));
+            }
+            if let Some(welcome) = &post.welcome {
+                let parsed = MlsMessageIn::tls_deserialize_exact(&welcome.0)
+                    .map_err(|_| ApiError::InvalidEntry("the welcome is not an MLS message"))?;
+                if parsed.wire_format() != WireFormat::Welcome {
+                    return Err(ApiError::InvalidEntry("the welcome is not an MLS Welcome"));
+                }
+            }
+            Some(message.epoch().as_u64())
+        }
+    };
+    Ok(NewEntry {
+        kind: post.kind,
+        after: post.after,
+        body: post.body.0,
+        epoch,
+        welcome: post.welcome.map(|w| w.0),
+        add: post.add,
+        remove: post.remove,
+    })
+}
+
+/// The public or private message framed in `body`.
+fn protocol_message(body: &[u8]) -> Result<ProtocolMessage, ApiError> {
+    let message = MlsMessageIn::tls_deserialize_exact(body)
+        .map_err(|_| ApiError::InvalidEntry("the body is not an MLS message"))?;
+    message
+        .try_into_protocol_message()
+        .map_err(|_| ApiError::InvalidEntry("the body is not an MLS public or private message"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(name("Islamabad").is_ok());
+        assert!(name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        assert!(name(&"é".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert!(name("").is_err());
+        assert!(name("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn invites() {
+        let request = |role, party: Option<&str>| CreateInvite {
+            code_hash: "ab".repeat(32),
+            role,
+            party: party.map(str::to_owned),
+        };
+        assert!(invite(request(MemberRole::Party, Some("Iran"))).is_ok());
+        assert!(invite(request(MemberRole::Observer, None)).is_ok());
+        assert!(invite(request(MemberRole::Party, None)).is_err());
+        assert!(invite(request(MemberRole::Observer, Some("Iran"))).is_err());
+        assert!(invite(request(MemberRole::Mediator, None)).is_err());
+        let mut upper = request(MemberRole::Observer, None);
+        upper.code_hash = "AB".repeat(32);
+        assert!(invite(upper).is_err());
+    }
+
+    #[test]
+    fn code_hash_is_sha256_of_the_decoded_secret() {
+        // SHA-256 of the empty string.
+        assert_eq!(
+            invite_code_hash("").ok().as_deref(),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert!(invite_code_hash("zz").is_err());
+    }
+
+    #[test]
+    fn garbage_is_neither_a_key_package_nor_an_mls_entry() {
+        assert!(key_package(&Blob(vec![0, 1, 2, 3])).is_err());
+        let post = PostEntry {
+            kind: EntryKind::Message,
+            after: 0,
+            body: Blob(vec![0, 1, 2, 3]),
+            welcome: None,
+            add: vec![],
+            remove: vec![],
+        };
+        let case = CaseId([1; 16]);
+        let channel = ChannelName::public();
+        assert!(matches!(
+            entry(&case, &channel, ChannelKind::Mls, post.clone()),
+            Err(ApiError::InvalidEntry(_))
+        ));
+        assert!(entry(&case, &channel, ChannelKind::Sealed, post).is_ok());
+    }
+}

@@ -1,0 +1,217 @@
+//! The one error type of the API: each variant owns its HTTP status, its stable code and its
+//! human sentence, and decides what is logged. Database and crypto details never reach the
+//! client; they are logged and the client sees `internal`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use backchannel_core::api::{ErrorBody, ErrorDetail};
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is malformed: {0}")]
+    BadRequest(String),
+    #[error("the request body is larger than the hub accepts")]
+    BodyTooLarge,
+    #[error("no such route")]
+    NoRoute,
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
+
+    #[error("the request carries no Authorization header")]
+    AuthMissing,
+    #[error("the Authorization header is malformed or its signature does not verify")]
+    AuthInvalid,
+    #[error("the request's timestamp is too far from the hub's clock")]
+    AuthExpired,
+    #[error("this request has been seen before")]
+    AuthReplayed,
+
+    #[error("the name must be 1 to 80 characters with no control characters")]
+    InvalidName,
+    #[error("the invite is malformed: {0}")]
+    InvalidInvite(&'static str),
+    #[error("the key package does not parse as an MLS KeyPackage")]
+    InvalidKeyPackage,
+    #[error("the caller would hold more key packages than the hub keeps")]
+    TooManyKeyPackages,
+    #[error("the entry is not acceptable: {0}")]
+    InvalidEntry(&'static str),
+    #[error("the MLS message belongs to another group")]
+    WrongGroup,
+    #[error("the limit must be between 1 and 500")]
+    InvalidLimit,
+
+    #[error("the caller is not a member of this case or channel")]
+    NotMember,
+    #[error("only the case's mediator may do this")]
+    Forbidden,
+
+    #[error("no such case")]
+    CaseNotFound,
+    #[error("no such channel")]
+    ChannelNotFound,
+    #[error("no unused invite matches this code")]
+    InviteUnknown,
+    #[error("that key is not a member of this case")]
+    MemberNotFound,
+    #[error("the hub holds no key package for that key")]
+    NoKeyPackage,
+
+    #[error("a case with this id already exists")]
+    CaseExists,
+    #[error("an invite with this code already exists")]
+    InviteExists,
+    #[error("this invite has already been used")]
+    InviteUsed,
+    #[error("the caller is already a member of this case")]
+    AlreadyMember,
+    #[error("a channel with this name already exists")]
+    ChannelExists,
+    #[error("the entry does not follow the channel's head")]
+    StaleHead { head: u64 },
+    #[error("a commit for this epoch has already been accepted")]
+    EpochTaken,
+
+    #[error("the hub has too many open streams")]
+    TooManyStreams,
+    /// A failure of the hub itself; the detail is logged, never sent.
+    #[error("the hub failed to handle this request")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            BadRequest(_) | InvalidName | InvalidInvite(_) | InvalidKeyPackage
+            | TooManyKeyPackages | InvalidEntry(_) | WrongGroup | InvalidLimit => {
+                StatusCode::BAD_REQUEST
+            }
+            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            NoRoute | CaseNotFound | ChannelNotFound | InviteUnknown | MemberNotFound
+            | NoKeyPackage => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AuthMissing | AuthInvalid | AuthExpired | AuthReplayed => StatusCode::UNAUTHORIZED,
+            NotMember | Forbidden => StatusCode::FORBIDDEN,
+            CaseExists
+            | InviteExists
+            | InviteUsed
+            | AlreadyMember
+            | ChannelExists
+            | StaleHead { .. }
+            | EpochTaken => StatusCode::CONFLICT,
+            TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            BadRequest(_) => "bad_request",
+            BodyTooLarge => "body_too_large",
+            NoRoute => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            AuthMissing => "auth_missing",
+            AuthInvalid => "auth_invalid",
+            AuthExpired => "auth_expired",
+            AuthReplayed => "auth_replayed",
+            InvalidName => "invalid_name",
+            InvalidInvite(_) => "invalid_invite",
+            InvalidKeyPackage => "invalid_key_package",
+            TooManyKeyPackages => "too_many_key_packages",
+            InvalidEntry(_) => "invalid_entry",
+            WrongGroup => "wrong_group",
+            InvalidLimit => "invalid_limit",
+            NotMember => "not_member",
+            Forbidden => "forbidden",
+            CaseNotFound => "case_not_found",
+            ChannelNotFound => "channel_not_found",
+            InviteUnknown => "invite_unknown",
+            MemberNotFound => "member_not_found",
+            NoKeyPackage => "no_key_package",
+            CaseExists => "case_exists",
+            InviteExists => "invite_exists",
+            InviteUsed => "invite_used",
+            AlreadyMember => "already_member",
+            ChannelExists => "channel_exists",
+            StaleHead { .. } => "stale_head",
+            EpochTaken => "epoch_taken",
+            TooManyStreams => "too_many_streams",
+            Internal(_) => "internal",
+        }
+    }
+
+    /// The JSON body sent to the client.
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            // The detail of an internal error stays in the log.
+            ApiError::Internal(_) => "the hub failed to handle this request".to_owned(),
+            other => format!("{}.", capitalise(&other.to_string())),
+        };
+        let head = match self {
+            ApiError::StaleHead { head } => Some(*head),
+            _ => None,
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                head,
+            },
+        }
+    }
+
+    /// Wraps a failure of the hub's own machinery (storage, a panicked task).
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(error: rusqlite::Error) -> Self {
+        ApiError::internal(format!("storage: {error}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        (self.status(), axum::Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_is_not_sent() {
+        let body = ApiError::internal("UNIQUE constraint failed: entries.seq").body();
+        assert_eq!(body.error.code, "internal");
+        assert!(!body.error.message.contains("UNIQUE"));
+    }
+
+    #[test]
+    fn stale_head_carries_the_head() {
+        let body = ApiError::StaleHead { head: 7 }.body();
+        assert_eq!(body.error.head, Some(7));
+        assert_eq!(
+            body.error.message,
+            "The entry does not follow the channel's head."
+        );
+    }
+}

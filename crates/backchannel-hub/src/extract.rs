@@ -1,0 +1,140 @@
+//! Request plumbing: the authentication middleware and extractors whose every rejection is
+//! an [`ApiError`], so that even malformed requests are answered with an `ErrorBody`.
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use backchannel_core::PublicKey;
+use backchannel_core::api::MAX_BODY_BYTES;
+use backchannel_core::auth::RequestAuth;
+use http_body_util::LengthLimitError;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller's identity key, put in the request by [`authenticate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller(pub PublicKey);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .copied()
+            .ok_or_else(|| ApiError::internal("route reached without authentication"))
+    }
+}
+
+/// Middleware: checks the signed `Authorization` header over method, path and query, and
+/// body; then the clock and the nonce. On success the body is handed on, already read.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::AuthMissing)?;
+    let auth = header
+        .to_str()
+        .ok()
+        .and_then(RequestAuth::parse)
+        .ok_or(ApiError::AuthInvalid)?;
+    let bytes = read_body(body).await?;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    if !auth.verify(parts.method.as_str(), path_and_query, &bytes) {
+        return Err(ApiError::AuthInvalid);
+    }
+    let now_ms = state.now_ms();
+    if !auth.fresh_at(now_ms) {
+        return Err(ApiError::AuthExpired);
+    }
+    let (key, nonce, ts_ms) = (auth.key, auth.nonce, auth.ts_ms);
+    if !state
+        .db(move |store| store.record_nonce(&key, &nonce, ts_ms, now_ms))
+        .await?
+    {
+        return Err(ApiError::AuthReplayed);
+    }
+    parts.extensions.insert(Caller(key));
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
+}
+
+/// Reads a whole body, refusing one above [`MAX_BODY_BYTES`].
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<LengthLimitError>());
+            if too_large {
+                ApiError::BodyTooLarge
+            } else {
+                ApiError::BadRequest("the body could not be read".into())
+            }
+        })
+}
+
+/// A JSON body, parsed after authentication; a parse error is `bad_request`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(request.into_body()).await?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|error| ApiError::BadRequest(error.to_string()))
+    }
+}
+
+/// Path parameters; a malformed one (a bad case id or channel name) is `bad_request`.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| PathParams(value))
+            .map_err(|rejection: PathRejection| {
+                ApiError::BadRequest(format!("the path is malformed ({})", rejection.body_text()))
+            })
+    }
+}
+
+/// Query parameters; a malformed one is `bad_request`.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| QueryParams(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::BadRequest(format!(
+                    "the query is malformed ({})",
+                    rejection.body_text()
+                ))
+            })
+    }
+}

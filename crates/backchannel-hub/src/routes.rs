@@ -1,0 +1,262 @@
+//! The `/v1` routes: each handler checks what needs no state, then makes one store call.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+use backchannel_core::api::{
+    ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
+    CreateInvite, Entries, Health, Join, KeyPackagesStored, MAX_LIST, Member, Members, Notice,
+    PostEntry, Posted, UploadKeyPackages, Welcomes,
+};
+use backchannel_core::{CaseId, ChannelName};
+use serde::Deserialize;
+
+use crate::check;
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody, PathParams, QueryParams, authenticate};
+use crate::state::{AppState, Published};
+use crate::stream;
+
+/// How many entries `GET …/entries` returns when the query names no limit.
+pub const DEFAULT_LIMIT: usize = 100;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The hub's router, over `state`.
+pub fn app(state: AppState) -> Router {
+    let signed = Router::new()
+        .route("/v1/cases", post(create_case))
+        .route("/v1/cases/{case}/invites", post(create_invite))
+        .route("/v1/join", post(join))
+        .route("/v1/cases/{case}/members", get(members))
+        .route("/v1/key-packages", post(upload_key_packages))
+        .route(
+            "/v1/cases/{case}/key-packages/claim",
+            post(claim_key_package),
+        )
+        .route(
+            "/v1/cases/{case}/channels",
+            post(create_channel).get(channels),
+        )
+        .route(
+            "/v1/cases/{case}/channels/{channel}/entries",
+            post(post_entry).get(entries),
+        )
+        .route("/v1/welcomes", get(welcomes))
+        .route("/v1/cases/{case}/stream", get(stream::open))
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/v1/health", get(health))
+        .merge(signed)
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(from_fn(log_request))
+        .with_state(state)
+}
+
+/// One line per request: method, path, status and duration. Never bodies or queries.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms, "request");
+    response
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        ok: true,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+#[derive(serde::Serialize)]
+struct CaseCreated {
+    case_id: CaseId,
+}
+
+async fn create_case(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<CreateCase>,
+) -> ApiResult<(StatusCode, Json<CaseCreated>)> {
+    check::name(&request.name)?;
+    let (case, now_ms) = (request.case_id, state.now_ms());
+    state
+        .db(move |store| store.create_case(&case, &caller, &request.name, now_ms))
+        .await?;
+    Ok((StatusCode::CREATED, Json(CaseCreated { case_id: case })))
+}
+
+async fn create_invite(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+    JsonBody(request): JsonBody<CreateInvite>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let invite = check::invite(request)?;
+    let now_ms = state.now_ms();
+    state
+        .db(move |store| store.create_invite(&case, &caller, &invite, now_ms))
+        .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({}))))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<Join>,
+) -> ApiResult<Json<Member>> {
+    check::name(&request.name)?;
+    let code_hash = check::invite_code_hash(&request.code)?;
+    let now_ms = state.now_ms();
+    let member = state
+        .db(move |store| store.join(&request.case_id, &caller, &code_hash, &request.name, now_ms))
+        .await?;
+    Ok(Json(member))
+}
+
+async fn members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+) -> ApiResult<Json<Members>> {
+    let members = state.db(move |store| store.members(&case, &caller)).await?;
+    Ok(Json(Members { members }))
+}
+
+async fn upload_key_packages(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<UploadKeyPackages>,
+) -> ApiResult<Json<KeyPackagesStored>> {
+    for package in &request.key_packages {
+        check::key_package(package)?;
+    }
+    let packages = request
+        .key_packages
+        .into_iter()
+        .map(|blob| blob.0)
+        .collect();
+    let available = state
+        .db(move |store| store.store_key_packages(&caller, packages))
+        .await?;
+    Ok(Json(KeyPackagesStored { available }))
+}
+
+async fn claim_key_package(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+    JsonBody(request): JsonBody<ClaimKeyPackage>,
+) -> ApiResult<Json<ClaimedKeyPackage>> {
+    let body = state
+        .db(move |store| store.claim_key_package(&case, &caller, &request.key))
+        .await?;
+    Ok(Json(ClaimedKeyPackage {
+        key_package: backchannel_core::api::Blob(body),
+    }))
+}
+
+async fn create_channel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+    JsonBody(request): JsonBody<CreateChannel>,
+) -> ApiResult<(StatusCode, Json<ChannelInfo>)> {
+    let info = state
+        .db(move |store| store.create_channel(&case, &caller, &request.channel))
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+async fn channels(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+) -> ApiResult<Json<Channels>> {
+    let channels = state
+        .db(move |store| store.channels(&case, &caller))
+        .await?;
+    Ok(Json(Channels { channels }))
+}
+
+async fn post_entry(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams((case, channel)): PathParams<(CaseId, ChannelName)>,
+    JsonBody(request): JsonBody<PostEntry>,
+) -> ApiResult<(StatusCode, Json<Posted>)> {
+    let kind = {
+        let channel = channel.clone();
+        state
+            .db(move |store| store.channel_kind(&case, &channel, &caller))
+            .await?
+    };
+    // The kind of a channel never changes, so checking outside the write transaction is safe.
+    let entry = check::entry(&case, &channel, kind, request)?;
+    let now_ms = state.now_ms();
+    let accepted = {
+        let channel = channel.clone();
+        state
+            .db(move |store| store.post_entry(&case, &channel, &caller, entry, now_ms))
+            .await?
+    };
+    let seq = accepted.seq;
+    state.publish(Published {
+        case,
+        notice: Notice { channel, seq },
+        members: accepted.members.into(),
+    });
+    Ok((StatusCode::CREATED, Json(Posted { seq })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntriesQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+async fn entries(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams((case, channel)): PathParams<(CaseId, ChannelName)>,
+    QueryParams(query): QueryParams<EntriesQuery>,
+) -> ApiResult<Json<Entries>> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::InvalidLimit);
+    }
+    let entries = state
+        .db(move |store| store.entries(&case, &channel, &caller, query.after, limit))
+        .await?;
+    Ok(Json(entries))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WelcomesQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+async fn welcomes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    QueryParams(query): QueryParams<WelcomesQuery>,
+) -> ApiResult<Json<Welcomes>> {
+    let welcomes = state
+        .db(move |store| store.welcomes(&caller, query.after, MAX_LIST))
+        .await?;
+    Ok(Json(Welcomes { welcomes }))
+}

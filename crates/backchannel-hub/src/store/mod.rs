@@ -1,0 +1,173 @@
+//! Storage: the [`Backend`] trait is everything the routes ask of a database, one method per
+//! operation, each one transaction that either applies whole or changes nothing.
+//!
+//! The stateful rules (membership, roles, the channel head, one commit per epoch, invites
+//! spent once) are enforced here, inside the transaction, because only there are they free of
+//! races. Stateless checks (names, MLS framing) happen before, in [`crate::check`]. Backends
+//! read no clock: the shell passes `now_ms` in.
+//!
+//! Only SQLite exists today ([`sqlite::Sqlite`]); a PostgreSQL backend implements the same
+//! trait. Methods are synchronous: the shell runs them on tokio's blocking pool.
+
+pub mod sqlite;
+
+use backchannel_core::api::{
+    ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Welcome,
+};
+use backchannel_core::{CaseId, ChannelName, PublicKey};
+
+use crate::error::ApiError;
+
+pub use sqlite::Sqlite;
+
+/// The result of every storage operation: a domain rejection or an internal failure are both
+/// [`ApiError`]s.
+pub type StoreResult<T> = Result<T, ApiError>;
+
+/// An invite as checked by the shell, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewInvite {
+    /// Lowercase hex SHA-256 of the invite secret.
+    pub code_hash: String,
+    pub role: MemberRole,
+    pub party: Option<String>,
+}
+
+/// An entry whose framing the shell has checked against the channel's kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    /// The head the sender saw.
+    pub after: u64,
+    pub body: Vec<u8>,
+    /// The MLS epoch of the message; `None` exactly for sealed channels.
+    pub epoch: Option<u64>,
+    pub welcome: Option<Vec<u8>>,
+    pub add: Vec<PublicKey>,
+    pub remove: Vec<PublicKey>,
+}
+
+/// What an accepted entry changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub seq: u64,
+    /// The channel's members after the entry was applied.
+    pub members: Vec<PublicKey>,
+}
+
+/// Row counts, for tests and operators.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub cases: u64,
+    pub members: u64,
+    pub invites: u64,
+    pub invites_used: u64,
+    pub channels: u64,
+    pub channel_members: u64,
+    pub entries: u64,
+    pub welcomes: u64,
+    pub key_packages: u64,
+}
+
+/// Everything the hub stores. See the module docs for the contract.
+pub trait Backend: Send + Sync + 'static {
+    /// Records `(key, nonce)`; `false` when it was seen before. Forgets nonces whose
+    /// timestamp is older than twice the allowed clock skew.
+    fn record_nonce(
+        &self,
+        key: &PublicKey,
+        nonce: &[u8; 16],
+        ts_ms: u64,
+        now_ms: u64,
+    ) -> StoreResult<bool>;
+
+    /// Creates a case with `caller` as its mediator, and its sealed `public` channel.
+    fn create_case(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<()>;
+
+    /// Stores an invite (mediator only).
+    fn create_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        invite: &NewInvite,
+        now_ms: u64,
+    ) -> StoreResult<()>;
+
+    /// Spends the invite with `code_hash` and makes `caller` a member.
+    fn join(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<Member>;
+
+    /// The case's members (members only).
+    fn members(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<Member>>;
+
+    /// Stores the caller's key packages; returns how many it now holds.
+    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize>;
+
+    /// Hands out, once, one of `key`'s key packages (the case's mediator only).
+    fn claim_key_package(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        key: &PublicKey,
+    ) -> StoreResult<Vec<u8>>;
+
+    /// Creates an MLS channel whose only member is the mediator.
+    fn create_channel(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        channel: &ChannelName,
+    ) -> StoreResult<ChannelInfo>;
+
+    /// The channels of the case that `caller` is a member of.
+    fn channels(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<ChannelInfo>>;
+
+    /// The kind of a channel `caller` is a member of.
+    fn channel_kind(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+    ) -> StoreResult<ChannelKind>;
+
+    /// Appends an entry at `after + 1`, applies its membership changes and stores its welcome.
+    fn post_entry(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        entry: NewEntry,
+        now_ms: u64,
+    ) -> StoreResult<Accepted>;
+
+    /// Entries with `seq > after`, at most `limit`, and the channel's head.
+    fn entries(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Entries>;
+
+    /// The caller's welcomes with `id > after`, at most `limit`.
+    fn welcomes(&self, caller: &PublicKey, after: u64, limit: usize) -> StoreResult<Vec<Welcome>>;
+
+    /// Succeeds when `caller` is a member of the case.
+    fn require_member(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<()>;
+
+    /// Row counts.
+    fn stats(&self) -> StoreResult<Stats>;
+}

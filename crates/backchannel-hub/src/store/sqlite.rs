@@ -1,0 +1,750 @@
+//! The SQLite backend: one connection in WAL mode behind a mutex, migrated at open. Every
+//! write is an `IMMEDIATE` transaction, so checks and writes see one state.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use backchannel_core::api::{
+    ChannelInfo, ChannelKind, Entries, Entry, EntryKind, MAX_KEY_PACKAGES, Member, MemberRole,
+    Welcome,
+};
+use backchannel_core::auth::MAX_SKEW_MS;
+use backchannel_core::{CaseId, ChannelName, PublicKey};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult};
+use crate::error::ApiError;
+
+/// The migrations, in order: migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// A hub database in one SQLite file.
+pub struct Sqlite {
+    conn: Mutex<Connection>,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> anyhow::Result<Self> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| ApiError::internal("storage: connection mutex poisoned"))
+    }
+
+    /// Runs `f` in an immediate transaction, committed only when `f` succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read transaction, so that it sees one state.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+}
+
+/// Brings the schema up to date; refuses a database newer than this hub.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: usize = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |row| row.get(0),
+    )?;
+    anyhow::ensure!(
+        current <= MIGRATIONS.len(),
+        "the database has schema version {current}, newer than this hub's {}",
+        MIGRATIONS.len()
+    );
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("migrating to schema version {}", index + 1))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [index + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn role_text(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Mediator => "mediator",
+        MemberRole::Party => "party",
+        MemberRole::Observer => "observer",
+    }
+}
+
+fn role_from(text: &str) -> StoreResult<MemberRole> {
+    match text {
+        "mediator" => Ok(MemberRole::Mediator),
+        "party" => Ok(MemberRole::Party),
+        "observer" => Ok(MemberRole::Observer),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown role {other:?}"
+        ))),
+    }
+}
+
+fn channel_kind_text(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Mls => "mls",
+        ChannelKind::Sealed => "sealed",
+    }
+}
+
+fn channel_kind_from(text: &str) -> StoreResult<ChannelKind> {
+    match text {
+        "mls" => Ok(ChannelKind::Mls),
+        "sealed" => Ok(ChannelKind::Sealed),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown channel kind {other:?}"
+        ))),
+    }
+}
+
+fn entry_kind_text(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Commit => "commit",
+        EntryKind::Message => "message",
+    }
+}
+
+fn entry_kind_from(text: &str) -> StoreResult<EntryKind> {
+    match text {
+        "commit" => Ok(EntryKind::Commit),
+        "message" => Ok(EntryKind::Message),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown entry kind {other:?}"
+        ))),
+    }
+}
+
+fn channel_name_from(text: &str) -> StoreResult<ChannelName> {
+    ChannelName::parse(text)
+        .ok_or_else(|| ApiError::internal(format!("storage: bad channel name {text:?}")))
+}
+
+/// A channel row.
+struct ChannelRow {
+    id: i64,
+    kind: ChannelKind,
+    head: u64,
+}
+
+fn case_exists(conn: &Connection, case: &CaseId) -> StoreResult<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM cases WHERE case_id = ?1", [case.0], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some())
+}
+
+fn role_of(conn: &Connection, case: &CaseId, key: &PublicKey) -> StoreResult<Option<MemberRole>> {
+    let role: Option<String> = conn
+        .query_row(
+            "SELECT role FROM members WHERE case_id = ?1 AND key = ?2",
+            params![case.0, key.0],
+            |row| row.get(0),
+        )
+        .optional()?;
+    role.as_deref().map(role_from).transpose()
+}
+
+/// The caller's role; `case_not_found` or `not_member` otherwise.
+fn require_member(conn: &Connection, case: &CaseId, caller: &PublicKey) -> StoreResult<MemberRole> {
+    match role_of(conn, case, caller)? {
+        Some(role) => Ok(role),
+        None if case_exists(conn, case)? => Err(ApiError::NotMember),
+        None => Err(ApiError::CaseNotFound),
+    }
+}
+
+fn require_mediator(conn: &Connection, case: &CaseId, caller: &PublicKey) -> StoreResult<()> {
+    match require_member(conn, case, caller)? {
+        MemberRole::Mediator => Ok(()),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+fn channel_row(
+    conn: &Connection,
+    case: &CaseId,
+    channel: &ChannelName,
+) -> StoreResult<Option<ChannelRow>> {
+    let row: Option<(i64, String, u64)> = conn
+        .query_row(
+            "SELECT id, kind, head FROM channels WHERE case_id = ?1 AND name = ?2",
+            params![case.0, channel.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(id, kind, head)| {
+        Ok(ChannelRow {
+            id,
+            kind: channel_kind_from(&kind)?,
+            head,
+        })
+    })
+    .transpose()
+}
+
+fn is_channel_member(conn: &Connection, channel_id: i64, key: &PublicKey) -> StoreResult<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM channel_members WHERE channel_id = ?1 AND key = ?2",
+            params![channel_id, key.0],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+fn channel_members(conn: &Connection, channel_id: i64) -> StoreResult<Vec<PublicKey>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key FROM channel_members WHERE channel_id = ?1 ORDER BY rowid")?;
+    let keys = stmt.query_map([channel_id], |row| row.get::<_, [u8; 32]>(0))?;
+    Ok(keys
+        .map(|key| key.map(PublicKey))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The channel, provided the caller is a member of the case and of the channel.
+fn member_channel(
+    conn: &Connection,
+    case: &CaseId,
+    channel: &ChannelName,
+    caller: &PublicKey,
+) -> StoreResult<(MemberRole, ChannelRow)> {
+    let role = require_member(conn, case, caller)?;
+    let row = channel_row(conn, case, channel)?.ok_or(ApiError::ChannelNotFound)?;
+    if !is_channel_member(conn, row.id, caller)? {
+        return Err(ApiError::NotMember);
+    }
+    Ok((role, row))
+}
+
+fn add_channel_member(conn: &Connection, channel_id: i64, key: &PublicKey) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO channel_members (channel_id, key) VALUES (?1, ?2)",
+        params![channel_id, key.0],
+    )?;
+    Ok(())
+}
+
+fn insert_channel(
+    conn: &Connection,
+    case: &CaseId,
+    channel: &ChannelName,
+    kind: ChannelKind,
+) -> StoreResult<i64> {
+    conn.execute(
+        "INSERT INTO channels (case_id, name, kind) VALUES (?1, ?2, ?3)",
+        params![case.0, channel.as_str(), channel_kind_text(kind)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn count(conn: &Connection, sql: &str) -> StoreResult<u64> {
+    Ok(conn.query_row(sql, [], |row| row.get(0))?)
+}
+
+impl Backend for Sqlite {
+    fn record_nonce(
+        &self,
+        key: &PublicKey,
+        nonce: &[u8; 16],
+        ts_ms: u64,
+        now_ms: u64,
+    ) -> StoreResult<bool> {
+        self.write(|conn| {
+            let horizon = now_ms.saturating_sub(2 * MAX_SKEW_MS);
+            conn.execute("DELETE FROM seen_nonces WHERE ts_ms < ?1", [horizon])?;
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO seen_nonces (key, nonce, ts_ms) VALUES (?1, ?2, ?3)",
+                params![key.0, nonce, ts_ms],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn create_case(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        self.write(|conn| {
+            if case_exists(conn, case)? {
+                return Err(ApiError::CaseExists);
+            }
+            conn.execute("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)", params![case.0, now_ms])?;
+            conn.execute(
+                "INSERT INTO members (case_id, key, name, role, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![case.0, caller.0, name, role_text(MemberRole::Mediator), now_ms],
+            )?;
+            let public = insert_channel(conn, case, &ChannelName::public(), ChannelKind::Sealed)?;
+            add_channel_member(conn, public, caller)
+        })
+    }
+
+    fn create_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        invite: &NewInvite,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        self.write(|conn| {
+            require_mediator(conn, case, caller)?;
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO invites (case_id, code_hash, role, party, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    case.0,
+                    invite.code_hash,
+                    role_text(invite.role),
+                    invite.party,
+                    now_ms
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(ApiError::InviteExists);
+            }
+            Ok(())
+        })
+    }
+
+    fn join(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<Member> {
+        self.write(|conn| {
+            let invite: Option<(String, Option<String>, Option<Vec<u8>>)> = conn
+                .query_row(
+                    "SELECT role, party, used_by FROM invites WHERE case_id = ?1 AND code_hash = ?2",
+                    params![case.0, code_hash],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let (role, party, used_by) = invite.ok_or(ApiError::InviteUnknown)?;
+            if used_by.is_some() {
+                return Err(ApiError::InviteUsed);
+            }
+            if role_of(conn, case, caller)?.is_some() {
+                return Err(ApiError::AlreadyMember);
+            }
+            let role = role_from(&role)?;
+            conn.execute(
+                "UPDATE invites SET used_by = ?3, used_ms = ?4 WHERE case_id = ?1 AND code_hash = ?2",
+                params![case.0, code_hash, caller.0, now_ms],
+            )?;
+            conn.execute(
+                "INSERT INTO members (case_id, key, name, role, party, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![case.0, caller.0, name, role_text(role), party, now_ms],
+            )?;
+            let public = channel_row(conn, case, &ChannelName::public())?
+                .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
+            add_channel_member(conn, public.id, caller)?;
+            Ok(Member { key: *caller, name: name.to_owned(), role, party, joined_ms: now_ms })
+        })
+    }
+
+    fn members(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            require_member(conn, case, caller)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, name, role, party, joined_ms FROM members WHERE case_id = ?1 ORDER BY joined_ms, rowid",
+            )?;
+            let rows = stmt.query_map([case.0], |row| {
+                Ok((
+                    row.get::<_, [u8; 32]>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, u64>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (key, name, role, party, joined_ms) = row?;
+                Ok(Member { key: PublicKey(key), name, role: role_from(&role)?, party, joined_ms })
+            })
+            .collect()
+        })
+    }
+
+    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize> {
+        self.write(|conn| {
+            let held: usize = conn.query_row(
+                "SELECT COUNT(*) FROM key_packages WHERE key = ?1",
+                [caller.0],
+                |row| row.get(0),
+            )?;
+            let total = held + packages.len();
+            if total > MAX_KEY_PACKAGES {
+                return Err(ApiError::TooManyKeyPackages);
+            }
+            let mut stmt =
+                conn.prepare_cached("INSERT INTO key_packages (key, body) VALUES (?1, ?2)")?;
+            for package in &packages {
+                stmt.execute(params![caller.0, package])?;
+            }
+            Ok(total)
+        })
+    }
+
+    fn claim_key_package(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        key: &PublicKey,
+    ) -> StoreResult<Vec<u8>> {
+        self.write(|conn| {
+            require_mediator(conn, case, caller)?;
+            if role_of(conn, case, key)?.is_none() {
+                return Err(ApiError::MemberNotFound);
+            }
+            let (id, body): (i64, Vec<u8>) = conn
+                .query_row(
+                    "SELECT id, body FROM key_packages WHERE key = ?1 ORDER BY id LIMIT 1",
+                    [key.0],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?
+                .ok_or(ApiError::NoKeyPackage)?;
+            conn.execute("DELETE FROM key_packages WHERE id = ?1", [id])?;
+            Ok(body)
+        })
+    }
+
+    fn create_channel(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        channel: &ChannelName,
+    ) -> StoreResult<ChannelInfo> {
+        self.write(|conn| {
+            require_mediator(conn, case, caller)?;
+            if channel_row(conn, case, channel)?.is_some() {
+                return Err(ApiError::ChannelExists);
+            }
+            let id = insert_channel(conn, case, channel, ChannelKind::Mls)?;
+            add_channel_member(conn, id, caller)?;
+            Ok(ChannelInfo {
+                channel: channel.clone(),
+                kind: ChannelKind::Mls,
+                members: vec![*caller],
+                head: 0,
+            })
+        })
+    }
+
+    fn channels(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<ChannelInfo>> {
+        self.read(|conn| {
+            require_member(conn, case, caller)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.id, c.name, c.kind, c.head FROM channels c
+                 JOIN channel_members m ON m.channel_id = c.id
+                 WHERE c.case_id = ?1 AND m.key = ?2 ORDER BY c.id",
+            )?;
+            let rows = stmt
+                .query_map(params![case.0, caller.0], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, name, kind, head)| {
+                    Ok(ChannelInfo {
+                        channel: channel_name_from(&name)?,
+                        kind: channel_kind_from(&kind)?,
+                        members: channel_members(conn, id)?,
+                        head,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn channel_kind(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+    ) -> StoreResult<ChannelKind> {
+        self.read(|conn| Ok(member_channel(conn, case, channel, caller)?.1.kind))
+    }
+
+    fn post_entry(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        entry: NewEntry,
+        now_ms: u64,
+    ) -> StoreResult<Accepted> {
+        self.write(|conn| {
+            let (role, row) = member_channel(conn, case, channel, caller)?;
+            if (row.kind == ChannelKind::Mls) != entry.epoch.is_some() {
+                return Err(ApiError::internal("entry checked against the wrong channel kind"));
+            }
+            if entry.after != row.head {
+                return Err(ApiError::StaleHead { head: row.head });
+            }
+            let changes_members = !entry.add.is_empty() || !entry.remove.is_empty() || entry.welcome.is_some();
+            if changes_members && role != MemberRole::Mediator {
+                return Err(ApiError::Forbidden);
+            }
+            for key in &entry.add {
+                if role_of(conn, case, key)?.is_none() {
+                    return Err(ApiError::InvalidEntry("an added key is not a member of the case"));
+                }
+                if is_channel_member(conn, row.id, key)? {
+                    return Err(ApiError::InvalidEntry("an added key is already a member of the channel"));
+                }
+            }
+            for key in &entry.remove {
+                if !is_channel_member(conn, row.id, key)? {
+                    return Err(ApiError::InvalidEntry("a removed key is not a member of the channel"));
+                }
+            }
+            if let (EntryKind::Commit, Some(epoch)) = (entry.kind, entry.epoch) {
+                let taken = conn
+                    .query_row(
+                        "SELECT 1 FROM entries WHERE channel_id = ?1 AND kind = 'commit' AND epoch = ?2",
+                        params![row.id, epoch],
+                        |_| Ok(()),
+                    )
+                    .optional()?;
+                if taken.is_some() {
+                    return Err(ApiError::EpochTaken);
+                }
+            }
+
+            let seq = row.head + 1;
+            conn.execute(
+                "INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![row.id, seq, entry_kind_text(entry.kind), caller.0, entry.body, now_ms, entry.epoch],
+            )?;
+            conn.execute("UPDATE channels SET head = ?2 WHERE id = ?1", params![row.id, seq])?;
+            for key in &entry.remove {
+                conn.execute("DELETE FROM channel_members WHERE channel_id = ?1 AND key = ?2", params![row.id, key.0])?;
+            }
+            for key in &entry.add {
+                add_channel_member(conn, row.id, key)?;
+                if let Some(welcome) = &entry.welcome {
+                    conn.execute(
+                        "INSERT INTO welcomes (key, case_id, channel, seq, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![key.0, case.0, channel.as_str(), seq, welcome],
+                    )?;
+                }
+            }
+            Ok(Accepted { seq, members: channel_members(conn, row.id)? })
+        })
+    }
+
+    fn entries(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Entries> {
+        self.read(|conn| {
+            let (_, row) = member_channel(conn, case, channel, caller)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, kind, author, body, at_ms FROM entries
+                 WHERE channel_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![row.id, after, limit], |row| {
+                Ok((
+                    row.get::<_, u64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, [u8; 32]>(2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                    row.get::<_, u64>(4)?,
+                ))
+            })?;
+            let entries = rows
+                .map(|row| {
+                    let (seq, kind, author, body, at_ms) = row?;
+                    Ok(Entry {
+                        seq,
+                        kind: entry_kind_from(&kind)?,
+                        author: PublicKey(author),
+                        body: backchannel_core::api::Blob(body),
+                        at_ms,
+                    })
+                })
+                .collect::<StoreResult<_>>()?;
+            Ok(Entries {
+                entries,
+                head: row.head,
+            })
+        })
+    }
+
+    fn welcomes(&self, caller: &PublicKey, after: u64, limit: usize) -> StoreResult<Vec<Welcome>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, case_id, channel, seq, body FROM welcomes WHERE key = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![caller.0, after, limit], |row| {
+                Ok((
+                    row.get::<_, u64>(0)?,
+                    row.get::<_, [u8; 16]>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, u64>(3)?,
+                    row.get::<_, Vec<u8>>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, case_id, channel, seq, body) = row?;
+                Ok(Welcome {
+                    id,
+                    case_id: CaseId(case_id),
+                    channel: channel_name_from(&channel)?,
+                    seq,
+                    body: backchannel_core::api::Blob(body),
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn require_member(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<()> {
+        self.read(|conn| require_member(conn, case, caller).map(|_| ()))
+    }
+
+    fn stats(&self) -> StoreResult<Stats> {
+        self.read(|conn| {
+            Ok(Stats {
+                cases: count(conn, "SELECT COUNT(*) FROM cases")?,
+                members: count(conn, "SELECT COUNT(*) FROM members")?,
+                invites: count(conn, "SELECT COUNT(*) FROM invites")?,
+                invites_used: count(
+                    conn,
+                    "SELECT COUNT(*) FROM invites WHERE used_by IS NOT NULL",
+                )?,
+                channels: count(conn, "SELECT COUNT(*) FROM channels")?,
+                channel_members: count(conn, "SELECT COUNT(*) FROM channel_members")?,
+                entries: count(conn, "SELECT COUNT(*) FROM entries")?,
+                welcomes: count(conn, "SELECT COUNT(*) FROM welcomes")?,
+                key_packages: count(conn, "SELECT COUNT(*) FROM key_packages")?,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        drop(Sqlite::open(&path).unwrap());
+        let store = Sqlite::open(&path).unwrap();
+        let versions: usize = store
+            .lock()
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(versions, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        let store = Sqlite::open(&path).unwrap();
+        store
+            .lock()
+            .unwrap()
+            .execute("INSERT INTO schema_version (version) VALUES (99)", [])
+            .unwrap();
+        drop(store);
+        assert!(Sqlite::open(&path).is_err());
+    }
+
+    #[test]
+    fn nonces_are_seen_once_and_forgotten_after_twice_the_skew() {
+        let store = Sqlite::open_in_memory().unwrap();
+        let key = PublicKey([1; 32]);
+        assert!(store.record_nonce(&key, &[2; 16], 1_000, 1_000).unwrap());
+        assert!(!store.record_nonce(&key, &[2; 16], 1_000, 1_000).unwrap());
+        assert!(
+            store
+                .record_nonce(&PublicKey([3; 32]), &[2; 16], 1_000, 1_000)
+                .unwrap()
+        );
+        let later = 1_001 + 2 * MAX_SKEW_MS;
+        assert!(store.record_nonce(&key, &[2; 16], later, later).unwrap());
+    }
+
+    #[test]
+    fn one_commit_per_epoch_is_a_database_invariant() {
+        let store = Sqlite::open_in_memory().unwrap();
+        let conn = store.lock().unwrap();
+        conn.execute(
+            "INSERT INTO cases (case_id, created_ms) VALUES (x'00', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO channels (id, case_id, name, kind) VALUES (1, x'00', 'c', 'mls')",
+            [],
+        )
+        .unwrap();
+        let insert = "INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
+                      VALUES (1, ?1, ?2, x'00', x'00', 0, 4)";
+        conn.execute(insert, params![1, "commit"]).unwrap();
+        conn.execute(insert, params![2, "message"]).unwrap();
+        assert!(conn.execute(insert, params![3, "commit"]).is_err());
+    }
+}
