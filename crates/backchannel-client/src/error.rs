@@ -1,0 +1,68 @@
+//! The client's errors: each names what failed in one sentence and has a stable code.
+
+use backchannel_core::{ChannelName, Rejection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no identity in {0}: create one with `backchannel id new --name NAME`")]
+    NoIdentity(String),
+    #[error("an identity already exists in {0}")]
+    IdentityExists(String),
+    #[error("wrong passphrase for the identity in {0}")]
+    WrongPassphrase(String),
+    #[error("the home folder {path} is unusable: {why}")]
+    Home { path: String, why: String },
+    #[error("this participant has no case {0}")]
+    UnknownCase(String),
+    #[error("the invite code is malformed: {0}")]
+    BadInvite(&'static str),
+    #[error("the hub at {url} refused the request ({code}): {message}")]
+    Hub {
+        url: String,
+        status: u16,
+        code: String,
+        message: String,
+        head: Option<u64>,
+    },
+    #[error("the hub at {url} could not be reached: {why}")]
+    Unreachable { url: String, why: String },
+    #[error("entry {seq} of channel {channel} does not verify and was refused: {why}")]
+    Refused {
+        channel: ChannelName,
+        seq: u64,
+        why: String,
+    },
+    #[error("refused by the case's rules ({code}): {0}", code = .0.code())]
+    Rule(#[from] Rejection),
+    #[error("this participant is not a member of channel {0}")]
+    NotInChannel(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("MLS: {0}")]
+    Mls(String),
+}
+
+impl ClientError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> String {
+        match self {
+            ClientError::NoIdentity(_) => "no_identity".into(),
+            ClientError::IdentityExists(_) => "identity_exists".into(),
+            ClientError::WrongPassphrase(_) => "wrong_passphrase".into(),
+            ClientError::Home { .. } => "home_unusable".into(),
+            ClientError::UnknownCase(_) => "unknown_case".into(),
+            ClientError::BadInvite(_) => "bad_invite".into(),
+            ClientError::Hub { code, .. } => code.clone(),
+            ClientError::Unreachable { .. } => "hub_unreachable".into(),
+            ClientError::Refused { .. } => "entry_refused".into(),
+            ClientError::Rule(rejection) => rejection.code().into(),
+            ClientError::NotInChannel(_) => "not_in_channel".into(),
+            ClientError::Invalid(_) => "invalid".into(),
+            ClientError::Mls(_) => "mls".into(),
+        }
+    }
+
+    pub(crate) fn is_stale_head(&self) -> bool {
+        matches!(self, ClientError::Hub { code, .. } if code == "stale_head")
+    }
+}

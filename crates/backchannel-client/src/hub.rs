@@ -1,0 +1,240 @@
+//! The hub's API as the client calls it: every request signed with the identity key, every
+//! answer decoded into the shared types of `backchannel_core::api`, every refusal turned into
+//! a [`ClientError::Hub`] carrying the hub's stable code.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backchannel_core::api::{
+    ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
+    CreateInvite, Entries, ErrorBody, Join, KeyPackagesStored, Member, Members, PostEntry, Posted,
+    UploadKeyPackages, Welcomes,
+};
+use backchannel_core::auth::sign_request;
+use backchannel_core::{CaseId, ChannelName, PublicKey};
+use ed25519_dalek::SigningKey;
+use rand::RngCore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ClientError;
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub struct HubClient {
+    base: String,
+    http: reqwest::Client,
+    key: SigningKey,
+}
+
+impl HubClient {
+    pub fn new(base: &str, key: SigningKey) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Unreachable {
+                url: base.into(),
+                why: e.to_string(),
+            })?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            key,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
+        let bytes = match body {
+            Some(body) => {
+                serde_json::to_vec(body).map_err(|e| ClientError::Invalid(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let mut nonce = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let auth = sign_request(&self.key, method.as_str(), path, now_ms(), nonce, &bytes);
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("authorization", auth.header_value());
+        if body.is_some() {
+            request = request
+                .header("content-type", "application/json")
+                .body(bytes);
+        }
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            url: self.base.clone(),
+            why: e.to_string(),
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        let text = response.bytes().await.map_err(unreachable)?;
+        if status.is_success() {
+            return serde_json::from_slice(&text).map_err(|e| ClientError::Hub {
+                url: self.base.clone(),
+                status: status.as_u16(),
+                code: "bad_response".into(),
+                message: format!("the hub's answer is malformed: {e}"),
+                head: None,
+            });
+        }
+        let (code, message, head) = match serde_json::from_slice::<ErrorBody>(&text) {
+            Ok(body) => (body.error.code, body.error.message, body.error.head),
+            Err(_) => ("http_error".into(), format!("HTTP {status}"), None),
+        };
+        Err(ClientError::Hub {
+            url: self.base.clone(),
+            status: status.as_u16(),
+            code,
+            message,
+            head,
+        })
+    }
+
+    pub async fn create_case(
+        &self,
+        case: CaseId,
+        name: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = CreateCase {
+            case_id: case,
+            name: name.into(),
+        };
+        self.call(reqwest::Method::POST, "/v1/cases", Some(&body))
+            .await
+    }
+
+    pub async fn create_invite(
+        &self,
+        case: CaseId,
+        invite: &CreateInvite,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/cases/{case}/invites"),
+            Some(invite),
+        )
+        .await
+    }
+
+    pub async fn join(&self, join: &Join) -> Result<Member, ClientError> {
+        self.call(reqwest::Method::POST, "/v1/join", Some(join))
+            .await
+    }
+
+    pub async fn members(&self, case: CaseId) -> Result<Vec<Member>, ClientError> {
+        let members: Members = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/cases/{case}/members"),
+                None::<&()>,
+            )
+            .await?;
+        Ok(members.members)
+    }
+
+    pub async fn upload_key_packages(
+        &self,
+        key_packages: UploadKeyPackages,
+    ) -> Result<KeyPackagesStored, ClientError> {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/key-packages",
+            Some(&key_packages),
+        )
+        .await
+    }
+
+    pub async fn claim_key_package(
+        &self,
+        case: CaseId,
+        key: PublicKey,
+    ) -> Result<Vec<u8>, ClientError> {
+        let claimed: ClaimedKeyPackage = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/cases/{case}/key-packages/claim"),
+                Some(&ClaimKeyPackage { key }),
+            )
+            .await?;
+        Ok(claimed.key_package.0)
+    }
+
+    pub async fn create_channel(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+    ) -> Result<ChannelInfo, ClientError> {
+        let body = CreateChannel {
+            channel: channel.clone(),
+        };
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/cases/{case}/channels"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn channels(&self, case: CaseId) -> Result<Vec<ChannelInfo>, ClientError> {
+        let channels: Channels = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/cases/{case}/channels"),
+                None::<&()>,
+            )
+            .await?;
+        Ok(channels.channels)
+    }
+
+    pub async fn post_entry(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+        entry: &PostEntry,
+    ) -> Result<u64, ClientError> {
+        let posted: Posted = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/cases/{case}/channels/{channel}/entries"),
+                Some(entry),
+            )
+            .await?;
+        Ok(posted.seq)
+    }
+
+    pub async fn entries(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+        after: u64,
+    ) -> Result<Entries, ClientError> {
+        let path = format!(
+            "/v1/cases/{case}/channels/{channel}/entries?after={after}&limit={}",
+            backchannel_core::api::MAX_LIST
+        );
+        self.call(reqwest::Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn welcomes(&self, after: u64) -> Result<Welcomes, ClientError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/welcomes?after={after}"),
+            None::<&()>,
+        )
+        .await
+    }
+}
