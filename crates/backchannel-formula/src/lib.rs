@@ -7,12 +7,16 @@ pub mod brute;
 pub mod count;
 pub mod fair;
 pub mod frontier;
+pub mod genius;
+pub mod load;
 pub mod model;
 pub mod scenario;
 pub mod solve;
 pub mod synth;
+pub mod xml;
 
 pub use count::Count;
+pub use load::{LoadError, load};
 pub use scenario::{
     Condition, Issue, IssueOption, Package, Party, Requirement, RequirementKind, Scenario,
     ScenarioError,

@@ -1,0 +1,223 @@
+//! The only module that touches files: paths in, parsed scenarios out (and GENIUS export out).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::genius::{self, GeniusError};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::xml;
+
+/// Largest file read.
+pub const FILE_BYTES_MAX: u64 = 64 << 20;
+
+/// Why a path could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Reading failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Over [`FILE_BYTES_MAX`] or not UTF-8.
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A scenario file that fails validation.
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// A GENIUS file that cannot be used.
+    #[error("{path}: {source}")]
+    Genius {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: GeniusError,
+    },
+    /// A folder that is not a GENIUS domain.
+    #[error("{path}: {reason}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl LoadError {
+    /// Whether the cause is an unsupported feature (as opposed to a broken file).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            LoadError::Genius {
+                source: GeniusError::Unsupported(_),
+                ..
+            }
+        )
+    }
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    let meta = fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.len() > FILE_BYTES_MAX {
+        return Err(LoadError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!("{} bytes, more than {FILE_BYTES_MAX}", meta.len()),
+        });
+    }
+    let bytes = fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| LoadError::Unreadable {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".to_string(),
+    })
+}
+
+/// Loads a scenario from a `.json` file or a GENIUS domain folder (or a single GENIUS domain XML next to its
+/// profiles: its folder is loaded).
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    load_with_notes(path).map(|(s, _)| s)
+}
+
+/// Like [`load`], with the importer's remarks (normalised weights, ignored discounts...).
+pub fn load_with_notes(path: &Path) -> Result<(Scenario, Vec<String>), LoadError> {
+    if path.is_dir() {
+        return load_genius_folder(path);
+    }
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+    {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        return load_genius_folder(dir);
+    }
+    let text = read(path)?;
+    let s = Scenario::from_json_str(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    Ok((s, Vec::new()))
+}
+
+/// Loads a GENIUS folder: one domain XML and one utility-space XML per party (parties in file-name order).
+pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadError> {
+    let folder_err = |reason: String| LoadError::Folder {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let entries = fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
+        .collect();
+    files.sort();
+    let mut domain = None;
+    let mut profiles = Vec::new();
+    let mut notes = Vec::new();
+    for f in files {
+        let text = read(&f)?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let root = match xml::parse(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                notes.push(format!("{name}: skipped, not XML ({e})"));
+                continue;
+            }
+        };
+        if genius::is_domain(&root) {
+            if domain.is_some() {
+                return Err(folder_err(format!(
+                    "more than one domain file ({name} is the second)"
+                )));
+            }
+            let issues = genius::domain_from(&root).map_err(|source| LoadError::Genius {
+                path: f.clone(),
+                source,
+            })?;
+            domain = Some(issues);
+        } else {
+            profiles.push((f, root));
+        }
+    }
+    let Some(domain) = domain else {
+        return Err(folder_err(
+            "no GENIUS domain file (an XML with issues and no evaluations)".to_string(),
+        ));
+    };
+    if profiles.len() < 2 {
+        return Err(folder_err(format!(
+            "{} utility space(s); two parties at least are needed",
+            profiles.len()
+        )));
+    }
+    let mut parsed = Vec::new();
+    for (f, root) in profiles {
+        let p = genius::profile_from(&root, &domain).map_err(|source| LoadError::Genius {
+            path: f.clone(),
+            source,
+        })?;
+        let stem = f
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        notes.extend(p.notes.iter().map(|n| format!("{stem}: {n}")));
+        parsed.push((stem, p));
+    }
+    let title = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let s = genius::scenario_from(&title, &domain, &parsed);
+    s.validate()
+        .map_err(|e| e.in_file(dir.display().to_string()))?;
+    Ok((s, notes))
+}
+
+/// Writes a scenario as a GENIUS folder: `domain.xml` and `<party id>.xml` per party.
+pub fn save_genius_folder(s: &Scenario, dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    fs::create_dir_all(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let (domain, profiles) = genius::to_genius(s);
+    let mut written = Vec::new();
+    let mut write = |name: String, text: String| -> Result<(), LoadError> {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{safe}.xml"));
+        fs::write(&path, text).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+        Ok(())
+    };
+    write("domain".to_string(), domain)?;
+    for (id, text) in profiles {
+        write(format!("profile-{id}"), text)?;
+    }
+    Ok(written)
+}
