@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use backchannel_formula::genius::GeniusError;
 use backchannel_formula::load::{load_genius_folder, save_genius_folder};
-use backchannel_formula::{LoadError, SolveOptions, brute, load, solve};
+use backchannel_formula::{LoadError, SolveOptions, load, solve};
 use common::check_against_brute;
 
 fn fixture(name: &str) -> PathBuf {
