@@ -3,8 +3,10 @@
 //!
 //! Pure: no I/O outside [`load`], no clock, no global randomness (functions that sample take a seed).
 
+pub mod aw;
 pub mod brute;
 pub mod count;
+pub mod draft;
 pub mod fair;
 pub mod frontier;
 pub mod genius;
@@ -15,7 +17,9 @@ pub mod solve;
 pub mod synth;
 pub mod xml;
 
+pub use aw::{AwOutcome, adjusted_winner};
 pub use count::Count;
+pub use draft::{Answer, Draft, DraftOptions, Response, next_draft};
 pub use load::{LoadError, load};
 pub use scenario::{
     Condition, Issue, IssueOption, Package, Party, Requirement, RequirementKind, Scenario,
