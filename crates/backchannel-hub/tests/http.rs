@@ -1,0 +1,371 @@
+//! The hub on a real socket with a real SQLite file: cases, invites, membership, the sealed
+//! channel's ordering, and the push stream.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use backchannel_core::api::{Blob, Channels, Entries, Members};
+use common::{Hub, Identity, code};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+fn message(after: u64, body: &[u8]) -> Value {
+    json!({"kind": "message", "after": after, "body": Blob(body.to_vec())})
+}
+
+#[tokio::test]
+async fn health_over_http() {
+    let hub = Hub::start().await;
+    let body: Value = reqwest::get(format!("{}/v1/health", hub.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["ok"], true);
+}
+
+#[tokio::test]
+async fn creating_a_case_makes_the_caller_its_mediator_with_a_sealed_public_channel() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+
+    let members: Members = serde_json::from_value(
+        hub.ok(
+            &mediator,
+            Method::GET,
+            &format!("/v1/cases/{case}/members"),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(members.members.len(), 1);
+    assert_eq!(members.members[0].key, mediator.key());
+    assert_eq!(members.members[0].name, "Islamabad");
+    assert_eq!(
+        serde_json::to_value(members.members[0].role).unwrap(),
+        "mediator"
+    );
+
+    let channels: Channels = serde_json::from_value(
+        hub.ok(
+            &mediator,
+            Method::GET,
+            &format!("/v1/cases/{case}/channels"),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(channels.channels.len(), 1);
+    let public = &channels.channels[0];
+    assert_eq!((public.channel.as_str(), public.head), ("public", 0));
+    assert_eq!(serde_json::to_value(public.kind).unwrap(), "sealed");
+    assert_eq!(public.members, vec![mediator.key()]);
+
+    let (status, body) = hub
+        .post(
+            &mediator,
+            "/v1/cases",
+            json!({"case_id": case, "name": "Again"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (409, "case_exists"));
+}
+
+#[tokio::test]
+async fn an_invite_works_once() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let secret = [5u8; 32];
+    let code_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
+    let invites = format!("/v1/cases/{case}/invites");
+    let invite = json!({"code_hash": code_hash, "role": "party", "party": "Iran"});
+    let (status, _) = hub.post(&mediator, &invites, invite.clone()).await;
+    assert_eq!(status, 201);
+    let (status, body) = hub.post(&mediator, &invites, invite).await;
+    assert_eq!((status, code(&body)), (409, "invite_exists"));
+
+    let join = json!({"case_id": case, "code": hex::encode(secret), "name": "Araghchi"});
+    let first = Identity::random();
+    let (status, member) = hub.post(&first, "/v1/join", join.clone()).await;
+    assert_eq!(status, 200, "{member}");
+    assert_eq!(member["key"], first.key().to_hex());
+    assert_eq!(
+        (member["role"].as_str(), member["party"].as_str()),
+        (Some("party"), Some("Iran"))
+    );
+
+    let second = Identity::random();
+    let (status, body) = hub.post(&second, "/v1/join", join).await;
+    assert_eq!((status, code(&body)), (409, "invite_used"));
+    let (status, body) = hub.get(&second, &format!("/v1/cases/{case}/members")).await;
+    assert_eq!((status, code(&body)), (403, "not_member"));
+
+    let wrong = json!({"case_id": case, "code": hex::encode([6u8; 32]), "name": "Nobody"});
+    let (status, body) = hub.post(&second, "/v1/join", wrong).await;
+    assert_eq!((status, code(&body)), (404, "invite_unknown"));
+
+    // A member cannot spend a second invite.
+    let other = hub
+        .invite_and_join(
+            &case,
+            &mediator,
+            &Identity::random(),
+            "observer",
+            None,
+            "Riyadh",
+        )
+        .await;
+    assert_eq!(other["role"], "observer");
+    let secret = [9u8; 32];
+    let code_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
+    hub.ok(
+        &mediator,
+        Method::POST,
+        &invites,
+        Some(json!({"code_hash": code_hash, "role": "observer"})),
+    )
+    .await;
+    let again = json!({"case_id": case, "code": hex::encode(secret), "name": "Araghchi"});
+    let (status, body) = hub.post(&first, "/v1/join", again).await;
+    assert_eq!((status, code(&body)), (409, "already_member"));
+
+    let members: Members = serde_json::from_value(
+        hub.ok(
+            &first,
+            Method::GET,
+            &format!("/v1/cases/{case}/members"),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(members.members.len(), 3);
+}
+
+#[tokio::test]
+async fn only_the_mediator_invites_and_creates_channels() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let party = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+
+    let invite = json!({"code_hash": "cd".repeat(32), "role": "observer"});
+    let (status, body) = hub
+        .post(&party, &format!("/v1/cases/{case}/invites"), invite)
+        .await;
+    assert_eq!((status, code(&body)), (403, "forbidden"));
+    let (status, body) = hub
+        .post(
+            &party,
+            &format!("/v1/cases/{case}/channels"),
+            json!({"channel": "iran"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (403, "forbidden"));
+
+    let channels = format!("/v1/cases/{case}/channels");
+    let (status, info) = hub
+        .post(&mediator, &channels, json!({"channel": "iran"}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        info,
+        json!({"channel": "iran", "kind": "mls", "members": [mediator.key()], "head": 0})
+    );
+    let (status, body) = hub
+        .post(&mediator, &channels, json!({"channel": "iran"}))
+        .await;
+    assert_eq!((status, code(&body)), (409, "channel_exists"));
+    let (status, body) = hub
+        .post(&mediator, &channels, json!({"channel": "public"}))
+        .await;
+    assert_eq!((status, code(&body)), (409, "channel_exists"));
+
+    // The party is not (yet) a member of the new channel: it sees only `public`.
+    let listed: Channels =
+        serde_json::from_value(hub.ok(&party, Method::GET, &channels, None).await).unwrap();
+    let names: Vec<_> = listed.channels.iter().map(|c| c.channel.as_str()).collect();
+    assert_eq!(names, ["public"]);
+    assert_eq!(
+        listed.channels[0].members,
+        vec![mediator.key(), party.key()]
+    );
+}
+
+#[tokio::test]
+async fn non_members_can_neither_read_nor_post() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let party = Identity::random();
+    let outsider = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    hub.ok(
+        &mediator,
+        Method::POST,
+        &format!("/v1/cases/{case}/channels"),
+        Some(json!({"channel": "iran"})),
+    )
+    .await;
+
+    let iran = format!("/v1/cases/{case}/channels/iran/entries");
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    for (who, path) in [(&party, &iran), (&outsider, &iran), (&outsider, &public)] {
+        let (status, body) = hub.get(who, path).await;
+        assert_eq!((status, code(&body)), (403, "not_member"), "GET {path}");
+        let (status, body) = hub.post(who, path, message(0, b"sealed bytes")).await;
+        assert_eq!((status, code(&body)), (403, "not_member"), "POST {path}");
+    }
+    let (status, body) = hub
+        .get(&outsider, &format!("/v1/cases/{case}/channels"))
+        .await;
+    assert_eq!((status, code(&body)), (403, "not_member"));
+    let entries: Entries =
+        serde_json::from_value(hub.ok(&mediator, Method::GET, &iran, None).await).unwrap();
+    assert_eq!((entries.entries.len(), entries.head), (0, 0));
+}
+
+#[tokio::test]
+async fn the_sealed_channel_is_one_line() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let party = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+
+    let (status, posted) = hub.post(&mediator, &public, message(0, b"one")).await;
+    assert_eq!((status, posted["seq"].as_u64()), (201, Some(1)));
+    // The party has not seen entry 1: its post is refused, with the head to catch up from.
+    let (status, body) = hub.post(&party, &public, message(0, b"two")).await;
+    assert_eq!(
+        (status, code(&body), body["error"]["head"].as_u64()),
+        (409, "stale_head", Some(1))
+    );
+    let (status, body) = hub.post(&party, &public, message(7, b"two")).await;
+    assert_eq!((status, code(&body)), (409, "stale_head"));
+    let (status, posted) = hub.post(&party, &public, message(1, b"two")).await;
+    assert_eq!((status, posted["seq"].as_u64()), (201, Some(2)));
+
+    // The sealed channel takes messages only, and no membership changes.
+    let commit = json!({"kind": "commit", "after": 2, "body": Blob(b"x".to_vec())});
+    let (status, body) = hub.post(&mediator, &public, commit).await;
+    assert_eq!((status, code(&body)), (400, "invalid_entry"));
+    let adding =
+        json!({"kind": "message", "after": 2, "body": Blob(b"x".to_vec()), "add": [party.key()]});
+    let (status, body) = hub.post(&mediator, &public, adding).await;
+    assert_eq!((status, code(&body)), (400, "invalid_entry"));
+
+    let entries: Entries =
+        serde_json::from_value(hub.ok(&party, Method::GET, &public, None).await).unwrap();
+    assert_eq!(entries.head, 2);
+    let seen: Vec<_> = entries
+        .entries
+        .iter()
+        .map(|e| (e.seq, e.author, e.body.0.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, mediator.key(), b"one".to_vec()),
+            (2, party.key(), b"two".to_vec())
+        ]
+    );
+
+    let page: Entries = serde_json::from_value(
+        hub.ok(
+            &party,
+            Method::GET,
+            &format!("{public}?after=1&limit=1"),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [2]);
+    let page: Entries = serde_json::from_value(
+        hub.ok(&party, Method::GET, &format!("{public}?limit=1"), None)
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        (page.entries.len(), page.entries[0].seq, page.head),
+        (1, 1, 2)
+    );
+}
+
+#[tokio::test]
+async fn the_stream_pushes_notices_to_channel_members() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let party = Identity::random();
+    let outsider = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+
+    let path = format!("/v1/cases/{case}/stream");
+    let connect = |who: &Identity| {
+        let mut request = format!("{}{path}", hub.url().replace("http://", "ws://"))
+            .into_client_request()
+            .unwrap();
+        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
+        request
+            .headers_mut()
+            .insert("authorization", header.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    assert!(
+        connect(&outsider).await.is_err(),
+        "an outsider must not open a stream"
+    );
+    let (mut stream, _) = connect(&mediator).await.unwrap();
+
+    hub.ok(
+        &party,
+        Method::POST,
+        &format!("/v1/cases/{case}/channels/public/entries"),
+        Some(message(0, b"hi")),
+    )
+    .await;
+    let frame = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let notice: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(notice, json!({"channel": "public", "seq": 1}));
+}
+
+#[tokio::test]
+async fn stopping_the_hub_stops_serving() {
+    let hub = Hub::start().await;
+    let url = hub.url().to_owned();
+    let Hub { local, dir, .. } = hub;
+    local.stop().await.unwrap();
+    assert!(reqwest::get(format!("{url}/v1/health")).await.is_err());
+    // The database survives and a new hub serves it.
+    let again = backchannel_hub::spawn_local(&dir.path().join("hub.db"))
+        .await
+        .unwrap();
+    assert!(
+        reqwest::get(format!("{}/v1/health", again.url))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
