@@ -16,6 +16,15 @@ pub enum Count {
     Approx(f64),
 }
 
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::Approx(x) => write!(f, "about {x:.3e}"),
+        }
+    }
+}
+
 impl Count {
     /// As a float.
     pub fn as_f64(self) -> f64 {

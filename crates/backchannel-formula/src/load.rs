@@ -14,12 +14,12 @@ pub const FILE_BYTES_MAX: u64 = 64 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// Reading failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The path.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Over [`FILE_BYTES_MAX`] or not UTF-8.
     #[error("{path}: {reason}")]
@@ -30,15 +30,15 @@ pub enum LoadError {
         reason: String,
     },
     /// A scenario file that fails validation.
-    #[error("{0}")]
+    #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// A GENIUS file that cannot be used.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Genius {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: GeniusError,
+        cause: GeniusError,
     },
     /// A folder that is not a GENIUS domain.
     #[error("{path}: {reason}")]
@@ -56,7 +56,7 @@ impl LoadError {
         matches!(
             self,
             LoadError::Genius {
-                source: GeniusError::Unsupported(_),
+                cause: GeniusError::Unsupported(_),
                 ..
             }
         )
@@ -64,9 +64,9 @@ impl LoadError {
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    let meta = fs::metadata(path).map_err(|source| LoadError::Io {
+    let meta = fs::metadata(path).map_err(|cause| LoadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     if meta.len() > FILE_BYTES_MAX {
         return Err(LoadError::Unreadable {
@@ -74,9 +74,9 @@ fn read(path: &Path) -> Result<String, LoadError> {
             reason: format!("{} bytes, more than {FILE_BYTES_MAX}", meta.len()),
         });
     }
-    let bytes = fs::read(path).map_err(|source| LoadError::Io {
+    let bytes = fs::read(path).map_err(|cause| LoadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     String::from_utf8(bytes).map_err(|_| LoadError::Unreadable {
         path: path.to_path_buf(),
@@ -113,9 +113,9 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
         path: dir.to_path_buf(),
         reason,
     };
-    let entries = fs::read_dir(dir).map_err(|source| LoadError::Io {
+    let entries = fs::read_dir(dir).map_err(|cause| LoadError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -145,9 +145,9 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
                     "more than one domain file ({name} is the second)"
                 )));
             }
-            let issues = genius::domain_from(&root).map_err(|source| LoadError::Genius {
+            let issues = genius::domain_from(&root).map_err(|cause| LoadError::Genius {
                 path: f.clone(),
-                source,
+                cause,
             })?;
             domain = Some(issues);
         } else {
@@ -167,9 +167,9 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
     }
     let mut parsed = Vec::new();
     for (f, root) in profiles {
-        let p = genius::profile_from(&root, &domain).map_err(|source| LoadError::Genius {
+        let p = genius::profile_from(&root, &domain).map_err(|cause| LoadError::Genius {
             path: f.clone(),
-            source,
+            cause,
         })?;
         let stem = f
             .file_stem()
@@ -190,9 +190,9 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
 
 /// Writes a scenario as a GENIUS folder: `domain.xml` and `<party id>.xml` per party.
 pub fn save_genius_folder(s: &Scenario, dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    fs::create_dir_all(dir).map_err(|source| LoadError::Io {
+    fs::create_dir_all(dir).map_err(|cause| LoadError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let (domain, profiles) = genius::to_genius(s);
     let mut written = Vec::new();
@@ -208,16 +208,23 @@ pub fn save_genius_folder(s: &Scenario, dir: &Path) -> Result<Vec<PathBuf>, Load
             })
             .collect();
         let path = dir.join(format!("{safe}.xml"));
-        fs::write(&path, text).map_err(|source| LoadError::Io {
+        fs::write(&path, text).map_err(|cause| LoadError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         written.push(path);
         Ok(())
     };
     write("domain".to_string(), domain)?;
     for (id, text) in profiles {
-        write(format!("profile-{id}"), text)?;
+        write(
+            if id == "domain" {
+                format!("party-{id}")
+            } else {
+                id
+            },
+            text,
+        )?;
     }
     Ok(written)
 }

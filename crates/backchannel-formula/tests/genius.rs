@@ -135,7 +135,7 @@ fn every_anac_folder_loads_or_is_refused_clearly() {
                     matches!(
                         e,
                         LoadError::Genius {
-                            source: GeniusError::Unsupported(_),
+                            cause: GeniusError::Unsupported(_),
                             ..
                         }
                     ),
