@@ -1,1 +1,44 @@
-fn main() {}
+//! `backchannel`: the command-line face of the client, the hub and the demo.
+
+mod cli;
+mod demo;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let json = args.json;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BACKCHANNEL_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if args.verbose { "info" } else { "warn" })
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::error(
+                json,
+                "runtime",
+                &format!("cannot start the async runtime: {e}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let (code, message) = output::describe(&e);
+            output::error(json, &code, &message);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The commands: raw flags parsed by clap, checked, then handed to the client library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use backchannel_client::{Client, InviteCode, InviteRole};
+use backchannel_core::ChannelName;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::output;
+
+/// Discreet, mediated negotiation over end-to-end encrypted channels.
+#[derive(Parser, Debug)]
+#[command(name = "backchannel", version, about, long_about = None)]
+pub struct Args {
+    /// The participant's home folder (identity and state). Defaults to $BACKCHANNEL_HOME,
+    /// else the platform's per-user data folder.
+    #[arg(long, global = true, env = "BACKCHANNEL_HOME")]
+    pub home: Option<PathBuf>,
+    /// Print one JSON document instead of prose (errors too, on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log progress on stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a hub: the relay that stores and orders ciphertext.
+    Hub {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: SocketAddr,
+        /// SQLite database file (created and migrated at start).
+        #[arg(long, default_value = "backchannel-hub.sqlite")]
+        db: PathBuf,
+    },
+    /// Manage this participant's identity.
+    Id {
+        #[command(subcommand)]
+        command: IdCommand,
+    },
+    /// Convene, join and inspect cases.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Fetch and verify everything new in a case (as mediator, also admit newcomers).
+    Sync {
+        /// The case id (or a unique prefix of it).
+        case: String,
+    },
+    /// Send a message on a channel (on `public`, a public statement everyone reads).
+    Send {
+        case: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Print the verified log of a case, or of one channel.
+    Read {
+        case: String,
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Run the seed scenario end to end on an embedded hub, with no set-up.
+    Demo {
+        /// Keep the hub database and every participant's home in DIR.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdCommand {
+    /// Create an Ed25519 identity, sealed under a passphrase ($BACKCHANNEL_PASSPHRASE or a
+    /// prompt).
+    New {
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the name, the public key and the fingerprint to compare out of band.
+    Show,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    Party,
+    Observer,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// Convene a new case on a hub, as its mediator.
+    New {
+        #[arg(long)]
+        hub: String,
+        #[arg(long)]
+        title: String,
+    },
+    /// Issue a one-time invite code (mediator only).
+    Invite {
+        case: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The party's name (with --role party).
+        #[arg(long)]
+        party: Option<String>,
+    },
+    /// Join a case with an invite code.
+    Join { code: String },
+    /// Participants, channels and phase.
+    Show { case: String },
+    /// Every case this participant is in.
+    List,
+    /// Remove a participant from a discreet channel (mediator only); rotates its keys.
+    Remove {
+        case: String,
+        #[arg(long)]
+        channel: String,
+        /// The participant's public key (hex).
+        #[arg(long)]
+        key: String,
+    },
+}
+
+fn home(args_home: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match args_home {
+        Some(home) => Ok(home),
+        None => Ok(dirs::data_dir()
+            .context(
+                "no per-user data folder on this platform: pass --home or set BACKCHANNEL_HOME",
+            )?
+            .join("backchannel")),
+    }
+}
+
+fn passphrase(confirm: bool) -> anyhow::Result<String> {
+    if let Ok(pass) = std::env::var("BACKCHANNEL_PASSPHRASE") {
+        return Ok(pass);
+    }
+    let pass = rpassword::prompt_password("passphrase: ").context("reading the passphrase")?;
+    if confirm {
+        let again =
+            rpassword::prompt_password("passphrase again: ").context("reading the passphrase")?;
+        if again != pass {
+            bail!("the two passphrases differ");
+        }
+    }
+    Ok(pass)
+}
+
+fn channel(name: &str) -> anyhow::Result<ChannelName> {
+    ChannelName::parse(name)
+        .with_context(|| format!("{name:?} is not a channel name (1 to 64 of a-z, 0-9 and '-')"))
+}
+
+fn open(home_dir: Option<PathBuf>) -> anyhow::Result<Client> {
+    let home = home(home_dir)?;
+    Ok(Client::open(&home, &passphrase(false)?)?)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let json = args.json;
+    match args.command {
+        Command::Hub { listen, db } => {
+            eprintln!(
+                "backchannel hub listening on http://{listen} (database {})",
+                db.display()
+            );
+            backchannel_hub::serve(
+                backchannel_hub::HubConfig { listen, db },
+                backchannel_hub::shutdown_signal(),
+            )
+            .await
+        }
+        Command::Id {
+            command: IdCommand::New { name },
+        } => {
+            let home = home(args.home)?;
+            let key = Client::create_identity(&home, &name, &passphrase(true)?)?;
+            if json {
+                output::json(
+                    &json!({ "name": name, "key": key, "fingerprint": key.fingerprint(), "home": home }),
+                )
+            } else {
+                println!("created identity {name} in {}", home.display());
+                println!("fingerprint: {}", key.fingerprint());
+                Ok(())
+            }
+        }
+        Command::Id {
+            command: IdCommand::Show,
+        } => {
+            let home = home(args.home)?;
+            let (name, key) = backchannel_client::vault::Vault::peek(&home)?;
+            if json {
+                output::json(&json!({ "name": name, "key": key, "fingerprint": key.fingerprint() }))
+            } else {
+                println!("name:        {name}");
+                println!("key:         {key}");
+                println!("fingerprint: {}", key.fingerprint());
+                Ok(())
+            }
+        }
+        Command::Case { command } => case(args.home, json, command).await,
+        Command::Sync { case } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            let report = client.sync(case).await?;
+            if json {
+                return output::json(&report);
+            }
+            for name in &report.admitted {
+                println!("admitted {name}");
+            }
+            for line in &report.new {
+                println!(
+                    "[{}#{}] {}: {}",
+                    line.channel, line.index, line.author, line.text
+                );
+            }
+            println!("{} new verified acts", report.new.len());
+            Ok(())
+        }
+        Command::Send {
+            case,
+            channel: name,
+            text,
+        } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            let line = client.send(case, &channel(&name)?, &text).await?;
+            if json {
+                output::json(&line)
+            } else {
+                println!("sent on {} as act #{}", line.channel, line.index);
+                Ok(())
+            }
+        }
+        Command::Read {
+            case,
+            channel: name,
+        } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            client.sync(case).await?;
+            let filter = name.as_deref().map(channel).transpose()?;
+            let lines = client.read(case, filter.as_ref())?;
+            if json {
+                return output::json(&lines);
+            }
+            for line in lines {
+                println!(
+                    "[{}#{}] {}: {}",
+                    line.channel, line.index, line.author, line.text
+                );
+            }
+            Ok(())
+        }
+        Command::Demo { keep } => crate::demo::run(keep, json).await,
+    }
+}
+
+async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> anyhow::Result<()> {
+    let mut client = open(home_dir)?;
+    match command {
+        CaseCommand::New { hub, title } => {
+            let case = client.create_case(&hub, &title).await?;
+            if json {
+                output::json(&json!({ "case": case, "title": title, "hub": hub }))
+            } else {
+                println!("{case}");
+                Ok(())
+            }
+        }
+        CaseCommand::Invite { case, role, party } => {
+            let case = client.resolve_case(&case)?;
+            let role = match (role, party) {
+                (RoleArg::Party, Some(party)) => InviteRole::Party(party),
+                (RoleArg::Party, None) => bail!("--role party needs --party NAME"),
+                (RoleArg::Observer, None) => InviteRole::Observer,
+                (RoleArg::Observer, Some(_)) => bail!("--party goes only with --role party"),
+            };
+            let code = client.invite(case, role).await?.encode();
+            if json {
+                output::json(&json!({ "case": case, "code": code }))
+            } else {
+                println!("{code}");
+                Ok(())
+            }
+        }
+        CaseCommand::Join { code } => {
+            let code = InviteCode::decode(&code)?;
+            let case = client.join(&code).await?;
+            if json {
+                output::json(&json!({ "case": case }))
+            } else {
+                println!("joined case {case}; the mediator admits you at its next sync");
+                Ok(())
+            }
+        }
+        CaseCommand::Show { case } => {
+            let case = client.resolve_case(&case)?;
+            client.sync(case).await?;
+            let summary = client.show(case)?;
+            if json {
+                return output::json(&summary);
+            }
+            println!("case {} — {}", summary.case, summary.title);
+            println!(
+                "hub {}; phase {:?}; you are {} ({})",
+                summary.hub, summary.phase, summary.me, summary.my_role
+            );
+            println!("participants:");
+            for p in &summary.participants {
+                println!(
+                    "  {:<24} {:<10} {:<16} {}",
+                    p.name,
+                    p.role,
+                    p.party.as_deref().unwrap_or("-"),
+                    p.fingerprint
+                );
+            }
+            println!("channels:");
+            for c in &summary.channels {
+                let access = if c.readable {
+                    "readable"
+                } else {
+                    "not readable by you"
+                };
+                println!(
+                    "  {:<16} {:<24} {} acts, {} — members: {}",
+                    c.channel.as_str(),
+                    c.kind,
+                    c.acts,
+                    access,
+                    c.members.join(", ")
+                );
+            }
+            Ok(())
+        }
+        CaseCommand::List => {
+            let cases: Vec<_> = client
+                .cases()
+                .into_iter()
+                .filter_map(|case| client.show(case).ok())
+                .map(|s| json!({ "case": s.case, "title": s.title, "role": s.my_role, "hub": s.hub }))
+                .collect();
+            if json {
+                return output::json(&cases);
+            }
+            for case in cases {
+                println!(
+                    "{} {} ({})",
+                    case["case"].as_str().unwrap_or_default(),
+                    case["title"].as_str().unwrap_or_default(),
+                    case["role"].as_str().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        CaseCommand::Remove {
+            case,
+            channel: name,
+            key,
+        } => {
+            let case = client.resolve_case(&case)?;
+            let key = backchannel_core::PublicKey::parse(&key)
+                .context("--key takes a public key of 64 hex digits")?;
+            client
+                .remove_from_channel(case, &channel(&name)?, key)
+                .await?;
+            if json {
+                output::json(&json!({ "case": case, "channel": name, "removed": key }))
+            } else {
+                println!(
+                    "removed {} from {name}; the channel's keys are rotated",
+                    key.short()
+                );
+                Ok(())
+            }
+        }
+    }
+}
