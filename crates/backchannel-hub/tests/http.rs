@@ -369,3 +369,98 @@ async fn stopping_the_hub_stops_serving() {
             .is_success()
     );
 }
+
+#[tokio::test]
+async fn streams_are_bounded_and_end_when_the_hub_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backchannel_hub::store::Sqlite::open(&dir.path().join("hub.db")).unwrap();
+    let state = backchannel_hub::AppState::new(std::sync::Arc::new(store)).with_max_streams(1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, backchannel_hub::app(state))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    let mediator = Identity::random();
+    let case = common::random_case();
+    let client = reqwest::Client::new();
+    let body = serde_json::to_vec(&json!({"case_id": case, "name": "Islamabad"})).unwrap();
+    let header = mediator.header("POST", "/v1/cases", &body, backchannel_hub::now_ms());
+    let created = client
+        .post(format!("http://{address}/v1/cases"))
+        .header("authorization", header)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let path = format!("/v1/cases/{case}/stream");
+    let connect = || {
+        let mut request = format!("ws://{address}{path}")
+            .into_client_request()
+            .unwrap();
+        let header = mediator.header("GET", &path, b"", backchannel_hub::now_ms());
+        request
+            .headers_mut()
+            .insert("authorization", header.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let (mut stream, _) = connect().await.unwrap();
+    match connect().await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503)
+        }
+        other => panic!("a second stream must be refused, got {other:?}"),
+    }
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // With the hub stopped, the open stream ends rather than hanging on.
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap();
+    assert!(matches!(
+        end,
+        None | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | Some(Err(_))
+    ));
+}
+
+#[tokio::test]
+async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
+    let hub = std::sync::Arc::new(Hub::start().await);
+    let mediator = std::sync::Arc::new(Identity::random());
+    let case = hub.create_case(&mediator).await;
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    let posts: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (hub, mediator, public) = (hub.clone(), mediator.clone(), public.clone());
+            tokio::spawn(async move { hub.post(&mediator, &public, message(0, &[i])).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        let (status, body) = post.await.unwrap();
+        statuses.push(status);
+        if status == 409 {
+            assert_eq!(
+                (code(&body), body["error"]["head"].as_u64()),
+                ("stale_head", Some(1))
+            );
+        }
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    let entries: Entries =
+        serde_json::from_value(hub.ok(&mediator, Method::GET, &public, None).await).unwrap();
+    assert_eq!((entries.entries.len(), entries.head), (1, 1));
+}
