@@ -529,9 +529,14 @@ impl Client {
                         entry.seq
                     )));
                 }
-                let line = self
-                    .verify_entry(case, channel, &entry)
-                    .map_err(|e| refused(e.to_string()))?;
+                let checkpoint = self.provider.snapshot();
+                let line = match self.verify_entry(case, channel, &entry) {
+                    Ok(line) => line,
+                    Err(e) => {
+                        self.provider.rollback(checkpoint);
+                        return Err(refused(e.to_string()));
+                    }
+                };
                 self.local_mut(case)?
                     .cursors
                     .insert(channel.clone(), entry.seq);

@@ -65,6 +65,17 @@ impl Provider {
         pairs
     }
 
+    /// Puts the storage back to a snapshot: an entry that fails verification leaves no
+    /// trace in the MLS state (no ratchet advanced, no key consumed).
+    pub fn rollback(&self, snapshot: Vec<(Vec<u8>, Vec<u8>)>) {
+        let mut values = match self.storage.values.write() {
+            Ok(values) => values,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        values.clear();
+        values.extend(snapshot);
+    }
+
     pub fn restore(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
         let provider = Self::default();
         match provider.storage.values.write() {
