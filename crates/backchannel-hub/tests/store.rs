@@ -85,7 +85,7 @@ fn story(store: &dyn Backend) {
         .into_iter()
         .map(|c| c.channel)
         .collect();
-    assert_eq!(names, [public.clone()]);
+    assert_eq!(names, std::slice::from_ref(&public));
     assert_eq!(
         store.channel_kind(&case, &public, &party).unwrap(),
         ChannelKind::Sealed
