@@ -1,0 +1,327 @@
+//! The `backchannel` binary as a user and a script drive it: a real `backchannel hub` process
+//! on loopback, five participants each with its own home, every step through the CLI.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASS: &str = "cli test passphrase";
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backchannel"));
+    command
+        .env_remove("BACKCHANNEL_HOME")
+        .env("BACKCHANNEL_PASSPHRASE", PASS);
+    command
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    bin().arg("--home").arg(home).args(args).output().unwrap()
+}
+
+fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = run(home, &full);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+struct Hub {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_hub(dir: &Path) -> Hub {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = bin()
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("hub.sqlite"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the hub did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Hub { child, url }
+}
+
+fn texts(lines: &serde_json::Value) -> Vec<String> {
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "message")
+        .map(|l| l["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn five_participants_on_one_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let home = |name: &str| -> PathBuf { dir.path().join(name) };
+    let names = ["pakistan", "us", "iran", "uae", "saudi"];
+    for name in names {
+        let id = ok_json(&home(name), &["id", "new", "--name", name]);
+        assert_eq!(id["fingerprint"].as_str().unwrap().split(' ').count(), 6);
+    }
+    let shown = ok_json(&home("iran"), &["id", "show"]);
+    assert_eq!(shown["name"], "iran");
+
+    let case = ok_json(
+        &home("pakistan"),
+        &["case", "new", "--hub", &hub.url, "--title", "Talks"],
+    );
+    let case = case["case"].as_str().unwrap().to_owned();
+    let invite = |args: &[&str]| -> String {
+        let mut full = vec!["case", "invite", &case];
+        full.extend_from_slice(args);
+        ok_json(&home("pakistan"), &full)["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let codes = [
+        (
+            "us",
+            invite(&["--role", "party", "--party", "United States"]),
+        ),
+        ("iran", invite(&["--role", "party", "--party", "Iran"])),
+        ("uae", invite(&["--role", "observer"])),
+        ("saudi", invite(&["--role", "observer"])),
+    ];
+    for (name, code) in &codes {
+        ok_json(&home(name), &["case", "join", code]);
+    }
+    // An invite code works once.
+    let again = run(&home("saudi"), &["case", "join", &codes[0].1]);
+    assert!(!again.status.success());
+
+    let synced = ok_json(&home("pakistan"), &["sync", &case]);
+    assert_eq!(synced["admitted"].as_array().unwrap().len(), 4);
+
+    ok_json(
+        &home("pakistan"),
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "for Washington only",
+        ],
+    );
+    ok_json(
+        &home("us"),
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "noted, in confidence",
+        ],
+    );
+    ok_json(
+        &home("pakistan"),
+        &[
+            "send",
+            &case,
+            "--channel",
+            "iran",
+            "--text",
+            "for Tehran only",
+        ],
+    );
+    ok_json(
+        &home("pakistan"),
+        &[
+            "send",
+            &case,
+            "--channel",
+            "public",
+            "--text",
+            "talks are under way",
+        ],
+    );
+
+    let us = ok_json(&home("us"), &["read", &case, "--channel", "united-states"]);
+    assert_eq!(texts(&us), ["for Washington only", "noted, in confidence"]);
+    for name in names {
+        let public = ok_json(&home(name), &["read", &case, "--channel", "public"]);
+        assert_eq!(texts(&public), ["talks are under way"], "{name}");
+        let all = texts(&ok_json(&home(name), &["read", &case]));
+        let may_see_us = matches!(name, "pakistan" | "us");
+        let may_see_iran = matches!(name, "pakistan" | "iran");
+        assert_eq!(
+            all.contains(&"for Washington only".to_owned()),
+            may_see_us,
+            "{name}"
+        );
+        assert_eq!(
+            all.contains(&"for Tehran only".to_owned()),
+            may_see_iran,
+            "{name}"
+        );
+    }
+
+    // An observer cannot post to a bilateral channel.
+    let refused = run(
+        &home("uae"),
+        &[
+            "--json",
+            "send",
+            &case,
+            "--channel",
+            "iran",
+            "--text",
+            "let me in",
+        ],
+    );
+    assert!(!refused.status.success());
+    let error: serde_json::Value = serde_json::from_slice(&refused.stderr).unwrap();
+    assert!(!error["error"]["code"].as_str().unwrap().is_empty());
+
+    let show = ok_json(&home("uae"), &["case", "show", &case]);
+    assert_eq!(show["participants"].as_array().unwrap().len(), 5);
+    assert_eq!(show["phase"], "proximity");
+    let readable: Vec<&str> = show["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["readable"] == true)
+        .map(|c| c["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(readable, ["public"]);
+}
+
+#[test]
+fn a_wrong_passphrase_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    ok_json(dir.path(), &["id", "new", "--name", "Iran"]);
+    let out = bin()
+        .env("BACKCHANNEL_PASSPHRASE", "not the passphrase")
+        .arg("--home")
+        .arg(dir.path())
+        .args(["case", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error[wrong_passphrase]"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_are_refused_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    ok_json(dir.path(), &["id", "new", "--name", "Pakistan"]);
+    for args in [
+        &["case", "join", "bc1-garbage"][..],
+        &["case", "show", "0000"],
+        &["read", "ffff", "--channel", "Not A Channel"],
+        &[
+            "case", "invite", "abcd", "--role", "observer", "--party", "X",
+        ],
+    ] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error["), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// Every message any participant holds, gathered from the kept homes without the hub.
+fn all_texts(homes: &Path) -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(homes).unwrap() {
+        let client =
+            backchannel_client::Client::open(&entry.unwrap().path(), "backchannel-demo").unwrap();
+        for case in client.cases() {
+            for line in client.read(case, None).unwrap() {
+                if line.kind == "message" {
+                    texts.push(line.text);
+                }
+            }
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    texts
+}
+
+#[test]
+fn the_demo_tells_the_story_and_leaves_no_plaintext_at_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept");
+    let out = bin().arg("demo").arg("--keep").arg(&keep).output().unwrap();
+    let story = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{story}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "Pakistan convenes",
+        "proximity talks",
+        "who could read what",
+        "cannot read: united-states (hub: not_member)",
+        "0 found",
+    ] {
+        assert!(story.contains(needle), "missing {needle:?} in:\n{story}");
+    }
+
+    let texts = all_texts(&keep.join("homes"));
+    assert!(texts.len() >= 7, "{texts:?}");
+    let mut storage = Vec::new();
+    for entry in std::fs::read_dir(&keep).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            storage.extend(std::fs::read(path).unwrap());
+        }
+    }
+    for text in &texts {
+        let bytes = text.as_bytes();
+        for needle in [
+            bytes[..24].to_vec(),
+            hex::encode(&bytes[..24]).into_bytes(),
+            base64(&bytes[..24]),
+        ] {
+            assert!(
+                !storage
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_slice()),
+                "{text:?} is in the hub's storage"
+            );
+        }
+    }
+}
+
+fn base64(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)[..16]
+        .as_bytes()
+        .to_vec()
+}
