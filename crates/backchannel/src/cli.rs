@@ -69,6 +69,11 @@ pub enum Command {
         #[arg(long)]
         channel: Option<String>,
     },
+    /// The formula engine: frontier, fair points, Adjusted Winner, next draft, conversion.
+    Formula {
+        #[command(subcommand)]
+        command: crate::formula_cmd::FormulaCommand,
+    },
     /// Run the seed scenario end to end on an embedded hub, with no set-up.
     Demo {
         /// Keep the hub database and every participant's home in DIR.
@@ -264,6 +269,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Formula { command } => crate::formula_cmd::run(command),
         Command::Demo { keep } => crate::demo::run(keep, json).await,
     }
 }

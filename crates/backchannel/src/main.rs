@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod formula_cmd;
 mod output;
 
 use std::process::ExitCode;

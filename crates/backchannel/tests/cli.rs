@@ -321,7 +321,51 @@ fn the_demo_tells_the_story_and_leaves_no_plaintext_at_the_hub() {
 
 fn base64(bytes: &[u8]) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)[..16]
-        .as_bytes()
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .as_bytes()[..16]
         .to_vec()
+}
+
+#[test]
+fn formula_solve_speaks_the_documented_json() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-formula/scenarios/us-iran.json"
+    );
+    let out = bin()
+        .args(["formula", "solve", scenario, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "packages_total",
+        "within_red_lines",
+        "meeting_requirements",
+        "acceptable",
+        "pareto",
+        "nash",
+        "kalai_smorodinsky",
+        "egalitarian",
+        "utilitarian",
+    ] {
+        assert!(solution.get(field).is_some(), "missing {field}");
+    }
+    let first = &solution["pareto"][0];
+    assert!(
+        first["utilities"].is_array() && first["package"].is_object() && first["count"].is_number(),
+        "{first}"
+    );
+
+    let broken = bin()
+        .args(["formula", "solve", "/nonexistent/scenario.json"])
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&broken.stderr).contains("panicked"));
 }
