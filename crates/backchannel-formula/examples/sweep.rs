@@ -35,6 +35,8 @@ fn main() {
         .nth(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    // Optional: write each loaded domain, normalised as GENIUS semantics define it, to this folder.
+    let export = std::env::args().nth(3).map(PathBuf::from);
     let mut dirs = Vec::new();
     folders(Path::new(&root), &mut dirs);
     for dir in dirs {
@@ -47,6 +49,18 @@ fn main() {
                 serde_json::json!({"domain": dir.display().to_string(), "error": e.to_string()})
             ),
             Ok((s, _notes)) => {
+                if let Some(out) = &export {
+                    let rel = dir
+                        .strip_prefix(&root)
+                        .unwrap_or(&dir)
+                        .to_string_lossy()
+                        .replace('/', "_");
+                    if let Err(e) =
+                        backchannel_formula::load::save_genius_folder(&s, &out.join(rel))
+                    {
+                        eprintln!("export failed: {e}");
+                    }
+                }
                 let t1 = Instant::now();
                 let mut sol = solve(&s, &SolveOptions::default());
                 for _ in 1..repeat {
@@ -56,7 +70,7 @@ fn main() {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "domain": dir.display().to_string(),
+                        "domain": dir.strip_prefix(&root).unwrap_or(&dir).to_string_lossy().replace('/', "_"),
                         "parties": s.parties.len(),
                         "issues": s.issues.len(),
                         "packages": sol.packages_total,
@@ -64,6 +78,7 @@ fn main() {
                         "pareto": sol.pareto.iter().map(|p| &p.utilities).collect::<Vec<_>>(),
                         "nash": sol.nash.as_ref().map(|n| &n.utilities),
                         "nash_ties": sol.nash.as_ref().map(|n| n.ties.len()),
+                        "nash_all": sol.nash.as_ref().map(|n| n.ties.iter().map(|&k| &sol.pareto[k].utilities).collect::<Vec<_>>()),
                         "load_s": load_s,
                         "solve_s": solve_s,
                     })

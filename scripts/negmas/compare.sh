@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs NegMAS and backchannel's formula engine on the same ANAC domains and compares results and times.
+# Usage: scripts/negmas/compare.sh [DOMAINS_DIR] [PARTIES_MAX]
+# DOMAINS_DIR defaults to $BACKCHANNEL_DOMAINS_DIR, then ../shared/negotiation-domains/anac.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+domains="${1:-${BACKCHANNEL_DOMAINS_DIR:-$root/../shared/negotiation-domains}/anac}"
+parties_max="${2:-3}"
+venv="${NEGMAS_VENV:-$root/target/negmas-venv}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet negmas
+fi
+cd "$root"
+cargo build --release -q -p backchannel-formula --example sweep
+target="${CARGO_TARGET_DIR:-$root/target}"
+# five repetitions per domain for our timing; exported domains go to $work/export
+"$target/release/examples/sweep" "$domains" 5 "$work/export" > "$work/ours.jsonl"
+"$venv/bin/python" "$root/scripts/negmas/compare.py" "$work/ours.jsonl" "$work/export" "$parties_max"
