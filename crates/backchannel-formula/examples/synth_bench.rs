@@ -32,8 +32,8 @@ fn main() {
         println!(
             "{}",
             serde_json::json!({
-                "case": name, "packages": sol.packages_total, "meeting_requirements": sol.meeting_requirements,
-                "acceptable": sol.acceptable, "frontier": sol.pareto.len(), "exact": sol.exact, "bound": sol.bound,
+                "case": name, "packages": sol.packages_total.to_string(), "meeting_requirements": sol.meeting_requirements.to_string(),
+                "acceptable": sol.acceptable.map(|c| c.to_string()), "frontier": sol.pareto.len(), "exact": sol.exact, "bound": sol.bound,
                 "solve_s": secs,
             })
         );
