@@ -127,30 +127,6 @@ fn public_aad(case: &CaseId) -> Vec<u8> {
     aad
 }
 
-fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
-    let name = |key: &PublicKey| state.map_or_else(|| key.short(), |s| s.name_of(key));
-    match body {
-        ActBody::CaseOpened {
-            title,
-            mediator_name,
-        } => format!("opened the case \"{title}\" as mediator ({mediator_name})"),
-        ActBody::MemberAdmitted { name, role, .. } => {
-            format!("admitted {name} as {}", role.label())
-        }
-        ActBody::ChannelOpened {
-            channel,
-            purpose: ChannelPurpose::Bilateral { party },
-        } => {
-            format!("opened the bilateral channel {channel} with {party}")
-        }
-        ActBody::MembersChanged { members } => {
-            let names: Vec<String> = members.iter().map(name).collect();
-            format!("set the channel's members: {}", names.join(", "))
-        }
-        ActBody::Message { text } => text.clone(),
-    }
-}
-
 impl Client {
     /// Creates a new identity in `home`.
     pub fn create_identity(
@@ -634,7 +610,7 @@ impl Client {
             author_key: act.author,
             at_ms: act.at_ms,
             kind: act.body.kind(),
-            text: describe(&act.body, state),
+            text: crate::narrate::describe(&act.body, state),
         }
     }
 
@@ -943,6 +919,7 @@ impl Client {
                 channel: name.clone(),
                 kind: match &channel.purpose {
                     None => "public".into(),
+                    Some(ChannelPurpose::Direct) => "direct talks".into(),
                     Some(ChannelPurpose::Bilateral { party }) => format!("bilateral ({party})"),
                 },
                 members: if name.is_public() {

@@ -7,6 +7,7 @@ mod error;
 pub mod hub;
 pub mod invite;
 mod mls;
+mod narrate;
 pub mod vault;
 
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};

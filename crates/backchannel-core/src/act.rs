@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{CaseId, ChannelName, PublicKey};
+use crate::procedure::{Agreement, Answers, Charter, Conveyance, Declaration, Draft, Offer};
+use backchannel_formula::{Issue, Party as Position, Requirement};
 
 /// The version of the act payload this build writes and reads.
 pub const ACT_VERSION: u32 = 1;
@@ -23,7 +25,7 @@ const SIGNATURE_CONTEXT: &[u8] = b"backchannel/act/v1\0";
 const HASH_CONTEXT: &[u8] = b"backchannel/act-hash/v1\0";
 
 /// A SHA-256 digest linking acts into a chain.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Digest32(pub [u8; 32]);
 
 impl Digest32 {
@@ -89,11 +91,14 @@ impl Role {
 pub enum ChannelPurpose {
     /// The mediator and one party's delegation, in confidence.
     Bilateral { party: String },
+    /// Direct talks: every party's delegation and the mediator, opened with every party's
+    /// consent.
+    Direct,
 }
 
 /// The typed content of an act. New kinds are added at the end; a kind's fields never change
 /// meaning within a version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActBody {
     /// The genesis of a case, first on the public channel; its author is the mediator.
@@ -117,6 +122,65 @@ pub enum ActBody {
     MembersChanged { members: Vec<PublicKey> },
     /// Free text: on the public channel, a public statement; elsewhere, a confidential one.
     Message { text: String },
+
+    // --- the mediation procedure (see `procedure`) ---
+    /// The mediator proposes the procedural rules (public).
+    CharterProposed { charter: Charter },
+    /// A party accepts the charter proposed by the act with this hash (public).
+    CharterAccepted { proposal: Digest32 },
+    /// The issues and options the case negotiates over (mediator, public).
+    IssuesDefined { issues: Vec<Issue> },
+    /// An agenda item; `demand` marks a party's demand put on the agenda (public).
+    AgendaProposed { title: String, demand: bool },
+    /// A party consents to the agenda item proposed at this public index (public).
+    AgendaConsented { item: u64 },
+    /// A party's private position, sealed to the mediator in its bilateral channel.
+    PositionSealed { position: Position },
+    /// An observer's requirement on any agreement, with its rationale (public).
+    RequirementRegistered {
+        requirement: Requirement,
+        rationale: String,
+    },
+    /// A party consents that its act with this hash be conveyed, signed, to channel `to`.
+    ConveyConsent { act: Digest32, to: ChannelName },
+    /// The mediator carries words from channel `from` into this one.
+    Conveyed {
+        from: ChannelName,
+        conveyance: Conveyance,
+    },
+    /// A proposal tabled by the mediator without attribution to either side.
+    NonPaper { text: String },
+    /// The mediator issues a version of the single negotiating text.
+    DraftIssued { draft: Draft },
+    /// A party answers a draft clause by clause, to the mediator only.
+    DraftAnswered { version: u32, answers: Answers },
+    /// A party commits to a sealed conditional offer (public: the hash only).
+    OfferCommitted { commitment: Digest32 },
+    /// The offer behind a commitment, tabled to the mediator in the party's channel.
+    OfferTabled { offer: Offer, salt: Digest32 },
+    /// A party withdraws an unmatched offer (public).
+    OfferWithdrawn { commitment: Digest32 },
+    /// The mediator opens matching offers: the parties' signed `offer_tabled` acts.
+    OffersOpened { offers: Vec<SignedAct> },
+    /// The mediator proposes direct talks in a new channel (public).
+    DirectTalksProposed { channel: ChannelName },
+    /// A party consents to the direct talks proposed for this channel (public).
+    DirectTalksConsented { channel: ChannelName },
+    /// The mediator puts the final text to signature (in discreet channels).
+    AgreementTabled { agreement: Agreement },
+    /// A participant signs the tabled agreement with this hash.
+    AgreementSigned { agreement: Digest32 },
+    /// The mediator publishes the agreement with every required signature (public).
+    AgreementPublished {
+        agreement: Agreement,
+        signatures: Vec<SignedAct>,
+    },
+    /// An invited observer co-signs the published agreement as guarantor (public).
+    AgreementGuaranteed { agreement: Digest32 },
+    /// A party tables its own unilateral declaration (in its bilateral channel).
+    DeclarationTabled { declaration: Declaration },
+    /// The mediator publishes every party's signed declaration together (public).
+    DeclarationsPublished { declarations: Vec<SignedAct> },
 }
 
 impl ActBody {
@@ -127,12 +191,36 @@ impl ActBody {
             ActBody::ChannelOpened { .. } => "channel_opened",
             ActBody::MembersChanged { .. } => "members_changed",
             ActBody::Message { .. } => "message",
+            ActBody::CharterProposed { .. } => "charter_proposed",
+            ActBody::CharterAccepted { .. } => "charter_accepted",
+            ActBody::IssuesDefined { .. } => "issues_defined",
+            ActBody::AgendaProposed { .. } => "agenda_proposed",
+            ActBody::AgendaConsented { .. } => "agenda_consented",
+            ActBody::PositionSealed { .. } => "position_sealed",
+            ActBody::RequirementRegistered { .. } => "requirement_registered",
+            ActBody::ConveyConsent { .. } => "convey_consent",
+            ActBody::Conveyed { .. } => "conveyed",
+            ActBody::NonPaper { .. } => "non_paper",
+            ActBody::DraftIssued { .. } => "draft_issued",
+            ActBody::DraftAnswered { .. } => "draft_answered",
+            ActBody::OfferCommitted { .. } => "offer_committed",
+            ActBody::OfferTabled { .. } => "offer_tabled",
+            ActBody::OfferWithdrawn { .. } => "offer_withdrawn",
+            ActBody::OffersOpened { .. } => "offers_opened",
+            ActBody::DirectTalksProposed { .. } => "direct_talks_proposed",
+            ActBody::DirectTalksConsented { .. } => "direct_talks_consented",
+            ActBody::AgreementTabled { .. } => "agreement_tabled",
+            ActBody::AgreementSigned { .. } => "agreement_signed",
+            ActBody::AgreementPublished { .. } => "agreement_published",
+            ActBody::AgreementGuaranteed { .. } => "agreement_guaranteed",
+            ActBody::DeclarationTabled { .. } => "declaration_tabled",
+            ActBody::DeclarationsPublished { .. } => "declarations_published",
         }
     }
 }
 
 /// The signed content of an act.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Act {
     pub v: u32,
@@ -171,7 +259,7 @@ pub struct SignedAct {
 }
 
 /// A signed act whose signature has been checked and whose payload has been parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedAct {
     pub act: Act,
     pub signed: SignedAct,

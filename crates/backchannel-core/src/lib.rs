@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod b64;
 pub mod ids;
+pub mod procedure;
 pub mod state;
 
 pub use act::{Act, ActBody, ChannelPurpose, Digest32, Role, SignedAct, VerifiedAct};

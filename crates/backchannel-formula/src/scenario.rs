@@ -245,6 +245,67 @@ impl Scenario {
                 format!("expected \"{FORMAT}\", found {:?}", self.format),
             ));
         }
+        self.validate_issues()?;
+        if self.parties.len() < 2 {
+            return Err(ScenarioError::new(
+                "parties",
+                K::Empty,
+                "a scenario needs two parties at least",
+            ));
+        }
+        if self.parties.len() > PARTIES_MAX {
+            return Err(ScenarioError::new(
+                "parties",
+                K::TooLarge,
+                format!("{} parties, at most {PARTIES_MAX}", self.parties.len()),
+            ));
+        }
+        let mut party_ids = BTreeSet::new();
+        for (p, party) in self.parties.iter().enumerate() {
+            self.validate_party(p, party)?;
+            if !party_ids.insert(party.id.as_str()) {
+                return Err(ScenarioError::new(
+                    format!("parties[{p}].id"),
+                    K::Duplicate,
+                    format!("duplicate party id {:?}", party.id),
+                ));
+            }
+        }
+        if self.requirements.len() > REQUIREMENTS_MAX {
+            return Err(ScenarioError::new(
+                "requirements",
+                K::TooLarge,
+                format!(
+                    "{} requirements, at most {REQUIREMENTS_MAX}",
+                    self.requirements.len()
+                ),
+            ));
+        }
+        let mut req_ids = BTreeSet::new();
+        for (r, req) in self.requirements.iter().enumerate() {
+            let path = format!("requirements[{r}]");
+            if req.id.is_empty() {
+                return Err(ScenarioError::new(
+                    format!("{path}.id"),
+                    K::Missing,
+                    "empty requirement id",
+                ));
+            }
+            if !req_ids.insert(req.id.as_str()) {
+                return Err(ScenarioError::new(
+                    format!("{path}.id"),
+                    K::Duplicate,
+                    format!("duplicate requirement id {:?}", req.id),
+                ));
+            }
+            self.validate_requirement(r, req)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the issues and their options (ids present and unique, sizes bounded).
+    pub fn validate_issues(&self) -> Result<(), ScenarioError> {
+        use ScenarioErrorKind as K;
         if self.issues.is_empty() {
             return Err(ScenarioError::new(
                 "issues",
@@ -311,70 +372,22 @@ impl Scenario {
                 }
             }
         }
-        if self.parties.len() < 2 {
-            return Err(ScenarioError::new(
-                "parties",
-                K::Empty,
-                "a scenario needs two parties at least",
-            ));
-        }
-        if self.parties.len() > PARTIES_MAX {
-            return Err(ScenarioError::new(
-                "parties",
-                K::TooLarge,
-                format!("{} parties, at most {PARTIES_MAX}", self.parties.len()),
-            ));
-        }
-        let mut party_ids = BTreeSet::new();
-        for (p, party) in self.parties.iter().enumerate() {
-            self.validate_party(p, party)?;
-            if !party_ids.insert(party.id.as_str()) {
-                return Err(ScenarioError::new(
-                    format!("parties[{p}].id"),
-                    K::Duplicate,
-                    format!("duplicate party id {:?}", party.id),
-                ));
-            }
-        }
-        if self.requirements.len() > REQUIREMENTS_MAX {
-            return Err(ScenarioError::new(
-                "requirements",
-                K::TooLarge,
-                format!(
-                    "{} requirements, at most {REQUIREMENTS_MAX}",
-                    self.requirements.len()
-                ),
-            ));
-        }
-        let mut req_ids = BTreeSet::new();
-        for (r, req) in self.requirements.iter().enumerate() {
-            let path = format!("requirements[{r}]");
-            if req.id.is_empty() {
-                return Err(ScenarioError::new(
-                    format!("{path}.id"),
-                    K::Missing,
-                    "empty requirement id",
-                ));
-            }
-            if !req_ids.insert(req.id.as_str()) {
-                return Err(ScenarioError::new(
-                    format!("{path}.id"),
-                    K::Duplicate,
-                    format!("duplicate requirement id {:?}", req.id),
-                ));
-            }
-            match &req.kind {
-                RequirementKind::RequireOneOf { issue, options }
-                | RequirementKind::Forbid { issue, options } => {
-                    self.check_condition(&path, issue, options)?;
-                }
-                RequirementKind::Implies { if_, then } => {
-                    self.check_condition(&format!("{path}.if"), &if_.issue, &if_.options)?;
-                    self.check_condition(&format!("{path}.then"), &then.issue, &then.options)?;
-                }
-            }
-        }
         Ok(())
+    }
+
+    /// Checks that requirement `r` refers to known issues and options.
+    pub fn validate_requirement(&self, r: usize, req: &Requirement) -> Result<(), ScenarioError> {
+        let path = format!("requirements[{r}]");
+        match &req.kind {
+            RequirementKind::RequireOneOf { issue, options }
+            | RequirementKind::Forbid { issue, options } => {
+                self.check_condition(&path, issue, options)
+            }
+            RequirementKind::Implies { if_, then } => {
+                self.check_condition(&format!("{path}.if"), &if_.issue, &if_.options)?;
+                self.check_condition(&format!("{path}.then"), &then.issue, &then.options)
+            }
+        }
     }
 
     fn check_condition(
@@ -403,7 +416,8 @@ impl Scenario {
         Ok(())
     }
 
-    fn validate_party(&self, p: usize, party: &Party) -> Result<(), ScenarioError> {
+    /// Checks party `p`'s profile against the issues: weights, scores, red lines, reservation.
+    pub fn validate_party(&self, p: usize, party: &Party) -> Result<(), ScenarioError> {
         use ScenarioErrorKind as K;
         let path = format!("parties[{p}]");
         if party.id.is_empty() {
