@@ -795,38 +795,63 @@ impl Client {
                         "the party name {party:?} has no letters or digits"
                     ))
                 })?;
-                self.hub(case)?.create_channel(case, &channel).await?;
-                mls::create_group(&self.provider, &self.vault.identity, &case, &channel)?;
-                let opened = ActBody::ChannelOpened {
-                    channel: channel.clone(),
-                    purpose: ChannelPurpose::Bilateral {
-                        party: party.to_owned(),
-                    },
+                let purpose = ChannelPurpose::Bilateral {
+                    party: party.to_owned(),
                 };
-                self.post(case, &ChannelName::public(), opened).await?;
-                self.local_mut(case)?.cursors.insert(channel.clone(), 0);
+                self.open_channel(case, &channel, purpose).await?;
                 channel
             }
         };
-        let bytes = self.hub(case)?.claim_key_package(case, key).await?;
-        let key_package = mls::validate_key_package(&self.provider, &bytes, key)?;
+        self.add_to_channel(case, &channel, &[key]).await
+    }
+
+    /// As mediator: opens a discreet channel (on the hub, as an MLS group of the mediator
+    /// alone) and announces it on the public record.
+    pub(crate) async fn open_channel(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        purpose: ChannelPurpose,
+    ) -> Result<(), ClientError> {
+        let opened = ActBody::ChannelOpened {
+            channel: channel.clone(),
+            purpose,
+        };
+        // Check the rules before anything reaches the hub.
+        self.state(case)?
+            .next_act(&ChannelName::public(), self.key(), now_ms(), opened.clone())?;
+        self.hub(case)?.create_channel(case, channel).await?;
+        mls::create_group(&self.provider, &self.vault.identity, &case, channel)?;
+        self.post(case, &ChannelName::public(), opened).await?;
+        self.local_mut(case)?.cursors.insert(channel.clone(), 0);
+        Ok(())
+    }
+
+    /// As mediator: adds participants to a discreet channel with one commit (their key
+    /// packages claimed from the hub and checked to be theirs), then names the members.
+    pub(crate) async fn add_to_channel(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        keys: &[PublicKey],
+    ) -> Result<(), ClientError> {
+        let mut key_packages = Vec::with_capacity(keys.len());
+        for key in keys {
+            let bytes = self.hub(case)?.claim_key_package(case, *key).await?;
+            key_packages.push(mls::validate_key_package(&self.provider, &bytes, *key)?);
+        }
         self.commit(
             case,
-            &channel,
+            channel,
             |provider, identity, group| {
-                let (commit, welcome) = mls::add(
-                    provider,
-                    identity,
-                    group,
-                    std::slice::from_ref(&key_package),
-                )?;
+                let (commit, welcome) = mls::add(provider, identity, group, &key_packages)?;
                 Ok((commit, Some(welcome)))
             },
-            vec![key],
+            keys.to_vec(),
             vec![],
         )
         .await?;
-        self.announce_members(case, &channel).await
+        self.announce_members(case, channel).await
     }
 
     async fn announce_members(
@@ -944,6 +969,21 @@ impl Client {
             participants,
             channels,
         })
+    }
+
+    /// This participant's signing key, for acts checked against a preview of the state.
+    pub(crate) fn signing_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.vault.identity.key
+    }
+
+    /// Every stored act, verified again, in log order.
+    pub fn verified_log(&self, case: CaseId) -> Result<Vec<VerifiedAct>, ClientError> {
+        self.local(case)?
+            .log
+            .iter()
+            .map(|logged| logged.act.clone().verify())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))
     }
 
     /// Re-verifies every stored act (signatures, chains, rules) and replays the log from its

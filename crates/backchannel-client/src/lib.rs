@@ -8,6 +8,7 @@ pub mod hub;
 pub mod invite;
 mod mls;
 mod narrate;
+pub mod procedure;
 pub mod vault;
 
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};
