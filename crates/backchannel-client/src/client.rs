@@ -624,6 +624,9 @@ impl Client {
         body: ActBody,
     ) -> Result<LogLine, ClientError> {
         let hub = self.hub(case)?;
+        // Refuse what the rules refuse before touching the hub.
+        self.state(case)?
+            .next_act(channel, self.key(), now_ms(), body.clone())?;
         for _ in 0..POST_ATTEMPTS {
             let mut report = SyncReport::default();
             self.pull(case, channel, &mut report).await?;

@@ -304,12 +304,6 @@ impl CaseState {
             .get(&act.channel)
             .ok_or_else(|| Rejection::UnknownChannel(act.channel.clone()))?;
         let public = act.channel.is_public();
-        if !public && !channel.members.contains(&act.author) {
-            return Err(Rejection::NotChannelMember {
-                author: act.author,
-                channel: act.channel.clone(),
-            });
-        }
         let kind = act.body.kind();
         if matches!(author.role, Role::Observer)
             && !matches!(
@@ -331,7 +325,16 @@ impl CaseState {
             channel,
             party: author.role.party(),
         };
-        ctx.check()
+        ctx.check()?;
+        // Membership last, so that a refusal names the rule that matters most (a party trying
+        // to convey hears "only the mediator may convey").
+        if !public && !channel.members.contains(&act.author) {
+            return Err(Rejection::NotChannelMember {
+                author: act.author,
+                channel: act.channel.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// Who may sit in a discreet channel: a bilateral channel holds the mediator and that
@@ -1158,9 +1161,11 @@ impl Ctx<'_> {
                         return Err(Rejection::BadEmbedded("it is not an offer".into()));
                     };
                     let party = self.embedded_party(&verified)?;
+                    // Already opened is fine: the same pair is opened in each party's channel.
                     match procedure.offers.get(&offer.commitment(salt)) {
-                        Some(o) if o.by == verified.act.author && o.status == OfferStatus::Open => {
-                        }
+                        Some(o)
+                            if o.by == verified.act.author
+                                && o.status != OfferStatus::Withdrawn => {}
                         _ => {
                             return Err(Rejection::Conflict(
                                 "an opened offer does not match an open commitment: it was changed or withdrawn".into(),
@@ -1235,7 +1240,18 @@ impl Ctx<'_> {
             ActBody::AgreementSigned { agreement } => {
                 self.discreet_only()?;
                 match &procedure.agreement {
-                    Some(a) if a.hash == *agreement && !a.published => {
+                    // A participant who reads the public record before a discreet channel
+                    // meets the publication first and the signature it embeds second.
+                    Some(a) if a.hash == *agreement && a.published => {
+                        if a.signatures.contains_key(&act.author) {
+                            Ok(())
+                        } else {
+                            Err(Rejection::Conflict(
+                                "the agreement is already published".into(),
+                            ))
+                        }
+                    }
+                    Some(a) if a.hash == *agreement => {
                         if a.signatures.contains_key(&act.author) {
                             Err(Rejection::Conflict("already signed".into()))
                         } else {

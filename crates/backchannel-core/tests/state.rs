@@ -214,7 +214,7 @@ fn a_non_member_cannot_post_to_a_bilateral_channel() {
         w.post(UAE, &channel("iran"), text("hi"))
             .unwrap_err()
             .code(),
-        "not_channel_member"
+        "observer_limited"
     );
     assert_eq!(
         w.post(9, &ChannelName::public(), text("hi"))

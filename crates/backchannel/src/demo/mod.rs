@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::output;
 
+mod procedure;
+
 /// The passphrase sealing every demo identity (so `--keep` homes can be opened later).
 pub const DEMO_PASSPHRASE: &str = "backchannel-demo";
 const TITLE: &str = "Restoring a diplomatic track between the United States and Iran";
@@ -99,6 +101,8 @@ struct Visibility {
     role: String,
     reads: Vec<(String, usize)>,
     refused: Vec<(String, String)>,
+    positions_held: Vec<String>,
+    offers_readable: usize,
 }
 
 #[derive(Serialize)]
@@ -261,6 +265,8 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         client.sync(case).await?;
     }
 
+    procedure::run(&mut cast, case, &n).await?;
+
     n.say("");
     n.say(
         "── who could read what (each participant's own verified copy; the hub asked directly) ──",
@@ -313,11 +319,42 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
                 refused_text.join(", ")
             }
         ));
+        let procedure = &client.state(case)?.procedure;
+        let positions: Vec<&str> = procedure.positions.keys().map(String::as_str).collect();
+        let offers_open = procedure
+            .offers
+            .values()
+            .filter(|o| o.offer.is_some())
+            .count();
+        let answers: std::collections::BTreeSet<&str> = procedure
+            .answers
+            .values()
+            .flat_map(|versions| {
+                versions
+                    .values()
+                    .flat_map(|parties| parties.keys().map(String::as_str))
+            })
+            .collect();
+        let list = |items: Vec<&str>| {
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        n.say(format!(
+            "      sealed positions held: {}; offers readable: {offers_open} of {} committed; draft answers seen from: {}",
+            list(positions.clone()),
+            procedure.offers.len(),
+            list(answers.into_iter().collect())
+        ));
         visibility.push(Visibility {
             participant: client.name().to_owned(),
             role,
             reads,
             refused,
+            positions_held: positions.into_iter().map(str::to_owned).collect(),
+            offers_readable: offers_open,
         });
     }
     for client in cast.all() {
@@ -342,7 +379,12 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     };
     let url = hub.url.clone();
     hub.stop().await?;
-    let texts: Vec<&str> = PROXIMITY.iter().map(|l| l.text).collect();
+    let texts: Vec<&str> = PROXIMITY
+        .iter()
+        .map(|l| l.text)
+        .chain(procedure::DIRECT_TALK)
+        .chain([procedure::AGREEMENT_TITLE])
+        .collect();
     let found = plaintexts_in(&db, &texts)?;
     n.say("");
     n.say("── what the hub holds ──────────────────────────────────────────────────────────");
