@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::scenario::{
     FORMAT, Issue, IssueOption, OPTIONS_PER_ISSUE_MAX, Party, Scenario, WEIGHT_SUM_TOLERANCE,
 };
-use crate::xml::{self, Element};
+use crate::xml::{self, El};
 
 /// Why a GENIUS document cannot be used.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -77,26 +77,19 @@ pub struct Profile {
 }
 
 /// Whether a parsed document is a domain (issues only) rather than a profile.
-pub fn is_domain(root: &Element) -> bool {
-    if root.name == "negotiation_template" {
+pub fn is_domain(root: El<'_>) -> bool {
+    if root.name() == "negotiation_template" {
         return true;
     }
-    let mut w = Vec::new();
-    root.descendants_named("weight", &mut w);
-    let mut e = Vec::new();
-    root.descendants_named("evaluator", &mut e);
-    let mut u = Vec::new();
-    root.descendants_named("ufun", &mut u);
-    let mut items = Vec::new();
-    root.descendants_named("item", &mut items);
-    root.name == "utility_space"
-        && w.is_empty()
-        && e.is_empty()
-        && u.is_empty()
-        && items.iter().all(|i| i.attr("evaluation").is_none())
+    root.name() == "utility_space"
+        && root.descendants().all(|e| match e.name() {
+            "weight" | "evaluator" | "ufun" => false,
+            "item" => e.attr("evaluation").is_none(),
+            _ => true,
+        })
 }
 
-fn issue_kind(el: &Element) -> String {
+fn issue_kind(el: El<'_>) -> String {
     el.attr("etype")
         .or_else(|| el.attr("type"))
         .or_else(|| el.attr("vtype"))
@@ -104,7 +97,7 @@ fn issue_kind(el: &Element) -> String {
         .to_ascii_lowercase()
 }
 
-fn parse_int(el: &Element, key: &str) -> Result<i64, GeniusError> {
+fn parse_int(el: El<'_>, key: &str) -> Result<i64, GeniusError> {
     let v = el.attr(key).ok_or_else(|| {
         GeniusError::Invalid(format!(
             "issue {:?} has no {key}",
@@ -129,17 +122,16 @@ fn parse_f64(v: &str, what: &str) -> Result<f64, GeniusError> {
 
 /// Parses a domain document.
 pub fn parse_domain(text: &str) -> Result<Vec<DomainIssue>, GeniusError> {
-    let root = xml::parse(text).map_err(GeniusError::Xml)?;
-    domain_from(&root)
+    let doc = xml::parse_doc(text).map_err(GeniusError::Xml)?;
+    domain_from(doc.root())
 }
 
 /// Reads the issues of a parsed domain document.
-pub fn domain_from(root: &Element) -> Result<Vec<DomainIssue>, GeniusError> {
+pub fn domain_from(root: El<'_>) -> Result<Vec<DomainIssue>, GeniusError> {
     let Some(obj) = root.find("objective") else {
         return Err(GeniusError::Invalid("no <objective> element".to_string()));
     };
-    let mut issues = Vec::new();
-    obj.descendants_named("issue", &mut issues);
+    let issues: Vec<El<'_>> = obj.descendants_named("issue").collect();
     if issues.is_empty() {
         return Err(GeniusError::Invalid("the domain has no issues".to_string()));
     }
@@ -189,17 +181,17 @@ pub fn domain_from(root: &Element) -> Result<Vec<DomainIssue>, GeniusError> {
 
 /// Parses a utility-space document against its domain.
 pub fn parse_profile(text: &str, domain: &[DomainIssue]) -> Result<Profile, GeniusError> {
-    let root = xml::parse(text).map_err(GeniusError::Xml)?;
-    profile_from(&root, domain)
+    let doc = xml::parse_doc(text).map_err(GeniusError::Xml)?;
+    profile_from(doc.root(), domain)
 }
 
 /// Reads a parsed utility space against its domain.
-pub fn profile_from(root: &Element, domain: &[DomainIssue]) -> Result<Profile, GeniusError> {
-    let mut hr = Vec::new();
-    root.descendants_named("hyperRectangle", &mut hr);
-    let mut uf = Vec::new();
-    root.descendants_named("ufun", &mut uf);
-    if root.attr("type") == Some("nonlinear") || !hr.is_empty() || !uf.is_empty() {
+pub fn profile_from(root: El<'_>, domain: &[DomainIssue]) -> Result<Profile, GeniusError> {
+    if root.attr("type") == Some("nonlinear")
+        || root
+            .descendants()
+            .any(|e| matches!(e.name(), "hyperRectangle" | "ufun"))
+    {
         return Err(GeniusError::Unsupported(
             "non-linear (hyper-rectangle) utility space; only linear additive profiles are modelled".to_string(),
         ));
@@ -208,14 +200,19 @@ pub fn profile_from(root: &Element, domain: &[DomainIssue]) -> Result<Profile, G
         return Err(GeniusError::Invalid("no <objective> element".to_string()));
     };
     let mut notes = Vec::new();
-    let mut issue_els = Vec::new();
-    obj.descendants_named("issue", &mut issue_els);
-    let mut weight_els = Vec::new();
-    obj.descendants_named("weight", &mut weight_els);
-    let weight_of: BTreeMap<&str, &str> = weight_els
-        .iter()
-        .filter_map(|w| Some((w.attr("index")?, w.attr("value")?)))
-        .collect();
+    let mut issue_els: Vec<El<'_>> = Vec::new();
+    let mut weight_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in obj.descendants() {
+        match e.name() {
+            "issue" => issue_els.push(e),
+            "weight" => {
+                if let (Some(i), Some(v)) = (e.attr("index"), e.attr("value")) {
+                    weight_of.insert(i, v);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut weights = Vec::with_capacity(domain.len());
     let mut scores = Vec::with_capacity(domain.len());
     for di in domain {

@@ -1,6 +1,7 @@
 //! The only module that touches files: paths in, parsed scenarios out (and GENIUS export out).
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::genius::{self, GeniusError};
@@ -64,20 +65,22 @@ impl LoadError {
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    let meta = fs::metadata(path).map_err(|cause| LoadError::Io {
+    let io = |cause| LoadError::Io {
         path: path.to_path_buf(),
         cause,
-    })?;
-    if meta.len() > FILE_BYTES_MAX {
+    };
+    // Open and read to the end (no separate metadata call): at most one byte over the limit is read.
+    let file = fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(16 << 10);
+    file.take(FILE_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > FILE_BYTES_MAX {
         return Err(LoadError::Unreadable {
             path: path.to_path_buf(),
-            reason: format!("{} bytes, more than {FILE_BYTES_MAX}", meta.len()),
+            reason: format!("more than {FILE_BYTES_MAX} bytes"),
         });
     }
-    let bytes = fs::read(path).map_err(|cause| LoadError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })?;
     String::from_utf8(bytes).map_err(|_| LoadError::Unreadable {
         path: path.to_path_buf(),
         reason: "not UTF-8 text".to_string(),
@@ -92,8 +95,9 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
 
 /// Like [`load`], with the importer's remarks (normalised weights, ignored discounts...).
 pub fn load_with_notes(path: &Path) -> Result<(Scenario, Vec<String>), LoadError> {
-    if path.is_dir() {
-        return load_genius_folder(path);
+    // A folder is recognised by listing it (one system call fewer than asking first).
+    if let Ok(entries) = fs::read_dir(path) {
+        return load_genius_entries(path, entries);
     }
     if path
         .extension()
@@ -109,18 +113,35 @@ pub fn load_with_notes(path: &Path) -> Result<(Scenario, Vec<String>), LoadError
 
 /// Loads a GENIUS folder: one domain XML and one utility-space XML per party (parties in file-name order).
 pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadError> {
-    let folder_err = |reason: String| LoadError::Folder {
-        path: dir.to_path_buf(),
-        reason,
-    };
     let entries = fs::read_dir(dir).map_err(|cause| LoadError::Io {
         path: dir.to_path_buf(),
         cause,
     })?;
+    load_genius_entries(dir, entries)
+}
+
+fn load_genius_entries(
+    dir: &Path,
+    entries: fs::ReadDir,
+) -> Result<(Scenario, Vec<String>), LoadError> {
+    let folder_err = |reason: String| LoadError::Folder {
+        path: dir.to_path_buf(),
+        reason,
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("xml"))
+                // The entry's type comes with the listing; only links need a look at their target.
+                && match e.file_type() {
+                    Ok(t) if t.is_symlink() => e.path().is_file(),
+                    Ok(t) => t.is_file(),
+                    Err(_) => false,
+                }
+        })
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
         .collect();
     files.sort();
     let mut domain = None;
@@ -132,26 +153,27 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let root = match xml::parse(&text) {
-            Ok(r) => r,
+        let doc = match xml::parse_doc(&text) {
+            Ok(d) => d,
             Err(e) => {
                 notes.push(format!("{name}: skipped, not XML ({e})"));
                 continue;
             }
         };
-        if genius::is_domain(&root) {
+        let root = doc.root();
+        if genius::is_domain(root) {
             if domain.is_some() {
                 return Err(folder_err(format!(
                     "more than one domain file ({name} is the second)"
                 )));
             }
-            let issues = genius::domain_from(&root).map_err(|cause| LoadError::Genius {
+            let issues = genius::domain_from(root).map_err(|cause| LoadError::Genius {
                 path: f.clone(),
                 cause,
             })?;
             domain = Some(issues);
         } else {
-            profiles.push((f, root));
+            profiles.push((f, doc));
         }
     }
     let Some(domain) = domain else {
@@ -166,8 +188,8 @@ pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadErr
         )));
     }
     let mut parsed = Vec::new();
-    for (f, root) in profiles {
-        let p = genius::profile_from(&root, &domain).map_err(|cause| LoadError::Genius {
+    for (f, doc) in profiles {
+        let p = genius::profile_from(doc.root(), &domain).map_err(|cause| LoadError::Genius {
             path: f.clone(),
             cause,
         })?;
