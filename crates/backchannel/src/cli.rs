@@ -74,6 +74,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::formula_cmd::FormulaCommand,
     },
+    /// The mediation procedure: charter, issues, agenda, positions, requirements, conveying,
+    /// drafts, offers, direct talks, agreement, declarations.
+    #[command(flatten)]
+    Procedure(crate::procedure_cmd::ProcedureCommand),
     /// Run the seed scenario end to end on an embedded hub, with no set-up.
     Demo {
         /// Keep the hub database and every participant's home in DIR.
@@ -161,12 +165,12 @@ fn passphrase(confirm: bool) -> anyhow::Result<String> {
     Ok(pass)
 }
 
-fn channel(name: &str) -> anyhow::Result<ChannelName> {
+pub(crate) fn channel(name: &str) -> anyhow::Result<ChannelName> {
     ChannelName::parse(name)
         .with_context(|| format!("{name:?} is not a channel name (1 to 64 of a-z, 0-9 and '-')"))
 }
 
-fn open(home_dir: Option<PathBuf>) -> anyhow::Result<Client> {
+pub(crate) fn open(home_dir: Option<PathBuf>) -> anyhow::Result<Client> {
     let home = home(home_dir)?;
     Ok(Client::open(&home, &passphrase(false)?)?)
 }
@@ -270,6 +274,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Formula { command } => crate::formula_cmd::run(command),
+        Command::Procedure(command) => crate::procedure_cmd::run(args.home, json, command).await,
         Command::Demo { keep } => crate::demo::run(keep, json).await,
     }
 }
@@ -316,8 +321,13 @@ async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> an
             let case = client.resolve_case(&case)?;
             client.sync(case).await?;
             let summary = client.show(case)?;
+            let procedure = crate::procedure_cmd::summary(client.state(case)?);
             if json {
-                return output::json(&summary);
+                let mut shown = serde_json::to_value(&summary)?;
+                if let Some(object) = shown.as_object_mut() {
+                    object.insert("procedure".into(), procedure);
+                }
+                return output::json(&shown);
             }
             println!("case {} — {}", summary.case, summary.title);
             println!(
@@ -350,6 +360,7 @@ async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> an
                     c.members.join(", ")
                 );
             }
+            crate::procedure_cmd::print_summary(&procedure);
             Ok(())
         }
         CaseCommand::List => {

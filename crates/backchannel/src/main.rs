@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod formula_cmd;
 mod output;
+mod procedure_cmd;
 
 use std::process::ExitCode;
 
