@@ -1655,15 +1655,15 @@ async fn offer(client: &mut Client, json: bool, command: OfferCommand) -> anyhow
                 "{pairs} matching pair(s) opened to both parties; {still_sealed} offer(s) stay sealed"
             );
             for commitment in now {
-                if let Some(o) = state.procedure.offers.get(&commitment) {
-                    if let Some(offer) = &o.offer {
-                        println!(
-                            "  {} will do {} if the other side does {}",
-                            o.party,
-                            terms_text(&offer.promise),
-                            terms_text(&offer.condition)
-                        );
-                    }
+                if let Some(o) = state.procedure.offers.get(&commitment)
+                    && let Some(offer) = &o.offer
+                {
+                    println!(
+                        "  {} will do {} if the other side does {}",
+                        o.party,
+                        terms_text(&offer.promise),
+                        terms_text(&offer.condition)
+                    );
                 }
             }
             Ok(())
