@@ -185,5 +185,12 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
                 declarations.len()
             )
         }
+        ActBody::Checkpoint { heads } => {
+            let parts: Vec<String> = heads
+                .iter()
+                .map(|h| format!("{}#{} {}", h.channel, h.index, h.hash.short()))
+                .collect();
+            format!("co-signed the channel heads it holds: {}", parts.join(", "))
+        }
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
+use backchannel_core::act::{ChannelPurpose, Digest32, Head, VerifiedAct};
 use backchannel_core::procedure::{
     Agreement, Answers, Charter, Clause, Conveyance, Declaration, Draft, Offer, OfferStatus,
 };
+use backchannel_core::record::{RECORD_FORMAT, Record};
 use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Rejection, Role};
 use backchannel_formula::{Issue, Package, Party as Position, Requirement};
 use rand::RngCore;
@@ -819,6 +820,47 @@ impl Client {
             },
         )
         .await
+    }
+
+    // --- checkpoints and the exported record -----------------------------------------------
+
+    /// Co-signs, on the public record, the head of every channel this participant reads. A
+    /// participant whose copy of one of those channels differs at that position refuses the
+    /// checkpoint with `equivocation`: the hub has shown the two of them different histories.
+    pub async fn checkpoint(&mut self, case: CaseId) -> Result<LogLine, ClientError> {
+        self.sync(case).await?;
+        let readable = self.readable_channels(case)?;
+        let heads = self
+            .state(case)?
+            .channels
+            .iter()
+            .filter(|(name, channel)| readable.contains(*name) && channel.length > 0)
+            .map(|(name, channel)| Head {
+                channel: name.clone(),
+                index: channel.length,
+                hash: channel.head,
+            })
+            .collect();
+        self.post(case, &ChannelName::public(), ActBody::Checkpoint { heads })
+            .await
+    }
+
+    /// This participant's record of a case — the public record, or with `all` every channel
+    /// it reads — for anyone to verify offline with [`Record::verify`].
+    pub fn export(&self, case: CaseId, all: bool) -> Result<Record, ClientError> {
+        let state = self.state(case)?;
+        let acts = self
+            .verified_log(case)?
+            .into_iter()
+            .filter(|a| all || a.act.channel.is_public())
+            .map(|a| a.signed)
+            .collect();
+        Ok(Record {
+            format: RECORD_FORMAT.into(),
+            case,
+            mediator: state.mediator,
+            acts,
+        })
     }
 
     /// As mediator: publishes every party's signed declaration together.

@@ -181,6 +181,18 @@ pub enum ActBody {
     DeclarationTabled { declaration: Declaration },
     /// The mediator publishes every party's signed declaration together (public).
     DeclarationsPublished { declarations: Vec<SignedAct> },
+    /// A participant co-signs the heads of the channels it reads (public): anyone whose copy
+    /// of a channel differs at one of those positions has been shown another history.
+    Checkpoint { heads: Vec<Head> },
+}
+
+/// A channel's chain head as one participant holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    pub channel: ChannelName,
+    pub index: u64,
+    pub hash: Digest32,
 }
 
 impl ActBody {
@@ -215,6 +227,7 @@ impl ActBody {
             ActBody::AgreementGuaranteed { .. } => "agreement_guaranteed",
             ActBody::DeclarationTabled { .. } => "declaration_tabled",
             ActBody::DeclarationsPublished { .. } => "declarations_published",
+            ActBody::Checkpoint { .. } => "checkpoint",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod b64;
 pub mod ids;
 pub mod procedure;
+pub mod record;
 pub mod state;
 
 pub use act::{Act, ActBody, ChannelPurpose, Digest32, Role, SignedAct, VerifiedAct};

@@ -85,6 +85,10 @@ pub enum Rejection {
     Unknown(String),
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "channel {channel} holds another act at index {index} than this participant's copy: the hub showed different histories"
+    )]
+    Equivocation { channel: ChannelName, index: u64 },
     #[error("invalid act: {0}")]
     Invalid(String),
 }
@@ -115,6 +119,7 @@ impl Rejection {
             Rejection::BadEmbedded(_) => "bad_embedded_act",
             Rejection::Unknown(_) => "unknown_reference",
             Rejection::Conflict(_) => "conflict",
+            Rejection::Equivocation { .. } => "equivocation",
             Rejection::Invalid(_) => "invalid_act",
         }
     }
@@ -158,6 +163,9 @@ pub struct CaseState {
     pub participants: BTreeMap<PublicKey, Participant>,
     pub channels: BTreeMap<ChannelName, ChannelState>,
     pub procedure: Procedure,
+    /// The hash of every act folded, by channel and index: what checkpoints are held to.
+    #[serde(skip)]
+    pub hashes: BTreeMap<(ChannelName, u64), Digest32>,
 }
 
 fn check_label(what: &str, text: &str) -> Result<(), Rejection> {
@@ -218,6 +226,7 @@ impl CaseState {
             participants,
             channels,
             procedure: Procedure::default(),
+            hashes: BTreeMap::from([((ChannelName::public(), 1), first.hash)]),
         })
     }
 
@@ -311,6 +320,7 @@ impl CaseState {
                 (ActBody::Message { .. }, true)
                     | (ActBody::RequirementRegistered { .. }, _)
                     | (ActBody::AgreementGuaranteed { .. }, _)
+                    | (ActBody::Checkpoint { .. }, _)
             )
         {
             return Err(Rejection::ObserverLimited(kind));
@@ -610,12 +620,17 @@ impl CaseState {
                 procedure.declarations_published = true;
                 self.phase = Phase::Public;
             }
-            ActBody::CaseOpened { .. } | ActBody::NonPaper { .. } | ActBody::Conveyed { .. } => {}
+            ActBody::CaseOpened { .. }
+            | ActBody::NonPaper { .. }
+            | ActBody::Conveyed { .. }
+            | ActBody::Checkpoint { .. } => {}
         }
         if let Some(channel) = self.channels.get_mut(&act.channel) {
             channel.length = act.index;
             channel.head = verified.hash;
         }
+        self.hashes
+            .insert((act.channel.clone(), act.index), verified.hash);
     }
 
     /// The participant's display name, or the key's short form.
@@ -650,6 +665,7 @@ fn is_on_record(body: &ActBody) -> bool {
             | ActBody::Message { .. }
             | ActBody::CharterProposed { .. }
             | ActBody::CharterAccepted { .. }
+            | ActBody::Checkpoint { .. }
     )
 }
 
@@ -1366,6 +1382,33 @@ impl Ctx<'_> {
                         missing.join(", ")
                     )))
                 }
+            }
+            ActBody::Checkpoint { heads } => {
+                self.public_only()?;
+                if heads.is_empty() || heads.len() > state.channels.len() {
+                    return Err(Rejection::Invalid(
+                        "a checkpoint names each channel it covers once".into(),
+                    ));
+                }
+                for head in heads {
+                    if !state.channels.contains_key(&head.channel) || head.index == 0 {
+                        return Err(Rejection::Unknown(format!(
+                            "no position {} in channel {}",
+                            head.index, head.channel
+                        )));
+                    }
+                    // Compare what this participant holds; positions it has not reached, or
+                    // channels it does not read, are for others to check.
+                    if let Some(mine) = state.hashes.get(&(head.channel.clone(), head.index))
+                        && *mine != head.hash
+                    {
+                        return Err(Rejection::Equivocation {
+                            channel: head.channel.clone(),
+                            index: head.index,
+                        });
+                    }
+                }
+                Ok(())
             }
         }
     }

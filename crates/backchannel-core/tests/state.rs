@@ -281,3 +281,85 @@ proptest! {
         prop_assert_eq!(CaseState::replay(&w.log, Some(pk(MEDIATOR))).unwrap(), w.state);
     }
 }
+
+/// A hub that forks a channel — the mediator's copy holds one act at an index, the party's
+/// another — is caught when a checkpoint from one side reaches the other.
+#[test]
+fn a_checkpoint_exposes_a_forked_channel() {
+    let us = channel("united-states");
+    let mut seen_by_mediator = World::seeded();
+    let mut seen_by_us = World::seeded();
+    seen_by_mediator
+        .post(MEDIATOR, &us, text("version shown to the mediator"))
+        .unwrap();
+    seen_by_us
+        .post(MEDIATOR, &us, text("version shown to Washington"))
+        .unwrap();
+
+    let head = |w: &World| backchannel_core::act::Head {
+        channel: us.clone(),
+        index: w.state.channels[&us].length,
+        hash: w.state.channels[&us].head,
+    };
+    let checkpoint = ActBody::Checkpoint {
+        heads: vec![head(&seen_by_mediator)],
+    };
+    let act = seen_by_mediator
+        .post(MEDIATOR, &ChannelName::public(), checkpoint)
+        .unwrap();
+    let before = seen_by_us.state.clone();
+    let err = seen_by_us.state.accept(&act).unwrap_err();
+    assert_eq!(err.code(), "equivocation");
+    assert_eq!(seen_by_us.state, before);
+
+    // An honest copy accepts the same checkpoint.
+    let mut honest = World::seeded();
+    honest
+        .post(MEDIATOR, &us, text("version shown to the mediator"))
+        .unwrap();
+    assert!(honest.state.accept(&act).is_ok());
+}
+
+#[test]
+fn an_exported_record_verifies_offline_and_tampering_is_named() {
+    use backchannel_core::record::{RECORD_FORMAT, Record};
+    let mut w = World::seeded();
+    w.post(MEDIATOR, &ChannelName::public(), text("a public statement"))
+        .unwrap();
+    let record = Record {
+        format: RECORD_FORMAT.into(),
+        case: w.state.case,
+        mediator: pk(MEDIATOR),
+        acts: w.log.iter().map(|a| a.signed.clone()).collect(),
+    };
+    let bytes = serde_json::to_vec(&record).unwrap();
+    let (_, state) = Record::verify(&bytes).unwrap();
+    assert_eq!(state, w.state);
+
+    let mut dropped = record.clone();
+    dropped.acts.remove(3);
+    let err = Record::verify(&serde_json::to_vec(&dropped).unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            backchannel_core::record::RecordError::Act { position: 4, .. }
+        ),
+        "{err}"
+    );
+
+    let mut forged = record.clone();
+    forged.acts[2].sig[0] ^= 1;
+    let err = Record::verify(&serde_json::to_vec(&forged).unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            backchannel_core::record::RecordError::Act { position: 3, .. }
+        ),
+        "{err}"
+    );
+
+    let mut other_mediator = record;
+    other_mediator.mediator = pk(US);
+    assert!(Record::verify(&serde_json::to_vec(&other_mediator).unwrap()).is_err());
+    assert!(Record::verify(b"{not json").is_err());
+}

@@ -364,6 +364,36 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     }
     n.say("  Every participant's log re-verifies (signatures, hash chains, rules) and replays to its state.");
 
+    n.say("");
+    n.say("── checkpoints and the exported record ──────────────────────────────────────────");
+    for client in cast.all_mut() {
+        client.checkpoint(case).await?;
+    }
+    for client in cast.all_mut() {
+        client.sync(case).await?;
+    }
+    n.say("  Each participant co-signs the heads of the channels it reads on the public record; every");
+    n.say("  other participant holds the same acts at those positions: the hub showed everyone one history.");
+    let record = cast.observers[0].export(case, false)?;
+    let bytes = serde_json::to_vec(&record)?;
+    let (record, audited) = backchannel_core::record::Record::verify(&bytes)?;
+    let agreement = audited
+        .procedure
+        .agreement
+        .as_ref()
+        .filter(|a| a.published)
+        .context("a published agreement")?;
+    n.say(format!(
+        "  The United Arab Emirates exports the public record ({} acts); verified offline, with no hub and no key,",
+        record.acts.len()
+    ));
+    n.say(format!(
+        "  it holds the agreement \"{}\" with {} signatures and {} guarantor(s).",
+        agreement.agreement.title,
+        agreement.signatures.len(),
+        agreement.guaranteed_by.len()
+    ));
+
     let hub_entries: usize = {
         let mut total = 0;
         for channel in &all_channels {
