@@ -587,3 +587,56 @@ fn bad_flags_are_clear_errors_without_a_panic() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn an_offer_is_withdrawn_by_its_author_while_it_is_open() {
+    let s = Session::new();
+    s.charter();
+    s.issues();
+    let case = &s.case;
+    let tabled = s.ok(
+        "us",
+        &[
+            "offer",
+            "table",
+            case,
+            "--promise",
+            "sanctions=phased_lift",
+            "--condition",
+            "enrichment=cap_3_67",
+        ],
+    );
+    let commitment = tabled["commitment"].as_str().unwrap().to_owned();
+    // Iran sees a commitment on the public record, never the terms.
+    let seen = s.ok("iran", &["offer", "list", case]);
+    assert_eq!(seen[0]["commitment"], commitment.as_str());
+    assert_eq!(seen[0]["status"], "open");
+    assert!(seen[0]["offer"].is_null(), "{seen}");
+    s.refused(
+        "iran",
+        &["offer", "withdraw", case, &commitment],
+        "unknown_reference",
+    );
+    s.ok("us", &["offer", "withdraw", case, &commitment[..10]]);
+    let seen = s.ok("uae", &["offer", "list", case]);
+    assert_eq!(seen[0]["status"], "withdrawn");
+    s.refused("us", &["offer", "withdraw", case, &commitment], "conflict");
+    let matched = s.ok("pakistan", &["offer", "match", case]);
+    assert_eq!(matched["pairs_opened"], 0);
+}
+
+#[test]
+fn the_documented_session_is_the_script() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = std::fs::read_to_string(root.join("scripts/procedure-session.sh")).unwrap();
+    let doc = std::fs::read_to_string(root.join("docs/procedure.md")).unwrap();
+    let embedded = doc
+        .split("```bash\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert_eq!(
+        embedded, script,
+        "docs/procedure.md must embed scripts/procedure-session.sh verbatim"
+    );
+}
