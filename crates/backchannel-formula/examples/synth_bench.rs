@@ -33,7 +33,7 @@ fn main() {
             "{}",
             serde_json::json!({
                 "case": name, "packages": sol.packages_total.to_string(), "meeting_requirements": sol.meeting_requirements.to_string(),
-                "acceptable": sol.acceptable.map(|c| c.to_string()), "frontier": sol.pareto.len(), "exact": sol.exact, "bound": sol.bound,
+                "acceptable": sol.acceptable.map(|c| c.to_string()), "acceptable_bounds": sol.acceptable_bounds.map(|b| [b.lower.to_string(), b.upper.to_string()]), "frontier": sol.pareto.len(), "exact": sol.exact, "bound": sol.bound,
                 "solve_s": secs,
             })
         );

@@ -26,7 +26,8 @@ pub use scenario::{
     ScenarioError,
 };
 pub use solve::{
-    FairPoint, FrontierPoint, Progress, Solution, SolveOptions, solve, solve_with_progress,
+    CountBounds, FairPoint, FrontierPoint, Progress, Solution, SolveOptions, solve,
+    solve_with_progress,
 };
 
 /// A party's utility for a package: the sum over issues of weight × score, in the engine's fixed point

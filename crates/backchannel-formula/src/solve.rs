@@ -13,7 +13,8 @@ use crate::scenario::{Package, RequirementKind, Scenario};
 pub struct SolveOptions {
     /// Most frontier points kept per issue before the frontier is thinned to a bounded approximation.
     pub points_max: usize,
-    /// Most partial utility vectors the acceptable-count programme may hold.
+    /// Most partial utility vectors the acceptable-count programme may hold at once; it also gives up once
+    /// it would have generated more than an eighth of this many in all, and then reports bounds instead.
     pub count_states_max: usize,
 }
 
@@ -98,6 +99,15 @@ pub struct Explanations {
     pub notes: Vec<String>,
 }
 
+/// Proven bounds on a count that could not be found exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CountBounds {
+    /// At least this many.
+    pub lower: Count,
+    /// At most this many.
+    pub upper: Count,
+}
+
 /// The answer of [`solve`].
 #[derive(Clone, Debug, Serialize)]
 pub struct Solution {
@@ -112,6 +122,8 @@ pub struct Solution {
     /// Those also giving every party at least its reservation; `null` when too many distinct utility
     /// vectors to count exactly.
     pub acceptable: Option<Count>,
+    /// When `acceptable` is `null`: proven bounds on it, `{"lower": .., "upper": ..}`; `null` otherwise.
+    pub acceptable_bounds: Option<CountBounds>,
     /// The Pareto frontier of the acceptable set, lexicographically descending by utilities.
     pub pareto: Vec<FrontierPoint>,
     /// Whether the frontier (and its counts) are exact.
@@ -189,12 +201,26 @@ pub fn solve_with_progress(
         ));
     }
     let meeting_requirements = count::boxes(&boxes);
-    let acceptable = count::acceptable(&model, &boxes, opts.count_states_max);
+    let counted = count::acceptable_or_bounds(&model, &boxes, opts.count_states_max);
+    let acceptable = counted.exact;
+    // Neither bound can exceed the packages meeting the requirements (float bounds may, by rounding).
+    let cap = |c: Count| {
+        if c.as_f64() > meeting_requirements.as_f64() {
+            meeting_requirements
+        } else {
+            c
+        }
+    };
+    let acceptable_bounds = acceptable.is_none().then_some(CountBounds {
+        lower: cap(counted.lower),
+        upper: cap(counted.upper),
+    });
     if acceptable.is_none() {
-        ex.notes.push(
-            "too many distinct utility vectors to count the acceptable packages exactly"
-                .to_string(),
-        );
+        ex.notes.push(format!(
+            "too many distinct utility vectors to count the acceptable packages exactly; between {} and {} of them are acceptable",
+            cap(counted.lower),
+            cap(counted.upper)
+        ));
     }
     progress(Progress::Phase("frontier"));
     let limits = FrontierLimits {
@@ -226,6 +252,7 @@ pub fn solve_with_progress(
         exact,
     );
     sol.acceptable = acceptable;
+    sol.acceptable_bounds = acceptable_bounds;
     sol.bound = bound;
     fill_frontier(s, &model, &front, &mut sol);
     if sol.pareto.is_empty() {
@@ -248,6 +275,7 @@ fn empty_solution(
         within_red_lines,
         meeting_requirements,
         acceptable: Some(Count::Exact(0)),
+        acceptable_bounds: None,
         pareto: Vec::new(),
         exact,
         bound: None,

@@ -3,9 +3,11 @@
 
 mod common;
 
+use backchannel_formula::count;
+use backchannel_formula::model::Model;
 use backchannel_formula::synth::{self, Shape};
 use backchannel_formula::{SolveOptions, solve};
-use common::check_against_brute;
+use common::{check_against_brute, exact};
 use proptest::prelude::*;
 
 fn shape_strategy() -> impl Strategy<Value = Shape> {
@@ -41,6 +43,30 @@ proptest! {
         s.validate().unwrap();
         let sol = solve(&s, &SolveOptions::default());
         check_against_brute(&s, &sol);
+    }
+
+    /// With budgets so small that the counting programme must round, its bounds still hold; with none at all
+    /// the solver reports bounds (or the exact count when they meet) and never a wrong exact count.
+    #[test]
+    fn acceptable_bounds_hold(seed in any::<u64>(), shape in shape_strategy(), states in 1usize..=6) {
+        let s = synth::random(seed, shape);
+        let b = backchannel_formula::brute::enumerate(&s).unwrap();
+        let m = Model::new(&s);
+        let boxes = m.boxes().unwrap();
+        let (mut lo, mut hi) = (0u128, 0u128);
+        for bx in &boxes {
+            lo += exact(count::acceptable_bound_in_box(&m, bx, states, false));
+            hi += exact(count::acceptable_bound_in_box(&m, bx, states, true));
+        }
+        prop_assert!(lo <= b.acceptable && b.acceptable <= hi, "{lo} <= {} <= {hi}", b.acceptable);
+        let sol = solve(&s, &SolveOptions { count_states_max: 0, ..SolveOptions::default() });
+        match (sol.acceptable, sol.acceptable_bounds) {
+            (Some(c), None) => prop_assert_eq!(exact(c), b.acceptable),
+            (None, Some(bounds)) => {
+                prop_assert!(exact(bounds.lower) <= b.acceptable && b.acceptable <= exact(bounds.upper));
+            }
+            other => prop_assert!(false, "acceptable and its bounds: {other:?}"),
+        }
     }
 }
 
