@@ -1,6 +1,6 @@
 //! Loads and solves every GENIUS folder under a directory, printing one JSON line per folder with timings.
 //!
-//! `cargo run --release -p backchannel-formula --example sweep -- ../shared/negotiation-domains/anac`
+//! `cargo run --release -p backchannel-formula --example sweep -- DOMAINS_DIR [REPEATS] [EXPORT_DIR]`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -27,6 +27,11 @@ fn folders(root: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn main() {
     let root = std::env::args()
         .nth(1)
@@ -34,56 +39,72 @@ fn main() {
     let repeat: u32 = std::env::args()
         .nth(2)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    // Optional: write each loaded domain, normalised as GENIUS semantics define it, to this folder.
+        .unwrap_or(1)
+        .max(1);
+    // Optional: write each loaded domain, normalised as GENIUS semantics define it, to this folder; timings are
+    // then taken on the exported folder, the very files a comparison with another tool reads.
     let export = std::env::args().nth(3).map(PathBuf::from);
     let mut dirs = Vec::new();
     folders(Path::new(&root), &mut dirs);
     for dir in dirs {
-        let t0 = Instant::now();
-        let loaded = load_with_notes(&dir);
-        let load_s = t0.elapsed().as_secs_f64();
-        match loaded {
-            Err(e) => println!(
-                "{}",
-                serde_json::json!({"domain": dir.display().to_string(), "error": e.to_string()})
-            ),
-            Ok((s, _notes)) => {
-                if let Some(out) = &export {
-                    let rel = dir
-                        .strip_prefix(&root)
-                        .unwrap_or(&dir)
-                        .to_string_lossy()
-                        .replace('/', "_");
-                    if let Err(e) =
-                        backchannel_formula::load::save_genius_folder(&s, &out.join(rel))
-                    {
-                        eprintln!("export failed: {e}");
-                    }
-                }
-                let t1 = Instant::now();
-                let mut sol = solve(&s, &SolveOptions::default());
-                for _ in 1..repeat {
-                    sol = solve(&s, &SolveOptions::default());
-                }
-                let solve_s = t1.elapsed().as_secs_f64() / f64::from(repeat.max(1));
+        let name = dir
+            .strip_prefix(&root)
+            .unwrap_or(&dir)
+            .to_string_lossy()
+            .replace('/', "_");
+        let (s, _notes) = match load_with_notes(&dir) {
+            Err(e) => {
                 println!(
                     "{}",
-                    serde_json::json!({
-                        "domain": dir.strip_prefix(&root).unwrap_or(&dir).to_string_lossy().replace('/', "_"),
-                        "parties": s.parties.len(),
-                        "issues": s.issues.len(),
-                        "packages": sol.packages_total,
-                        "acceptable": sol.acceptable,
-                        "pareto": sol.pareto.iter().map(|p| &p.utilities).collect::<Vec<_>>(),
-                        "nash": sol.nash.as_ref().map(|n| &n.utilities),
-                        "nash_ties": sol.nash.as_ref().map(|n| n.ties.len()),
-                        "nash_all": sol.nash.as_ref().map(|n| n.ties.iter().map(|&k| &sol.pareto[k].utilities).collect::<Vec<_>>()),
-                        "load_s": load_s,
-                        "solve_s": solve_s,
-                    })
+                    serde_json::json!({"domain": dir.display().to_string(), "error": e.to_string()})
                 );
+                continue;
+            }
+            Ok(x) => x,
+        };
+        let mut timed = dir.clone();
+        if let Some(out) = &export {
+            let target = out.join(&name);
+            match backchannel_formula::load::save_genius_folder(&s, &target) {
+                Ok(_) => timed = target,
+                Err(e) => eprintln!("export failed: {e}"),
             }
         }
+        let sol = solve(&s, &SolveOptions::default());
+        // Timed: load and solve from the files, `repeat` times; medians.
+        let (mut loads, mut solves, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+        let mut same = true;
+        for _ in 0..repeat {
+            let t0 = Instant::now();
+            let Ok((again, _)) = load_with_notes(&timed) else {
+                same = false;
+                break;
+            };
+            let t1 = Instant::now();
+            let sol2 = solve(&again, &SolveOptions::default());
+            let t2 = Instant::now();
+            same &= sol2.fixed == sol.fixed;
+            loads.push((t1 - t0).as_secs_f64());
+            solves.push((t2 - t1).as_secs_f64());
+            totals.push((t2 - t0).as_secs_f64());
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "domain": name,
+                "parties": s.parties.len(),
+                "issues": s.issues.len(),
+                "packages": sol.packages_total,
+                "acceptable": sol.acceptable,
+                "pareto": sol.pareto.iter().map(|p| &p.utilities).collect::<Vec<_>>(),
+                "nash": sol.nash.as_ref().map(|n| &n.utilities),
+                "nash_ties": sol.nash.as_ref().map(|n| n.ties.len()),
+                "nash_all": sol.nash.as_ref().map(|n| n.ties.iter().map(|&k| &sol.pareto[k].utilities).collect::<Vec<_>>()),
+                "timed_files_same_frontier": same,
+                "load_s": median(loads),
+                "solve_s": median(solves),
+                "total_s": median(totals),
+            })
+        );
     }
 }
