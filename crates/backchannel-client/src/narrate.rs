@@ -143,6 +143,13 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
                 .collect();
             format!("opened matching offers: {}", parts.join("; "))
         }
+        ActBody::OffersMatched { commitments } => {
+            let ids: Vec<String> = commitments.iter().map(|c| c.short()).collect();
+            format!(
+                "records that offers {} matched and were opened to the parties",
+                ids.join(" and ")
+            )
+        }
         ActBody::DirectTalksProposed { channel } => {
             format!("proposed direct talks in channel {channel}")
         }

@@ -99,18 +99,18 @@ pub fn diff(a: &Draft, b: &Draft) -> Vec<ClauseDiff> {
 }
 
 impl Client {
-    fn my_party(&self, case: CaseId) -> Result<String, ClientError> {
+    fn my_party(&self, case: CaseId, what: &'static str) -> Result<String, ClientError> {
         let state = self.state(case)?;
         state
             .participants
             .get(&self.key())
             .and_then(|p| p.role.party().map(str::to_owned))
-            .ok_or_else(|| Rejection::PartyOnly("do this").into())
+            .ok_or_else(|| Rejection::PartyOnly(what).into())
     }
 
     /// The bilateral channel of this participant's party.
     pub fn own_channel(&self, case: CaseId) -> Result<ChannelName, ClientError> {
-        let party = self.my_party(case)?;
+        let party = self.my_party(case, "post in a party's bilateral channel")?;
         self.state(case)?
             .bilateral_channel(&party)
             .cloned()
@@ -160,6 +160,7 @@ impl Client {
 
     async fn post_own(&mut self, case: CaseId, body: ActBody) -> Result<LogLine, ClientError> {
         self.sync(case).await?;
+        self.my_party(case, body.kind())?;
         let channel = self.own_channel(case)?;
         self.post(case, &channel, body).await
     }
@@ -468,6 +469,16 @@ impl Client {
     /// As mediator: the formula engine's next draft, from the positions it holds, the current
     /// draft and every party's answers to it. Nothing is posted.
     pub fn propose_next_draft(&self, case: CaseId) -> Result<DraftProposal, ClientError> {
+        self.propose_next_draft_with(case, &backchannel_formula::DraftOptions::default())
+    }
+
+    /// [`Client::propose_next_draft`] with the engine's knobs (e.g. how close to the best
+    /// Nash product a proposal must stay).
+    pub fn propose_next_draft_with(
+        &self,
+        case: CaseId,
+        options: &backchannel_formula::DraftOptions,
+    ) -> Result<DraftProposal, ClientError> {
         let state = self.state(case)?;
         if state.mediator != self.key() {
             return Err(
@@ -524,14 +535,9 @@ impl Client {
                 }
             }
         }
-        let engine = backchannel_formula::next_draft(
-            &scenario,
-            &solution,
-            &current,
-            &responses,
-            &backchannel_formula::DraftOptions::default(),
-        )
-        .map_err(|e| ClientError::Invalid(format!("the engine proposes no draft: {e}")))?;
+        let engine =
+            backchannel_formula::next_draft(&scenario, &solution, &current, &responses, options)
+                .map_err(|e| ClientError::Invalid(format!("the engine proposes no draft: {e}")))?;
         let clauses = clauses_for(&scenario.issues, &engine.package);
         let version = self.next_draft_version(case)?;
         let (met, unmet): (Vec<_>, Vec<_>) = procedure
@@ -659,8 +665,21 @@ impl Client {
         }
         let count = pairs.len();
         for offers in pairs {
+            let commitments = offers
+                .iter()
+                .filter_map(|signed| match signed.clone().verify().ok()?.act.body {
+                    ActBody::OfferTabled { offer, salt } => Some(offer.commitment(&salt)),
+                    _ => None,
+                })
+                .collect();
             self.post_to_parties(case, ActBody::OffersOpened { offers })
                 .await?;
+            self.post(
+                case,
+                &ChannelName::public(),
+                ActBody::OffersMatched { commitments },
+            )
+            .await?;
         }
         Ok(count)
     }
@@ -809,7 +828,7 @@ impl Client {
         text: &str,
     ) -> Result<LogLine, ClientError> {
         self.sync(case).await?;
-        let party = self.my_party(case)?;
+        let party = self.my_party(case, "table a declaration")?;
         self.post_own(
             case,
             ActBody::DeclarationTabled {

@@ -162,6 +162,9 @@ pub enum ActBody {
     OfferWithdrawn { commitment: Digest32 },
     /// The mediator opens matching offers: the parties' signed `offer_tabled` acts.
     OffersOpened { offers: Vec<SignedAct> },
+    /// The mediator records on the public record that these committed offers matched and
+    /// were opened to the parties (the terms stay in the parties' channels).
+    OffersMatched { commitments: Vec<Digest32> },
     /// The mediator proposes direct talks in a new channel (public).
     DirectTalksProposed { channel: ChannelName },
     /// A party consents to the direct talks proposed for this channel (public).
@@ -219,6 +222,7 @@ impl ActBody {
             ActBody::OfferTabled { .. } => "offer_tabled",
             ActBody::OfferWithdrawn { .. } => "offer_withdrawn",
             ActBody::OffersOpened { .. } => "offers_opened",
+            ActBody::OffersMatched { .. } => "offers_matched",
             ActBody::DirectTalksProposed { .. } => "direct_talks_proposed",
             ActBody::DirectTalksConsented { .. } => "direct_talks_consented",
             ActBody::AgreementTabled { .. } => "agreement_tabled",

@@ -548,6 +548,13 @@ impl CaseState {
                     }
                 }
             }
+            ActBody::OffersMatched { commitments } => {
+                for commitment in commitments {
+                    if let Some(state) = procedure.offers.get_mut(commitment) {
+                        state.status = OfferStatus::Opened;
+                    }
+                }
+            }
             ActBody::DirectTalksProposed { channel } => {
                 procedure.direct.insert(
                     channel.clone(),
@@ -1202,6 +1209,29 @@ impl Ctx<'_> {
                             return Err(Rejection::Invalid("the offers do not match".into()));
                         }
                     }
+                }
+                Ok(())
+            }
+            ActBody::OffersMatched { commitments } => {
+                self.mediator("record matched offers")?;
+                self.public_only()?;
+                let mut parties = BTreeSet::new();
+                for commitment in commitments {
+                    match procedure.offers.get(commitment) {
+                        Some(o) if o.status != OfferStatus::Withdrawn => {
+                            if !parties.insert(o.party.clone()) {
+                                return Err(Rejection::Invalid("one offer per party".into()));
+                            }
+                        }
+                        _ => {
+                            return Err(Rejection::Unknown(
+                                "a matched offer has no open commitment".into(),
+                            ));
+                        }
+                    }
+                }
+                if parties.len() < 2 {
+                    return Err(Rejection::Invalid("offers match in pairs".into()));
                 }
                 Ok(())
             }
