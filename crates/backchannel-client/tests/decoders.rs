@@ -226,7 +226,7 @@ fn open_identity(dir: &Path, bytes: &[u8]) -> Result<Vault, ClientError> {
 fn arbitrary_bytes_in_identity_json_are_an_error() {
     let home = tempfile::tempdir().unwrap();
     never_panics(
-        1_000,
+        500,
         |rng| random_bytes(rng, 512),
         |bytes| assert!(open_identity(home.path(), bytes).is_err()),
     );
