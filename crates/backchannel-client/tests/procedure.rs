@@ -337,6 +337,10 @@ async fn sealed_offers_open_only_in_matching_pairs() {
             .offer
             .is_some()
     );
+    // The public record says which offers matched, never their terms.
+    let seen_by_observer = &c.uae.state(case).unwrap().procedure.offers[&us_commitment];
+    assert_eq!(seen_by_observer.status, OfferStatus::Opened);
+    assert!(seen_by_observer.offer.is_none());
     // Nor the hub: no offer term appears in its storage.
     let mut storage = std::fs::read(&c.db).unwrap();
     storage.extend(std::fs::read(c.db.with_extension("sqlite-wal")).unwrap_or_default());
