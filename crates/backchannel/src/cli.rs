@@ -78,6 +78,23 @@ pub enum Command {
     /// drafts, offers, direct talks, agreement, declarations.
     #[command(flatten)]
     Procedure(crate::procedure_cmd::ProcedureCommand),
+    /// Co-sign, on the public record, the heads of the channels you read: anyone shown another
+    /// history of one of them refuses it with `equivocation`.
+    Checkpoint { case: String },
+    /// Write your record of a case (the public record; with --all every channel you read) as
+    /// a file anyone can verify offline.
+    Export {
+        case: String,
+        /// Include every channel you read, not only the public record.
+        #[arg(long)]
+        all: bool,
+        /// Write to FILE instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify an exported record offline: every signature, chain and rule, with no hub and no
+    /// key; prints what the record establishes.
+    Verify { file: PathBuf },
     /// Run the seed scenario end to end on an embedded hub, with no set-up.
     Demo {
         /// Keep the hub database and every participant's home in DIR.
@@ -275,6 +292,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Formula { command } => crate::formula_cmd::run(command),
         Command::Procedure(command) => crate::procedure_cmd::run(args.home, json, command).await,
+        Command::Checkpoint { case } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            let line = client.checkpoint(case).await?;
+            if json {
+                output::json(&line)
+            } else {
+                println!("{}", line.text);
+                Ok(())
+            }
+        }
+        Command::Export { case, all, out } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            client.sync(case).await?;
+            let record = serde_json::to_vec_pretty(&client.export(case, all)?)?;
+            match out {
+                Some(path) => std::fs::write(&path, record)
+                    .with_context(|| format!("writing {}", path.display())),
+                None => {
+                    println!("{}", String::from_utf8_lossy(&record));
+                    Ok(())
+                }
+            }
+        }
+        Command::Verify { file } => verify(&file, json),
         Command::Demo { keep } => crate::demo::run(keep, json).await,
     }
 }
@@ -405,4 +448,81 @@ async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> an
             }
         }
     }
+}
+
+/// The most bytes `verify` reads.
+const MAX_RECORD_BYTES: u64 = 512 * 1024 * 1024;
+
+fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use backchannel_core::record::Record;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    if size > MAX_RECORD_BYTES {
+        bail!(
+            "{} is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit",
+            file.display()
+        );
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let (record, state) =
+        Record::verify(&bytes).with_context(|| format!("{} does not verify", file.display()))?;
+    let agreement = state.procedure.agreement.as_ref().filter(|a| a.published);
+    let summary = json!({
+        "verified": true,
+        "case": record.case,
+        "title": state.title,
+        "acts": record.acts.len(),
+        "mediator": { "key": state.mediator, "fingerprint": state.mediator.fingerprint() },
+        "phase": state.phase,
+        "participants": state.participants.iter().map(|(k, p)| json!({
+            "name": p.name, "role": p.role.label(), "key": k, "fingerprint": k.fingerprint(),
+        })).collect::<Vec<_>>(),
+        "agreement": agreement.map(|a| json!({
+            "title": a.agreement.title,
+            "hash": hex::encode(a.hash.0),
+            "clauses": a.agreement.clauses.iter().map(|c| c.text.clone()).collect::<Vec<_>>(),
+            "signed_by": a.signatures.keys().map(|k| state.name_of(k)).collect::<Vec<_>>(),
+            "guaranteed_by": a.guaranteed_by.iter().map(|k| state.name_of(k)).collect::<Vec<_>>(),
+        })),
+        "declarations_published": state.procedure.declarations_published,
+    });
+    if json {
+        return output::json(&summary);
+    }
+    println!(
+        "{}: verified — {} acts, every signature, chain and rule checked offline.",
+        file.display(),
+        record.acts.len()
+    );
+    println!(
+        "case {} — {}; phase {:?}",
+        record.case, state.title, state.phase
+    );
+    println!(
+        "mediator fingerprint (compare out of band): {}",
+        state.mediator.fingerprint()
+    );
+    if let Some(a) = agreement {
+        println!(
+            "agreement \"{}\" ({})",
+            a.agreement.title,
+            hex::encode(&a.hash.0[..8])
+        );
+        for clause in &a.agreement.clauses {
+            println!("  · {}", clause.text);
+        }
+        let names = |keys: Vec<&backchannel_core::PublicKey>| {
+            keys.into_iter()
+                .map(|k| state.name_of(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("  signed by: {}", names(a.signatures.keys().collect()));
+        println!(
+            "  guaranteed by: {}",
+            names(a.guaranteed_by.iter().collect())
+        );
+    }
+    Ok(())
 }

@@ -232,6 +232,10 @@ pub enum DraftCommand {
         /// The title to issue it under.
         #[arg(long)]
         title: Option<String>,
+        /// The least share of the best Nash product the proposal may keep (0 to 1): lower
+        /// lets the engine meet more objections.
+        #[arg(long, default_value_t = 0.995)]
+        nash_share_min: f64,
     },
     /// As mediator: issue a draft to every party (each in its bilateral channel).
     Issue {
@@ -1308,11 +1312,20 @@ fn print_draft(state: &CaseState, draft: &Draft) {
 
 async fn draft(client: &mut Client, json: bool, command: DraftCommand) -> anyhow::Result<()> {
     match command {
-        DraftCommand::Propose { case, issue, title } => {
+        DraftCommand::Propose {
+            case,
+            issue,
+            title,
+            nash_share_min,
+        } => {
             let case = client.resolve_case(&case)?;
+            if !(0.0..=1.0).contains(&nash_share_min) {
+                anyhow::bail!("--nash-share-min is a share between 0 and 1");
+            }
             client.sync(case).await?;
             mediator_only(client, case, "run the formula engine on sealed positions")?;
-            let proposal = client.propose_next_draft(case)?;
+            let options = backchannel_formula::DraftOptions { nash_share_min };
+            let proposal = client.propose_next_draft_with(case, &options)?;
             let parties: Vec<String> = client
                 .held_scenario(case)?
                 .parties

@@ -214,6 +214,52 @@ fn five_participants_on_one_machine() {
         .map(|c| c["channel"].as_str().unwrap())
         .collect();
     assert_eq!(readable, ["public"]);
+
+    // Checkpoints: everyone holds one history.
+    for name in names {
+        ok_json(&home(name), &["checkpoint", &case]);
+    }
+    ok_json(&home("pakistan"), &["sync", &case]);
+
+    // The observer's export verifies offline, with no hub and no home; a forged byte does not.
+    let record = dir.path().join("record.json");
+    let out = run(
+        &home("uae"),
+        &["export", &case, "--out", record.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: serde_json::Value = serde_json::from_slice(
+        &bin()
+            .args(["--json", "verify"])
+            .arg(&record)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(verified["verified"], true);
+    assert_eq!(verified["participants"].as_array().unwrap().len(), 5);
+    let mut exported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    let sig = exported["acts"][3]["sig"].as_str().unwrap().to_owned();
+    let flipped = if sig.starts_with('A') {
+        sig.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &sig[1..])
+    };
+    exported["acts"][3]["sig"] = serde_json::Value::String(flipped);
+    std::fs::write(&record, serde_json::to_vec(&exported).unwrap()).unwrap();
+    let forged = bin().arg("verify").arg(&record).output().unwrap();
+    assert_eq!(forged.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&forged.stderr);
+    assert!(
+        stderr.contains("act 4 of the record does not verify"),
+        "{stderr}"
+    );
 }
 
 #[test]
