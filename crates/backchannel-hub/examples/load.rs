@@ -1,0 +1,126 @@
+//! A small load run: spawns a hub on loopback with a SQLite file in a temporary folder, then
+//! N concurrent clients each create a case and post a fixed number of 1 KiB entries to its
+//! public (sealed) channel, one after another, each signed and following the head. Prints
+//! throughput and latency percentiles, then stops.
+//!
+//! ```text
+//! cargo run --release -p backchannel-hub --example load -- [clients] [posts per client] [body bytes]
+//! ```
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use backchannel_core::CaseId;
+use backchannel_core::api::{Blob, Posted};
+use backchannel_core::auth::sign_request;
+use ed25519_dalek::SigningKey;
+use serde_json::json;
+
+const CLIENTS_MAX: usize = 256;
+const POSTS_MAX: usize = 100_000;
+const BODY_BYTES_MAX: usize = 256 * 1024;
+
+fn arg(n: usize, default: usize, max: usize) -> usize {
+    let value = std::env::args()
+        .nth(n)
+        .map_or(default, |a| a.parse().expect("arguments are whole numbers"));
+    assert!((1..=max).contains(&value), "argument {n} is 1 to {max}");
+    value
+}
+
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    key: &SigningKey,
+    path: &str,
+    body: &serde_json::Value,
+) -> String {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let auth = sign_request(
+        key,
+        "POST",
+        path,
+        backchannel_hub::now_ms(),
+        rand::random(),
+        &bytes,
+    );
+    let response = http
+        .post(format!("{url}{path}"))
+        .header("authorization", auth.header_value())
+        .header("content-type", "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    text
+}
+
+/// One client: its own key and case; returns the latency of each post.
+async fn client(url: String, posts: usize, body_bytes: usize) -> Vec<Duration> {
+    let http = reqwest::Client::new();
+    let key = SigningKey::from_bytes(&rand::random());
+    let case = CaseId(rand::random());
+    send(
+        &http,
+        &url,
+        &key,
+        "/v1/cases",
+        &json!({"case_id": case, "name": "Load"}),
+    )
+    .await;
+    let path = format!("/v1/cases/{case}/channels/public/entries");
+    let sealed: Vec<u8> = (0..body_bytes).map(|_| rand::random()).collect();
+    let mut head = 0;
+    let mut latencies = Vec::with_capacity(posts);
+    for _ in 0..posts {
+        let entry = json!({"kind": "message", "after": head, "body": Blob(sealed.clone())});
+        let started = Instant::now();
+        let text = send(&http, &url, &key, &path, &entry).await;
+        latencies.push(started.elapsed());
+        head = serde_json::from_str::<Posted>(&text).unwrap().seq;
+    }
+    latencies
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[tokio::main]
+async fn main() {
+    let clients = arg(1, 8, CLIENTS_MAX);
+    let posts = arg(2, 250, POSTS_MAX);
+    let body_bytes = arg(3, 1024, BODY_BYTES_MAX);
+    let dir = tempfile::tempdir().unwrap();
+    let hub = backchannel_hub::spawn_local(&dir.path().join("hub.db"))
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| tokio::spawn(client(hub.url.clone(), posts, body_bytes)))
+        .collect();
+    let mut latencies = Vec::with_capacity(clients * posts);
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    hub.stop().await.unwrap();
+
+    latencies.sort();
+    let total = latencies.len();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{clients} clients x {posts} posts of {body_bytes} bytes: {total} posts in {:.2} s, \
+         {:.0} posts/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies[total - 1]),
+    );
+}
