@@ -191,3 +191,47 @@ fn encodings(text: &str) -> Vec<Vec<u8>> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A second delegate of a party joins later: seated in the party's channel, its chain starts
+/// at the mediator's `members_changed` act; it reads what follows, never what came before.
+#[tokio::test]
+async fn a_later_delegate_reads_from_its_seat_on() {
+    let mut c = convene().await;
+    let case = c.case;
+    let us = channel("united-states");
+    c.mediator
+        .send(case, &us, "before the second delegate")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut envoy = new_client(dir.path(), "US envoy");
+    let code = c
+        .mediator
+        .invite(case, InviteRole::Party("United States".into()))
+        .await
+        .unwrap();
+    envoy.join(&code).await.unwrap();
+    let report = c.mediator.sync(case).await.unwrap();
+    assert_eq!(report.admitted, ["US envoy as party (United States)"]);
+    c.mediator
+        .send(case, &us, "after the second delegate")
+        .await
+        .unwrap();
+    envoy.sync(case).await.unwrap();
+    c.us.sync(case).await.unwrap();
+
+    assert_eq!(
+        texts(&envoy, case, "united-states"),
+        ["after the second delegate"]
+    );
+    assert_eq!(
+        texts(&c.us, case, "united-states"),
+        ["before the second delegate", "after the second delegate"]
+    );
+    let members = &c.us.state(case).unwrap().channels[&us].members;
+    assert!(members.contains(&envoy.key()) && members.len() == 3);
+    assert_eq!(envoy.verify_log(case).unwrap(), *envoy.state(case).unwrap());
+    envoy.send(case, &us, "the envoy speaks").await.unwrap();
+    c.mediator.sync(case).await.unwrap();
+    assert!(texts(&c.mediator, case, "united-states").contains(&"the envoy speaks".to_owned()));
+}
