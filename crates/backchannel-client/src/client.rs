@@ -614,6 +614,37 @@ impl Client {
         }
     }
 
+    /// Follows a case live: syncs on every push notice from the hub and hands each batch of
+    /// newly verified acts to `on_new`; returns when `on_new` says stop or the hub closes the
+    /// stream. Notices are only hints: everything is fetched and verified as in [`Client::sync`].
+    pub async fn watch(
+        &mut self,
+        case: CaseId,
+        mut on_new: impl FnMut(&SyncReport) -> bool,
+    ) -> Result<(), ClientError> {
+        use futures_util::StreamExt as _;
+        let mut stream = self.hub(case)?.stream(case).await?;
+        let report = self.sync(case).await?;
+        if !on_new(&report) {
+            return Ok(());
+        }
+        let url = self.local(case)?.hub.clone();
+        while let Some(frame) = stream.next().await {
+            let frame = frame.map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                why: e.to_string(),
+            })?;
+            if !frame.is_text() {
+                continue;
+            }
+            let report = self.sync(case).await?;
+            if !report.new.is_empty() && !on_new(&report) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     // --- posting ---------------------------------------------------------------------------
 
     /// Posts an act on a channel, re-syncing and retrying while others post first.

@@ -229,6 +229,43 @@ impl HubClient {
         self.call(reqwest::Method::GET, &path, None::<&()>).await
     }
 
+    /// Opens the push stream of a case: a WebSocket of [`backchannel_core::api::Notice`]s.
+    pub async fn stream(
+        &self,
+        case: CaseId,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        ClientError,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let path = format!("/v1/cases/{case}/stream");
+        let ws_base = match self.base.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => self.base.clone(),
+        };
+        let unreachable = |why: String| ClientError::Unreachable {
+            url: self.base.clone(),
+            why,
+        };
+        let mut request = format!("{ws_base}{path}")
+            .into_client_request()
+            .map_err(|e| unreachable(e.to_string()))?;
+        let mut nonce = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let auth = sign_request(&self.key, "GET", &path, now_ms(), nonce, b"");
+        let value = auth
+            .header_value()
+            .parse()
+            .map_err(|_| unreachable("bad header".into()))?;
+        request.headers_mut().insert("authorization", value);
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        Ok(stream)
+    }
+
     pub async fn welcomes(&self, after: u64) -> Result<Welcomes, ClientError> {
         self.call(
             reqwest::Method::GET,

@@ -235,3 +235,33 @@ async fn a_later_delegate_reads_from_its_seat_on() {
     c.mediator.sync(case).await.unwrap();
     assert!(texts(&c.mediator, case, "united-states").contains(&"the envoy speaks".to_owned()));
 }
+
+/// A participant watching a case hears of a new entry by push and gets it verified.
+#[tokio::test]
+async fn watching_a_case_delivers_new_acts_by_push() {
+    let mut c = convene().await;
+    let case = c.case;
+    let us = channel("united-states");
+    let mut heard = Vec::new();
+    let watch = c.us.watch(case, |report| {
+        heard.extend(
+            report
+                .new
+                .iter()
+                .filter(|l| l.kind == "message")
+                .map(|l| l.text.clone()),
+        );
+        heard.is_empty()
+    });
+    let speak = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        c.mediator.send(case, &us, "are you there?").await.unwrap();
+    };
+    let (watched, ()) = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        tokio::join!(watch, speak)
+    })
+    .await
+    .unwrap();
+    watched.unwrap();
+    assert_eq!(heard, ["are you there?"]);
+}

@@ -78,6 +78,13 @@ pub enum Command {
     /// drafts, offers, direct talks, agreement, declarations.
     #[command(flatten)]
     Procedure(crate::procedure_cmd::ProcedureCommand),
+    /// Follow a case live: print every new verified act as the hub pushes notice of it.
+    Watch {
+        case: String,
+        /// Stop after this many new acts.
+        #[arg(long)]
+        count: Option<usize>,
+    },
     /// Co-sign, on the public record, the heads of the channels you read: anyone shown another
     /// history of one of them refuses it with `equivocation`.
     Checkpoint { case: String },
@@ -292,6 +299,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Formula { command } => crate::formula_cmd::run(command),
         Command::Procedure(command) => crate::procedure_cmd::run(args.home, json, command).await,
+        Command::Watch { case, count } => {
+            let mut client = open(args.home)?;
+            let case = client.resolve_case(&case)?;
+            let mut seen = 0usize;
+            client
+                .watch(case, |report| {
+                    for line in &report.new {
+                        if json {
+                            println!("{}", serde_json::to_string(line).unwrap_or_default());
+                        } else {
+                            println!(
+                                "[{}#{}] {}: {}",
+                                line.channel, line.index, line.author, line.text
+                            );
+                        }
+                    }
+                    seen += report.new.len();
+                    count.is_none_or(|count| seen < count)
+                })
+                .await?;
+            Ok(())
+        }
         Command::Checkpoint { case } => {
             let mut client = open(args.home)?;
             let case = client.resolve_case(&case)?;
