@@ -4,7 +4,6 @@
 //! its state unchanged, and recover once the hub is honest again.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -15,7 +14,9 @@ use backchannel_client::{Client, ClientError, InviteCode, InviteRole};
 use backchannel_core::api::{Blob, Entries, Entry, PostEntry};
 use backchannel_core::{CaseId, ChannelName};
 
-const PASS: &str = "test passphrase";
+mod common;
+
+use common::new_client;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Tamper {
@@ -195,12 +196,6 @@ struct World {
     case: CaseId,
     mediator: Client,
     us: Client,
-}
-
-fn new_client(dir: &Path, name: &str) -> Client {
-    let home = dir.join(name);
-    Client::create_identity(&home, name, PASS).unwrap();
-    Client::open(&home, PASS).unwrap()
 }
 
 async fn world() -> World {

@@ -2,43 +2,22 @@
 //! DESIGN.md's guarantees rest on, attacked by the participant it is meant to stop.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
-use backchannel_client::{Client, InviteRole};
+use backchannel_client::Client;
 use backchannel_core::procedure::{
     AgendaProposers, Agreement, Attribution, Charter, ClauseAnswer, Offer, OfferStatus,
 };
 use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, Phase};
 use backchannel_formula::{Condition, Scenario};
 
-const PASS: &str = "test passphrase";
+mod common;
 
-struct Cast {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    _hub: backchannel_hub::LocalHub,
-    case: CaseId,
-    mediator: Client,
-    us: Client,
-    iran: Client,
-    uae: Client,
-}
-
-fn channel(name: &str) -> ChannelName {
-    ChannelName::parse(name).unwrap()
-}
+use common::{Cast, channel};
 
 fn scenario() -> Scenario {
     Scenario::from_json_str(include_str!(
         "../../backchannel-formula/scenarios/us-iran.json"
     ))
     .unwrap()
-}
-
-fn new_client(dir: &Path, name: &str) -> Client {
-    let home = dir.join(name);
-    Client::create_identity(&home, name, PASS).unwrap();
-    Client::open(&home, PASS).unwrap()
 }
 
 fn charter() -> Charter {
@@ -50,63 +29,18 @@ fn charter() -> Charter {
     }
 }
 
-impl Cast {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("hub.sqlite");
-        let hub = backchannel_hub::spawn_local(&db).await.unwrap();
-        let mut mediator = new_client(dir.path(), "Pakistan");
-        let mut us = new_client(dir.path(), "United States");
-        let mut iran = new_client(dir.path(), "Iran");
-        let mut uae = new_client(dir.path(), "United Arab Emirates");
-        let case = mediator.create_case(&hub.url, "Talks").await.unwrap();
-        for (client, role) in [
-            (&mut us, InviteRole::Party("United States".into())),
-            (&mut iran, InviteRole::Party("Iran".into())),
-            (&mut uae, InviteRole::Observer),
-        ] {
-            let code = mediator.invite(case, role).await.unwrap();
-            client.join(&code).await.unwrap();
-        }
-        mediator.sync(case).await.unwrap();
-        let mut cast = Cast {
-            _dir: dir,
-            db,
-            _hub: hub,
-            case,
-            mediator,
-            us,
-            iran,
-            uae,
-        };
-        cast.sync_all().await;
-        cast
-    }
-
-    async fn sync_all(&mut self) {
-        for client in [
-            &mut self.mediator,
-            &mut self.us,
-            &mut self.iran,
-            &mut self.uae,
-        ] {
-            client.sync(self.case).await.unwrap();
-        }
-    }
-
-    /// The charter in force and the issues defined.
-    async fn chartered() -> Self {
-        let mut c = Cast::new().await;
-        c.mediator.propose_charter(c.case, charter()).await.unwrap();
-        c.us.accept_charter(c.case).await.unwrap();
-        c.iran.accept_charter(c.case).await.unwrap();
-        c.mediator
-            .define_issues(c.case, scenario().issues)
-            .await
-            .unwrap();
-        c.sync_all().await;
-        c
-    }
+/// The seed's cast with the charter in force and the issues defined.
+async fn chartered() -> Cast {
+    let mut c = Cast::convene().await;
+    c.mediator.propose_charter(c.case, charter()).await.unwrap();
+    c.us.accept_charter(c.case).await.unwrap();
+    c.iran.accept_charter(c.case).await.unwrap();
+    c.mediator
+        .define_issues(c.case, scenario().issues)
+        .await
+        .unwrap();
+    c.sync_all().await;
+    c
 }
 
 fn log_len(client: &Client, case: CaseId) -> usize {
@@ -133,7 +67,7 @@ where
 
 #[tokio::test]
 async fn nothing_goes_on_record_before_every_party_accepts_the_charter() {
-    let mut c = Cast::new().await;
+    let mut c = Cast::convene().await;
     let case = c.case;
     refused(&mut c.mediator, case, "charter_not_in_force", async |m| {
         m.define_issues(case, scenario().issues).await
@@ -158,7 +92,7 @@ async fn nothing_goes_on_record_before_every_party_accepts_the_charter() {
 
 #[tokio::test]
 async fn roles_are_enforced() {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     let draft = backchannel_client::procedure::clauses_for(&scenario().issues, &scenario_package());
     // A party cannot issue a draft, convey, or open a channel.
@@ -222,7 +156,7 @@ fn scenario_package() -> backchannel_formula::Package {
 
 #[tokio::test]
 async fn an_agenda_item_and_direct_talks_need_every_party() {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     c.us.propose_agenda_item(case, "Regional conduct and threats to bases", true)
         .await
@@ -297,7 +231,7 @@ fn texts_of(client: &Client, case: CaseId) -> String {
 
 #[tokio::test]
 async fn sealed_offers_open_only_in_matching_pairs() {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     // Matching: the US phases sanctions relief if Iran caps enrichment at 3.67%, and back.
     let us_offer = Offer {
@@ -363,7 +297,7 @@ async fn sealed_offers_open_only_in_matching_pairs() {
 
 #[tokio::test]
 async fn an_offer_changed_after_its_commitment_is_caught() {
-    let c = Cast::chartered().await;
+    let c = chartered().await;
     let mut us = c.us;
     let offer = Offer {
         promise: vec![cond("sanctions", &["phased_lift"])],
@@ -405,7 +339,7 @@ async fn an_offer_changed_after_its_commitment_is_caught() {
 
 #[tokio::test]
 async fn originals_are_conveyed_only_with_their_authors_consent() {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     let (us_ch, iran_ch) = (channel("united-states"), channel("iran"));
     let line =
@@ -458,7 +392,7 @@ async fn originals_are_conveyed_only_with_their_authors_consent() {
 #[tokio::test]
 async fn the_agreement_is_published_only_with_every_signature_and_verifies_from_the_public_record()
 {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     for (client, id) in [(&mut c.us, "us"), (&mut c.iran, "iran")] {
         let position = scenario().parties.into_iter().find(|p| p.id == id).unwrap();
@@ -539,7 +473,7 @@ async fn the_agreement_is_published_only_with_every_signature_and_verifies_from_
 
 #[tokio::test]
 async fn parallel_declarations_are_published_together() {
-    let mut c = Cast::chartered().await;
+    let mut c = chartered().await;
     let case = c.case;
     c.us.table_declaration(
         case,

@@ -3,66 +3,15 @@
 //! a hub that tampers, replays, reorders or forges.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
 use backchannel_client::{Client, InviteRole};
 use backchannel_core::{CaseId, ChannelName};
 
-const PASS: &str = "test passphrase";
+mod common;
 
-struct Cast {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    _hub: backchannel_hub::LocalHub,
-    case: CaseId,
-    mediator: Client,
-    us: Client,
-    iran: Client,
-    uae: Client,
-}
-
-fn channel(name: &str) -> ChannelName {
-    ChannelName::parse(name).unwrap()
-}
-
-fn new_client(dir: &Path, name: &str) -> Client {
-    let home = dir.join(name);
-    Client::create_identity(&home, name, PASS).unwrap();
-    Client::open(&home, PASS).unwrap()
-}
+use common::{Cast, channel, new_client};
 
 async fn convene() -> Cast {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hub.sqlite");
-    let hub = backchannel_hub::spawn_local(&db).await.unwrap();
-    let mut mediator = new_client(dir.path(), "Pakistan");
-    let mut us = new_client(dir.path(), "United States");
-    let mut iran = new_client(dir.path(), "Iran");
-    let mut uae = new_client(dir.path(), "United Arab Emirates");
-    let case = mediator.create_case(&hub.url, "Talks").await.unwrap();
-    for (client, role) in [
-        (&mut us, InviteRole::Party("United States".into())),
-        (&mut iran, InviteRole::Party("Iran".into())),
-        (&mut uae, InviteRole::Observer),
-    ] {
-        let code = mediator.invite(case, role).await.unwrap();
-        client.join(&code).await.unwrap();
-    }
-    let report = mediator.sync(case).await.unwrap();
-    assert_eq!(report.admitted.len(), 3, "{report:?}");
-    for client in [&mut us, &mut iran, &mut uae] {
-        client.sync(case).await.unwrap();
-    }
-    Cast {
-        _dir: dir,
-        db,
-        _hub: hub,
-        case,
-        mediator,
-        us,
-        iran,
-        uae,
-    }
+    Cast::convene().await
 }
 
 fn texts(client: &Client, case: CaseId, ch: &str) -> Vec<String> {
