@@ -1,4 +1,5 @@
-//! Times loading (and solving) one GENIUS folder or scenario file many times.
+//! Times loading (and solving) one GENIUS folder or scenario file many times, and, for a folder, the same
+//! file-system work alone (list the folder, read each XML file): the floor under any loader.
 //!
 //! `cargo run --release -p backchannel-formula --example load_bench -- FOLDER [REPEATS]`
 
@@ -29,6 +30,34 @@ fn main() {
         }
     }
     let load_s = t0.elapsed().as_secs_f64() / f64::from(repeat);
+    if path.is_dir() {
+        let t = Instant::now();
+        let mut bytes = 0usize;
+        for _ in 0..repeat {
+            let Ok(entries) = std::fs::read_dir(path) else {
+                return;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+                .collect();
+            files.sort();
+            for f in files {
+                let mut buf = Vec::with_capacity(16 << 10);
+                if let Ok(mut file) = std::fs::File::open(&f) {
+                    let _ = std::io::Read::read_to_end(&mut file, &mut buf);
+                }
+                bytes += buf.len();
+            }
+        }
+        let io_s = t.elapsed().as_secs_f64() / f64::from(repeat);
+        println!(
+            "list and read the files only: {:.1} us ({bytes} bytes)",
+            io_s * 1e6
+        );
+    }
     let Ok(s) = load(path) else { return };
     let t1 = Instant::now();
     for _ in 0..repeat {

@@ -5,7 +5,7 @@
 //! [0, 1]); the reservation value is on [0, 1]; discount factors are ignored (static analysis). Weights that do
 //! not sum to 1 are divided by their sum. Non-linear (hyper-rectangle) profiles are refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::scenario::{
     FORMAT, Issue, IssueOption, OPTIONS_PER_ISSUE_MAX, Party, Scenario, WEIGHT_SUM_TOLERANCE,
@@ -344,7 +344,7 @@ pub fn profile_from(root: El<'_>, domain: &[DomainIssue]) -> Result<Profile, Gen
     })
 }
 
-fn unique_id(base: &str, taken: &mut Vec<String>) -> String {
+fn unique_id(base: &str, taken: &mut BTreeSet<String>) -> String {
     let base = if base.is_empty() { "x" } else { base };
     let mut id = base.to_string();
     let mut k = 2;
@@ -352,7 +352,7 @@ fn unique_id(base: &str, taken: &mut Vec<String>) -> String {
         id = format!("{base}-{k}");
         k += 1;
     }
-    taken.push(id.clone());
+    taken.insert(id.clone());
     id
 }
 
@@ -362,11 +362,11 @@ pub fn scenario_from(
     domain: &[DomainIssue],
     profiles: &[(String, Profile)],
 ) -> Scenario {
-    let mut issue_ids = Vec::new();
+    let mut issue_ids = BTreeSet::new();
     let issues: Vec<Issue> = domain
         .iter()
         .map(|di| {
-            let mut opt_ids = Vec::new();
+            let mut opt_ids = BTreeSet::new();
             Issue {
                 id: unique_id(&di.name, &mut issue_ids),
                 title: di.name.clone(),
@@ -381,7 +381,7 @@ pub fn scenario_from(
             }
         })
         .collect();
-    let mut party_ids = Vec::new();
+    let mut party_ids = BTreeSet::new();
     let parties = profiles
         .iter()
         .map(|(name, p)| Party {

@@ -220,14 +220,14 @@ pub fn parse_doc(text: &str) -> Result<Doc, String> {
                     return Err(format!("document too large or too deep (near byte {pos})"));
                 }
                 rooted = true;
-                stack.push(start(&mut doc, &e)?);
+                stack.push(start(&mut doc, text, &e)?);
             }
             Event::Empty(e) => {
                 if doc.nodes.len() >= ELEMENTS_MAX {
                     return Err(format!("document too large (near byte {pos})"));
                 }
                 rooted = true;
-                let at = start(&mut doc, &e)?;
+                let at = start(&mut doc, text, &e)?;
                 doc.nodes[at as usize].end = at + 1;
             }
             Event::End(e) => {
@@ -266,7 +266,7 @@ pub fn parse_doc(text: &str) -> Result<Doc, String> {
 }
 
 /// Appends an element (its subtree end still to be set) and returns its index.
-fn start(doc: &mut Doc, e: &BytesStart<'_>) -> Result<u32, String> {
+fn start(doc: &mut Doc, text: &str, e: &BytesStart<'_>) -> Result<u32, String> {
     let raw = e.name();
     let name = std::str::from_utf8(raw.as_ref()).map_err(|_| {
         format!(
@@ -277,7 +277,7 @@ fn start(doc: &mut Doc, e: &BytesStart<'_>) -> Result<u32, String> {
     let name = doc.intern(name);
     #[allow(clippy::cast_possible_truncation)]
     let first = doc.attrs.len() as u32;
-    attributes(doc, e.attributes_raw(), name, first)?;
+    attributes(doc, text, e.attributes_raw(), name, first)?;
     #[allow(clippy::cast_possible_truncation)]
     let last = doc.attrs.len() as u32;
     #[allow(clippy::cast_possible_truncation)]
@@ -292,7 +292,25 @@ fn start(doc: &mut Doc, e: &BytesStart<'_>) -> Result<u32, String> {
 
 /// Parses the attributes of a start tag (the bytes after its name): `name = "value"` or `name = 'value'`
 /// pairs separated by white space; values are unescaped; a repeated name is an error, as XML requires.
-fn attributes(doc: &mut Doc, raw: &[u8], element: Span, first: u32) -> Result<(), String> {
+fn attributes(
+    doc: &mut Doc,
+    text: &str,
+    raw: &[u8],
+    element: Span,
+    first: u32,
+) -> Result<(), String> {
+    // `raw` normally lies inside `text`: its pieces, cut at ASCII delimiters, are then text slices already
+    // checked as UTF-8; otherwise (or should a cut not fall on a character boundary) they are checked here.
+    let base = (raw.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)
+        .filter(|off| off.saturating_add(raw.len()) <= text.len());
+    let piece = |a: usize, b: usize| -> Option<&str> {
+        match base {
+            Some(off) => text.get(off + a..off + b),
+            None => None,
+        }
+        .or_else(|| std::str::from_utf8(raw.get(a..b)?).ok())
+    };
     let bad = |doc: &Doc, what: &str| format!("bad attribute in <{}>: {what}", doc.str(element));
     let mut i = 0;
     let n = raw.len();
@@ -311,6 +329,7 @@ fn attributes(doc: &mut Doc, raw: &[u8], element: Span, first: u32) -> Result<()
             i += 1;
         }
         let key = &raw[k0..i];
+        let k1 = i;
         while i < n && raw[i].is_ascii_whitespace() {
             i += 1;
         }
@@ -350,9 +369,9 @@ fn attributes(doc: &mut Doc, raw: &[u8], element: Span, first: u32) -> Result<()
                 ),
             ));
         }
-        let value = &raw[v0..i];
+        let v1 = i;
         i += 1;
-        let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) else {
+        let (Some(key), Some(value)) = (piece(k0, k1), piece(v0, v1)) else {
             return Err(bad(doc, "not UTF-8"));
         };
         if key.is_empty() || value.contains('<') {
