@@ -505,11 +505,14 @@ impl Client {
                         entry.seq
                     )));
                 }
-                let checkpoint = self.provider.snapshot();
+                // Only an MLS entry touches the MLS storage: keep a copy to roll back to.
+                let checkpoint = (!channel.is_public()).then(|| self.provider.snapshot());
                 let line = match self.verify_entry(case, channel, &entry) {
                     Ok(line) => line,
                     Err(e) => {
-                        self.provider.rollback(checkpoint);
+                        if let Some(checkpoint) = checkpoint {
+                            self.provider.rollback(checkpoint);
+                        }
                         return Err(refused(e.to_string()));
                     }
                 };
