@@ -71,7 +71,9 @@ impl KdfParams {
             path: path.display().to_string(),
             why: why.into(),
         };
-        if self.alg != "argon2id" || self.m_kib > 4 * 1024 * 1024 || self.t > 64 || self.p > 16 {
+        // Bounded so that a tampered identity file cannot make opening it take gigabytes or
+        // minutes before the passphrase check.
+        if self.alg != "argon2id" || self.m_kib > 256 * 1024 || self.t > 16 || self.p > 8 {
             return Err(bad("the key derivation parameters are unsupported"));
         }
         let params = Params::new(self.m_kib, self.t, self.p, Some(32))
