@@ -8,6 +8,10 @@ Like with like:
 - Both sides time the same work on the same files: load the folder, enumerate/solve, the Pareto frontier of
   the acceptable packages, the Nash point. Each side's time is the median of up to 5 runs (NegMAS: 5 runs when
   one takes under 0.2 s, else 1).
+- Two accountings are reported. Load+solve: the whole of the above. Solve only: NegMAS's enumerate +
+  `pareto_frontier` + the reservation filter + `minmax` + `nash_points` (the part of each run above after
+  `Scenario.load` returned; median over the same runs) against our `solve` on an already loaded scenario
+  (`solve_us` from the sweep: median of at least 5 solves, more when they are quick).
 - The Nash point is the product of gains over each party's reservation value on both sides. NegMAS's
   `nash_points` by default measures gains from max(reservation, worst utility over all outcomes); we pass it
   `ranges` whose lower ends are the reservations so that it uses the reservations. Its default answer is
@@ -29,6 +33,7 @@ TOL = 1e-6
 def negmas_once(folder):
     t0 = time.perf_counter()
     s = Scenario.load(folder, ignore_discount=True)
+    t_loaded = time.perf_counter()
     outcomes = list(s.outcome_space.enumerate_or_sample())
     frontier, _ = pareto_frontier(s.ufuns, outcomes=outcomes, sort_by_welfare=True)
     reserved = [u.reserved_value or 0.0 for u in s.ufuns]
@@ -38,18 +43,21 @@ def negmas_once(folder):
         # Gains over the reservations, as we define the Nash point (see the module docstring).
         ranges = [(r, u.minmax(s.outcome_space, above_reserve=False)[1]) for r, u in zip(reserved, s.ufuns)]
         nash = nash_points(s.ufuns, acceptable, ranges=ranges)
-    elapsed = time.perf_counter() - t0
-    return s, frontier, acceptable, nash, elapsed
+    t_done = time.perf_counter()
+    return s, frontier, acceptable, nash, t_done - t0, t_done - t_loaded
 
 
 def negmas_solve(folder):
-    runs = []
-    s, frontier, acceptable, nash, elapsed = negmas_once(folder)
+    """NegMAS's results and two median times: load+solve, and solve only (the same runs after loading)."""
+    runs, solves = [], []
+    s, frontier, acceptable, nash, elapsed, solving = negmas_once(folder)
     runs.append(elapsed)
+    solves.append(solving)
     while elapsed < 0.2 and len(runs) < 5:
-        _, _, _, _, elapsed = negmas_once(folder)
+        _, _, _, _, elapsed, solving = negmas_once(folder)
         runs.append(elapsed)
-    return s, frontier, acceptable, nash, statistics.median(runs)
+        solves.append(solving)
+    return s, frontier, acceptable, nash, statistics.median(runs), statistics.median(solves)
 
 
 def drop_float_noise(points):
@@ -105,10 +113,12 @@ def main():
     parties_max = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     rows = [json.loads(line) for line in open(ours_path)]
     agree_all, ratios, by_class = True, [], {}
+    solve_ratios, solve_by_class = [], {}
     default_diffs = []
     print(
         f"{'domain':40s} {'parties':>7s} {'packages':>9s} {'frontier':>8s} {'nash':>5s} {'nash*':>5s} "
-        f"{'ours s':>10s} {'negmas s':>10s} {'ratio':>8s}"
+        f"{'ours s':>10s} {'negmas s':>10s} {'ratio':>8s} "
+        f"{'ours solve us':>13s} {'negmas solve s':>14s} {'solve ratio':>11s}"
     )
     for row in rows:
         if "error" in row:
@@ -117,7 +127,7 @@ def main():
         if row["parties"] > parties_max:
             continue
         folder = export_dir / row["domain"]
-        s, frontier, acceptable, nash, elapsed = negmas_solve(str(folder))
+        s, frontier, acceptable, nash, elapsed, negmas_solving = negmas_solve(str(folder))
         # our exported files are named after party ids in file-name order: the same order negmas loads them
         ours_front = row["pareto"]
         cleaned = drop_float_noise(acceptable)
@@ -147,11 +157,16 @@ def main():
         ratio = elapsed / ours_s if ours_s > 0 else float("inf")
         ratios.append(ratio)
         by_class.setdefault(size_class(row["packages"]), []).append(ratio)
+        ours_solve_us = row.get("solve_us", row["solve_s"] * 1e6)
+        solve_ratio = negmas_solving / (ours_solve_us * 1e-6) if ours_solve_us > 0 else float("inf")
+        solve_ratios.append(solve_ratio)
+        solve_by_class.setdefault(size_class(row["packages"]), []).append(solve_ratio)
         agree_all &= front_ok and nash_ok
         print(
             f"{row['domain']:40s} {row['parties']:7d} {row['packages']:9d} {('same' if front_ok else 'DIFF'):>8s} "
             f"{('same' if nash_ok else 'DIFF'):>5s} {('same' if default_ok else 'diff'):>5s} "
-            f"{ours_s:10.6f} {elapsed:10.4f} {ratio:8.0f}x"
+            f"{ours_s:10.6f} {elapsed:10.4f} {ratio:8.0f}x "
+            f"{ours_solve_us:13.1f} {negmas_solving:14.5f} {solve_ratio:10.0f}x"
             + (f"  (negmas kept {noise} point(s) dominated up to float noise)" if noise else "")
             + (f"  (negmas listed {twins} point(s) twice, equal up to float noise)" if twins else "")
             + ("" if row.get("timed_files_same_frontier", True) else "  (our timed re-load of the exported files gave another frontier!)")
@@ -161,17 +176,23 @@ def main():
         for d, reason, theirs, ours in default_diffs:
             print(f"  {d}: NegMAS default {theirs}, ours {ours}: {reason}")
     if ratios:
-        print()
-        for cls in ("up to 1e3 packages", "1e3 to 1e5 packages", "over 1e5 packages"):
-            r = sorted(by_class.get(cls, []))
-            if r:
-                print(f"{cls:22s}: {len(r):3d} domains, ratio min {r[0]:.0f}x, median {statistics.median(r):.0f}x, max {r[-1]:.0f}x")
-        print(
-            f"domains: {len(ratios)}, frontier and Nash identical on all: {agree_all}, "
-            f"ratio min {min(ratios):.0f}x, median {statistics.median(ratios):.0f}x, "
-            f"at or above 100x: {sum(r >= 100 for r in ratios)}"
-        )
-
+        print(f"\ndomains: {len(ratios)}, frontier and Nash identical on all: {agree_all}")
+        for label, all_r, classes in (
+            ("load+solve", ratios, by_class),
+            ("solve only", solve_ratios, solve_by_class),
+        ):
+            print(f"\n{label}: time ratio NegMAS / ours")
+            for cls in ("up to 1e3 packages", "1e3 to 1e5 packages", "over 1e5 packages"):
+                r = sorted(classes.get(cls, []))
+                if r:
+                    print(
+                        f"  {cls:22s}: {len(r):3d} domains, ratio min {r[0]:.0f}x, "
+                        f"median {statistics.median(r):.0f}x, max {r[-1]:.0f}x, at or above 100x: {sum(x >= 100 for x in r)}"
+                    )
+            print(
+                f"  {'all':22s}: {len(all_r):3d} domains, ratio min {min(all_r):.0f}x, "
+                f"median {statistics.median(all_r):.0f}x, max {max(all_r):.0f}x, at or above 100x: {sum(x >= 100 for x in all_r)}"
+            )
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,7 @@
-//! Loads and solves every GENIUS folder under a directory, printing one JSON line per folder with timings.
+//! Loads and solves every GENIUS folder under a directory, printing one JSON line per folder with timings:
+//! `load_s`, `solve_s`, `total_s` (medians over REPEATS loads from the files, each followed by a solve) and
+//! `solve_us` (solving alone: median over at least REPEATS solves of one already loaded scenario, more when
+//! they are quick, in microseconds).
 //!
 //! `cargo run --release -p backchannel-formula --example sweep -- DOMAINS_DIR [REPEATS] [EXPORT_DIR]`
 
@@ -26,6 +29,11 @@ fn folders(root: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Solving alone is repeated at least REPEATS times, and beyond that while under this budget, up to
+/// [`SOLVE_ONLY_RUNS_MAX`] runs.
+const SOLVE_ONLY_BUDGET_S: f64 = 0.05;
+const SOLVE_ONLY_RUNS_MAX: usize = 101;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -88,6 +96,20 @@ fn main() {
             solves.push((t2 - t1).as_secs_f64());
             totals.push((t2 - t0).as_secs_f64());
         }
+        // Timed: solve alone, on a scenario already loaded from the same files.
+        let mut solve_only = Vec::new();
+        if let Ok((loaded, _)) = load_with_notes(&timed) {
+            let started = Instant::now();
+            while solve_only.len() < SOLVE_ONLY_RUNS_MAX
+                && (solve_only.len() < repeat as usize
+                    || started.elapsed().as_secs_f64() < SOLVE_ONLY_BUDGET_S)
+            {
+                let t0 = Instant::now();
+                let sol3 = solve(&loaded, &SolveOptions::default());
+                solve_only.push(t0.elapsed().as_secs_f64());
+                same &= sol3.fixed == sol.fixed;
+            }
+        }
         println!(
             "{}",
             serde_json::json!({
@@ -104,6 +126,7 @@ fn main() {
                 "load_s": median(loads),
                 "solve_s": median(solves),
                 "total_s": median(totals),
+                "solve_us": median(solve_only) * 1e6,
             })
         );
     }

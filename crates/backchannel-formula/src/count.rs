@@ -69,17 +69,18 @@ pub fn boxes(bxs: &[Box]) -> Count {
     })
 }
 
-/// How much a partial vector may still gain (most) and must gain (least), per issue suffix and party.
-fn remaining(model: &Model, bx: &Box) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+/// How much a partial vector may still gain (most) and must gain (least), per issue suffix and party:
+/// `[k * d + p]` for issues `k..` and party `p`.
+fn remaining(model: &Model, bx: &Box) -> (Vec<i64>, Vec<i64>) {
     let d = model.parties;
     let n = bx.len();
-    let mut maxrem = vec![vec![0i64; d]; n + 1];
-    let mut minrem = vec![vec![0i64; d]; n + 1];
+    let mut maxrem = vec![0i64; (n + 1) * d];
+    let mut minrem = vec![0i64; (n + 1) * d];
     for k in (0..n).rev() {
         for p in 0..d {
             let it = bx[k].iter().map(|&o| model.term(k, o, p));
-            maxrem[k][p] = maxrem[k + 1][p] + it.clone().max().unwrap_or(0);
-            minrem[k][p] = minrem[k + 1][p] + it.min().unwrap_or(0);
+            maxrem[k * d + p] = maxrem[(k + 1) * d + p] + it.clone().max().unwrap_or(0);
+            minrem[k * d + p] = minrem[(k + 1) * d + p] + it.min().unwrap_or(0);
         }
     }
     (maxrem, minrem)
@@ -226,10 +227,10 @@ pub fn acceptable_in_box_within(
         let mut kept = 0;
         for j in 0..counts.len() {
             let u = &utils[j * d..(j + 1) * d];
-            if (0..d).any(|p| u[p] + maxrem[k][p] < r[p]) {
+            if (0..d).any(|p| u[p] + maxrem[k * d + p] < r[p]) {
                 continue;
             }
-            if (0..d).all(|p| u[p] + minrem[k][p] >= r[p]) {
+            if (0..d).all(|p| u[p] + minrem[k * d + p] >= r[p]) {
                 accepted = accepted.add(times(counts[j], rest));
                 continue;
             }
@@ -313,10 +314,10 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
         let mut kept = 0;
         for j in 0..counts.len() {
             let u = &utils[j * d..(j + 1) * d];
-            if (0..d).any(|p| u[p] + maxrem[k][p] < r[p]) {
+            if (0..d).any(|p| u[p] + maxrem[k * d + p] < r[p]) {
                 continue;
             }
-            if (0..d).all(|p| u[p] + minrem[k][p] >= r[p]) {
+            if (0..d).all(|p| u[p] + minrem[k * d + p] >= r[p]) {
                 accepted = accepted.add(counts[j].times(rest));
                 continue;
             }

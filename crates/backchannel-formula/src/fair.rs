@@ -80,28 +80,79 @@ fn min_share(g: &[u64], best: &[u64]) -> (u128, u128) {
 
 /// Indices of the vectors (each of length `d`, flattened) that maximise the criterion; empty when none.
 /// All vectors must be acceptable (at or above `reservation`).
+///
+/// Each vector's gains and key (Nash product, smallest gain, sum, smallest share) are computed once; Nash
+/// products are exact `u128`s when every product fits, exact big integers otherwise. The answer is the one
+/// [`compare`] gives: the first maximal vector, then every vector that ties with it, in index order.
 pub fn best(criterion: Criterion, d: usize, utils: &[i64], reservation: &[i64]) -> Vec<usize> {
     let n = utils.len().checked_div(d).unwrap_or(0);
     if n == 0 {
         return Vec::new();
     }
-    let u = |k: usize| &utils[k * d..(k + 1) * d];
-    let mut best_gain = vec![0u64; d];
-    for k in 0..n {
-        for (p, g) in gains(u(k), reservation).into_iter().enumerate() {
-            best_gain[p] = best_gain[p].max(g);
+    let mut gain: Vec<u64> = Vec::with_capacity(n * d);
+    for u in utils.chunks_exact(d) {
+        for (a, b) in u.iter().zip(reservation) {
+            gain.push((a - b).max(0).unsigned_abs());
         }
     }
-    let mut winners: Vec<usize> = vec![0];
-    for k in 1..n {
-        let ord = compare(criterion, u(k), u(winners[0]), reservation, &best_gain);
-        match ord {
-            Ordering::Greater => winners = vec![k],
-            Ordering::Equal => winners.push(k),
+    let g = |k: usize| &gain[k * d..(k + 1) * d];
+    match criterion {
+        Criterion::Nash => {
+            let mut keys: Vec<u128> = Vec::with_capacity(n);
+            for k in 0..n {
+                match g(k)
+                    .iter()
+                    .try_fold(1u128, |acc, &x| acc.checked_mul(u128::from(x)))
+                {
+                    Some(x) => keys.push(x),
+                    None => break,
+                }
+            }
+            if keys.len() == n {
+                winners(&keys, Ord::cmp)
+            } else {
+                // Some product does not fit in 128 bits: exact big integers for all.
+                let keys: Vec<Vec<u32>> =
+                    (0..n).map(|k| big_product(g(k).iter().copied())).collect();
+                winners(&keys, |a, b| cmp_big(a, b))
+            }
+        }
+        Criterion::Egalitarian => {
+            let keys: Vec<Option<u64>> = (0..n).map(|k| g(k).iter().copied().min()).collect();
+            winners(&keys, Ord::cmp)
+        }
+        Criterion::Utilitarian => {
+            let keys: Vec<i64> = utils.chunks_exact(d).map(|u| u.iter().sum()).collect();
+            winners(&keys, Ord::cmp)
+        }
+        Criterion::KalaiSmorodinsky => {
+            let mut best_gain = vec![0u64; d];
+            for k in 0..n {
+                for (b, &x) in best_gain.iter_mut().zip(g(k)) {
+                    *b = (*b).max(x);
+                }
+            }
+            let keys: Vec<(u128, u128)> = (0..n).map(|k| min_share(g(k), &best_gain)).collect();
+            winners(&keys, |fa, fb| (fa.0 * fb.1).cmp(&(fb.0 * fa.1)))
+        }
+    }
+}
+
+/// The first maximal key under `cmp`, then every key that ties with it, in index order.
+fn winners<T>(keys: &[T], cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(4);
+    out.push(0);
+    for k in 1..keys.len() {
+        match cmp(&keys[k], &keys[out[0]]) {
+            Ordering::Greater => {
+                out.clear();
+                out.push(k);
+            }
+            Ordering::Equal => out.push(k),
             Ordering::Less => {}
         }
     }
-    winners
+    out
 }
 
 /// Compares two acceptable vectors under a criterion.

@@ -142,8 +142,8 @@ pub fn reduce(
 pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Points {
     let d = model.parties;
     let n = bx.len();
-    // maxrem[k][p]: the most party p can still gain from issues k.. of the box.
-    let mut maxrem = vec![vec![0i64; d]; n + 1];
+    // maxrem[k * d + p]: the most party p can still gain from issues k.. of the box.
+    let mut maxrem = vec![0i64; (n + 1) * d];
     for k in (0..n).rev() {
         for p in 0..d {
             let best = bx[k]
@@ -151,32 +151,42 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
                 .map(|&o| model.term(k, o, p))
                 .max()
                 .unwrap_or(0);
-            maxrem[k][p] = maxrem[k + 1][p] + best;
+            maxrem[k * d + p] = maxrem[(k + 1) * d + p] + best;
         }
     }
-    let mut utils = vec![0i64; d];
-    let mut counts: Vec<u128> = vec![1];
-    let mut back: Vec<Vec<(u32, u32)>> = Vec::with_capacity(n);
-    let mut saturated = false;
-    let mut bound = 0i64;
-    if (0..d).any(|p| maxrem[0][p] < model.reservation[p]) {
+    let r = &model.reservation;
+    if (0..d).any(|p| maxrem[p] < r[p]) {
         return Points {
             d,
             counts_exact: true,
             ..Points::default()
         };
     }
+    let mut utils = vec![0i64; d];
+    let mut counts: Vec<u128> = vec![1];
+    // back[starts[k] + j]: (parent index, option) of point j kept after issue k.
+    let mut back: Vec<(u32, u32)> = Vec::new();
+    let mut starts: Vec<usize> = Vec::with_capacity(n);
+    let mut saturated = false;
+    let mut bound = 0i64;
+    // Candidate buffers, reused from issue to issue.
+    let (mut cu, mut cc, mut cb): (Vec<i64>, Vec<u128>, Vec<(u32, u32)>) =
+        (Vec::new(), Vec::new(), Vec::new());
     for k in 0..n {
         let opts = &bx[k];
-        let mut cu: Vec<i64> = Vec::with_capacity(counts.len() * opts.len() * d);
-        let mut cc: Vec<u128> = Vec::with_capacity(counts.len() * opts.len());
-        let mut cb: Vec<(u32, u32)> = Vec::with_capacity(counts.len() * opts.len());
+        let need = &maxrem[(k + 1) * d..(k + 2) * d];
+        cu.clear();
+        cc.clear();
+        cb.clear();
+        cu.reserve(counts.len() * opts.len() * d);
+        cc.reserve(counts.len() * opts.len());
+        cb.reserve(counts.len() * opts.len());
         for j in 0..counts.len() {
             let base = &utils[j * d..(j + 1) * d];
             'opt: for &o in opts {
                 let t = &model.terms[k][o * d..(o + 1) * d];
                 for p in 0..d {
-                    if base[p] + t[p] + maxrem[k + 1][p] + bound < model.reservation[p] {
+                    if base[p] + t[p] + need[p] + bound < r[p] {
                         continue 'opt;
                     }
                 }
@@ -194,24 +204,21 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
             kept = thinned;
             bound += delta;
         }
-        let mut nu = Vec::with_capacity(kept.len() * d);
-        let mut nc = Vec::with_capacity(kept.len());
-        let mut nb = Vec::with_capacity(kept.len());
+        utils.clear();
+        counts.clear();
+        starts.push(back.len());
         for (q, c) in kept {
-            nu.extend_from_slice(&cu[q * d..(q + 1) * d]);
-            nc.push(c);
-            nb.push(cb[q]);
+            utils.extend_from_slice(&cu[q * d..(q + 1) * d]);
+            counts.push(c);
+            back.push(cb[q]);
         }
-        utils = nu;
-        counts = nc;
-        back.push(nb);
     }
     let mut packages = Vec::with_capacity(counts.len());
     for last in 0..counts.len() {
         let mut pkg = vec![0usize; n];
         let mut j = last;
         for k in (0..n).rev() {
-            let (parent, o) = back[k][j];
+            let (parent, o) = back[starts[k] + j];
             pkg[k] = o as usize;
             j = parent as usize;
         }

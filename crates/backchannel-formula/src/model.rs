@@ -55,15 +55,14 @@ impl Model {
         let mut terms = Vec::with_capacity(s.issues.len());
         for issue in &s.issues {
             let mut t = vec![0i64; issue.options.len() * parties];
-            for (o, opt) in issue.options.iter().enumerate() {
-                for (p, party) in s.parties.iter().enumerate() {
-                    let w = party.weights.get(&issue.id).copied().unwrap_or(0.0);
-                    let sc = party
-                        .scores
-                        .get(&issue.id)
-                        .and_then(|m| m.get(&opt.id))
-                        .copied()
-                        .unwrap_or(0.0);
+            for (p, party) in s.parties.iter().enumerate() {
+                let w = party.weights.get(&issue.id).copied().unwrap_or(0.0);
+                let Some(scores) = party.scores.get(&issue.id) else {
+                    // No scores: every term is to_fixed(w * 0.0) = 0, as the vector already holds.
+                    continue;
+                };
+                for (o, opt) in issue.options.iter().enumerate() {
+                    let sc = scores.get(&opt.id).copied().unwrap_or(0.0);
                     t[o * parties + p] = to_fixed(w * sc);
                 }
             }
@@ -210,13 +209,12 @@ impl Model {
 
     /// Converts option indices to a [`Package`].
     pub fn package(&self, s: &Scenario, idx: &[usize]) -> Package {
-        Package(
-            s.issues
-                .iter()
-                .zip(idx)
-                .map(|(issue, &o)| (issue.id.clone(), issue.options[o].id.clone()))
-                .collect(),
-        )
+        // Inserted one by one: no intermediate vector to collect and sort, as `collect` would make.
+        let mut map = std::collections::BTreeMap::new();
+        for (issue, &o) in s.issues.iter().zip(idx) {
+            map.insert(issue.id.clone(), issue.options[o].id.clone());
+        }
+        Package(map)
     }
 
     /// Converts a [`Package`] to option indices; `None` if an issue is missing or an option unknown.

@@ -232,7 +232,12 @@ pub fn solve_with_progress(
         sets.push(frontier::frontier_of_box(&model, bx, limits));
         progress(Progress::Box { done: i + 1, total });
     }
-    let front = frontier::union(sets, d);
+    // One box (no implies requirements): its frontier is already reduced, in the order `union` would give.
+    let front = if sets.len() == 1 {
+        sets.pop().unwrap_or_default()
+    } else {
+        frontier::union(sets, d)
+    };
     let exact = front.counts_exact && front.bound == 0;
     let bound = (front.bound > 0).then(|| from_fixed(front.bound));
     if let Some(b) = bound {
@@ -254,7 +259,7 @@ pub fn solve_with_progress(
     sol.acceptable = acceptable;
     sol.acceptable_bounds = acceptable_bounds;
     sol.bound = bound;
-    fill_frontier(s, &model, &front, &mut sol);
+    fill_frontier(s, &model, front, &mut sol);
     if sol.pareto.is_empty() {
         sol.explanations.empty = Some(why_empty(s, &model, &boxes));
     }
@@ -289,23 +294,28 @@ fn empty_solution(
     }
 }
 
-fn fill_frontier(s: &Scenario, model: &Model, front: &Points, sol: &mut Solution) {
+fn fill_frontier(s: &Scenario, model: &Model, mut front: Points, sol: &mut Solution) {
     let r = &model.reservation;
+    let d = model.parties;
+    let mut flat: Vec<i64> = Vec::with_capacity(front.utils.len());
+    sol.pareto.reserve(front.len());
+    sol.fixed.reserve(front.len());
+    sol.indices.reserve(front.len());
     for k in 0..front.len() {
-        let u = front.u(k);
+        let u = &front.utils[k * d..(k + 1) * d];
         if u.iter().zip(r).any(|(a, b)| a < b) {
             continue;
         }
+        let idx = std::mem::take(&mut front.packages[k]);
         sol.pareto.push(FrontierPoint {
             utilities: u.iter().map(|&x| from_fixed(x)).collect(),
-            package: model.package(s, &front.packages[k]),
+            package: model.package(s, &idx),
             count: Count::Exact(front.counts[k]),
         });
+        flat.extend_from_slice(u);
         sol.fixed.push(u.to_vec());
-        sol.indices.push(front.packages[k].clone());
+        sol.indices.push(idx);
     }
-    let d = model.parties;
-    let flat: Vec<i64> = sol.fixed.iter().flatten().copied().collect();
     let meets: Vec<String> = s.requirements.iter().map(|q| q.id.clone()).collect();
     let point = |c: Criterion, what: &str| -> Option<FairPoint> {
         let ties = fair::best(c, d, &flat, r);
