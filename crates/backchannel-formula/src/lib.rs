@@ -13,6 +13,7 @@ pub mod genius;
 pub mod load;
 pub mod model;
 pub mod scenario;
+pub mod small;
 pub mod solve;
 pub mod synth;
 pub mod xml;

@@ -7,6 +7,7 @@ use crate::fair::{self, Criterion};
 use crate::frontier::{self, FrontierLimits, Points};
 use crate::model::{Model, from_fixed};
 use crate::scenario::{Package, RequirementKind, Scenario};
+use crate::small;
 
 /// Limits and knobs for [`solve`].
 #[derive(Clone, Copy, Debug)]
@@ -159,6 +160,21 @@ pub fn solve_with_progress(
     opts: &SolveOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Solution {
+    solve_inner(s, opts, progress, true)
+}
+
+/// Like [`solve`], but never taking the small-box path (enumerating a small box directly): the issue-by-issue
+/// programmes only. Gives the same [`Solution`]; for tests and comparisons.
+pub fn solve_general(s: &Scenario, opts: &SolveOptions) -> Solution {
+    solve_inner(s, opts, &mut |_| {}, false)
+}
+
+fn solve_inner(
+    s: &Scenario,
+    opts: &SolveOptions,
+    progress: &mut dyn FnMut(Progress),
+    allow_small: bool,
+) -> Solution {
     let model = Model::new(s);
     let d = model.parties;
     let mut ex = Explanations {
@@ -201,42 +217,57 @@ pub fn solve_with_progress(
         ));
     }
     let meeting_requirements = count::boxes(&boxes);
-    let counted = count::acceptable_or_bounds(&model, &boxes, opts.count_states_max);
-    let acceptable = counted.exact;
-    // Neither bound can exceed the packages meeting the requirements (float bounds may, by rounding).
-    let cap = |c: Count| {
-        if c.as_f64() > meeting_requirements.as_f64() {
-            meeting_requirements
-        } else {
-            c
+    let small = match boxes.as_slice() {
+        [bx] if allow_small => {
+            small::applies(bx, opts.points_max, opts.count_states_max).map(|n| (bx, n))
         }
+        _ => None,
     };
-    let acceptable_bounds = acceptable.is_none().then_some(CountBounds {
-        lower: cap(counted.lower),
-        upper: cap(counted.upper),
-    });
-    if acceptable.is_none() {
-        ex.notes.push(format!(
-            "too many distinct utility vectors to count the acceptable packages exactly; between {} and {} of them are acceptable",
-            cap(counted.lower),
-            cap(counted.upper)
-        ));
-    }
-    progress(Progress::Phase("frontier"));
-    let limits = FrontierLimits {
-        points_max: opts.points_max,
-    };
-    let total = boxes.len();
-    let mut sets = Vec::with_capacity(total);
-    for (i, bx) in boxes.iter().enumerate() {
-        sets.push(frontier::frontier_of_box(&model, bx, limits));
-        progress(Progress::Box { done: i + 1, total });
-    }
-    // One box (no implies requirements): its frontier is already reduced, in the order `union` would give.
-    let front = if sets.len() == 1 {
-        sets.pop().unwrap_or_default()
+    let (acceptable, acceptable_bounds, front) = if let Some((bx, n)) = small {
+        // A single small box: every package enumerated at once, with the programmes' very answer.
+        let (accepted, front) = small::solve_box(&model, bx, n);
+        progress(Progress::Phase("frontier"));
+        progress(Progress::Box { done: 1, total: 1 });
+        (Some(Count::Exact(accepted)), None, front)
     } else {
-        frontier::union(sets, d)
+        let counted = count::acceptable_or_bounds(&model, &boxes, opts.count_states_max);
+        let acceptable = counted.exact;
+        // Neither bound can exceed the packages meeting the requirements (float bounds may, by rounding).
+        let cap = |c: Count| {
+            if c.as_f64() > meeting_requirements.as_f64() {
+                meeting_requirements
+            } else {
+                c
+            }
+        };
+        let acceptable_bounds = acceptable.is_none().then_some(CountBounds {
+            lower: cap(counted.lower),
+            upper: cap(counted.upper),
+        });
+        if acceptable.is_none() {
+            ex.notes.push(format!(
+                "too many distinct utility vectors to count the acceptable packages exactly; between {} and {} of them are acceptable",
+                cap(counted.lower),
+                cap(counted.upper)
+            ));
+        }
+        progress(Progress::Phase("frontier"));
+        let limits = FrontierLimits {
+            points_max: opts.points_max,
+        };
+        let total = boxes.len();
+        let mut sets = Vec::with_capacity(total);
+        for (i, bx) in boxes.iter().enumerate() {
+            sets.push(frontier::frontier_of_box(&model, bx, limits));
+            progress(Progress::Box { done: i + 1, total });
+        }
+        // One box (no implies requirements): its frontier is already reduced, in the order `union` would give.
+        let front = if sets.len() == 1 {
+            sets.pop().unwrap_or_default()
+        } else {
+            frontier::union(sets, d)
+        };
+        (acceptable, acceptable_bounds, front)
     };
     let exact = front.counts_exact && front.bound == 0;
     let bound = (front.bound > 0).then(|| from_fixed(front.bound));

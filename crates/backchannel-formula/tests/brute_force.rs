@@ -5,6 +5,7 @@ mod common;
 
 use backchannel_formula::count;
 use backchannel_formula::model::Model;
+use backchannel_formula::solve::solve_general;
 use backchannel_formula::synth::{self, Shape};
 use backchannel_formula::{SolveOptions, solve};
 use common::{check_against_brute, exact};
@@ -43,6 +44,21 @@ proptest! {
         s.validate().unwrap();
         let sol = solve(&s, &SolveOptions::default());
         check_against_brute(&s, &sol);
+    }
+
+    /// The small-box path (direct enumeration) gives exactly the general programmes' answer: counts,
+    /// frontier order, representative packages, fair points and explanations.
+    #[test]
+    fn small_path_equals_general(seed in any::<u64>(), shape in shape_strategy()) {
+        let s = synth::random(seed, shape);
+        let opts = SolveOptions::default();
+        let (fast, general) = (solve(&s, &opts), solve_general(&s, &opts));
+        prop_assert_eq!(&fast.fixed, &general.fixed);
+        prop_assert_eq!(&fast.indices, &general.indices);
+        prop_assert_eq!(
+            serde_json::to_value(&fast).unwrap(),
+            serde_json::to_value(&general).unwrap()
+        );
     }
 
     /// With budgets so small that the counting programme must round, its bounds still hold; with none at all

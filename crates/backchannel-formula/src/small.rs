@@ -1,0 +1,223 @@
+//! The small-box path: when a single box holds few packages, enumerate them directly over option indices in
+//! flat fixed-point arrays, count the acceptable ones and keep the non-dominated vectors, with the very
+//! representatives and counts the issue-by-issue programme ([`crate::frontier::frontier_of_box`]) gives.
+//!
+//! Representatives. The programme keeps, for each merged vector, the first candidate generated: candidates of
+//! issue `k` come parent by parent (parents lexicographically descending by partial vector), option by option
+//! (ascending). Every prefix of a package on the final frontier survives every stage (a dominated or
+//! unreachable prefix cannot lead to a frontier vector), so among the packages sharing a frontier vector the
+//! programme's representative is the least under: for `k` from the last issue down to 1, the larger partial
+//! sum over issues `..k` first, then the smaller option of issue `k`; finally the smaller option of issue 0.
+
+use std::cmp::Ordering;
+
+use crate::frontier::Points;
+use crate::model::{Box, Model};
+
+/// Most packages in a box for the small path.
+pub const SMALL_PACKAGES_MAX: usize = 4_096;
+
+/// The number of packages in `bx` when the small path applies to it under these limits, `None` otherwise.
+/// The limits guarantee that the general programmes would neither thin the frontier nor give up counting.
+pub fn applies(bx: &Box, points_max: usize, count_states_max: usize) -> Option<usize> {
+    let mut total: usize = 1;
+    for o in bx {
+        total = total.checked_mul(o.len())?;
+        if total > SMALL_PACKAGES_MAX {
+            return None;
+        }
+    }
+    let work = (bx.len() + 2).checked_mul(total)?;
+    (total >= 1 && total <= points_max && work <= count_states_max / 8).then_some(total)
+}
+
+/// Packages (and `packages × parties` utilities) that fit the on-stack buffers: small answers then make no
+/// allocation of 1 KiB or more, which would make the allocator consolidate the many small blocks an earlier
+/// answer freed.
+const STACK_PACKAGES: usize = 256;
+const STACK_UTILS: usize = 768;
+
+/// The acceptable count and the frontier (as [`crate::frontier::frontier_of_box`] returns it) of a box of
+/// `total` packages.
+pub fn solve_box(model: &Model, bx: &Box, total: usize) -> (u128, Points) {
+    let d = model.parties;
+    if total <= STACK_PACKAGES && total * d <= STACK_UTILS {
+        let mut utils = [0i64; STACK_UTILS];
+        let mut codes = [0u32; STACK_PACKAGES];
+        let mut order = [0u32; STACK_PACKAGES];
+        solve_in(model, bx, &mut utils, &mut codes, &mut order)
+    } else {
+        let mut utils = vec![0i64; total * d];
+        let mut codes = vec![0u32; total];
+        let mut order = vec![0u32; total];
+        solve_in(model, bx, &mut utils, &mut codes, &mut order)
+    }
+}
+
+#[allow(clippy::cast_possible_truncation)]
+fn solve_in(
+    model: &Model,
+    bx: &Box,
+    utils: &mut [i64],
+    codes: &mut [u32],
+    order: &mut [u32],
+) -> (u128, Points) {
+    let d = model.parties;
+    let n = bx.len();
+    let r = &model.reservation;
+    // Odometer over positions in the box (last issue fastest), with running prefix sums.
+    let mut pos = vec![0usize; n];
+    let mut sums = vec![0i64; (n + 1) * d];
+    let mut m = 0usize;
+    let mut from = 0;
+    let mut code: u32 = 0;
+    loop {
+        for k in from..n {
+            let o = bx[k][pos[k]];
+            let t = &model.terms[k][o * d..(o + 1) * d];
+            let (lo, hi) = sums.split_at_mut((k + 1) * d);
+            let prev = &lo[k * d..];
+            for p in 0..d {
+                hi[p] = prev[p] + t[p];
+            }
+        }
+        let u = &sums[n * d..];
+        if u.iter().zip(r).all(|(a, b)| a >= b) {
+            utils[m * d..(m + 1) * d].copy_from_slice(u);
+            codes[m] = code;
+            order[m] = m as u32;
+            m += 1;
+        }
+        code += 1;
+        // Advance: the last issue that has options left moves on, the ones after it start over.
+        let Some(k) = (0..n).rev().find(|&k| pos[k] + 1 < bx[k].len()) else {
+            break;
+        };
+        pos[k] += 1;
+        pos[k + 1..].fill(0);
+        from = k;
+    }
+    let utils = &utils[..m * d];
+    let codes = &codes[..m];
+    let order = &mut order[..m];
+    let u = |k: u32| &utils[k as usize * d..(k as usize + 1) * d];
+    // Lexicographically descending by vector, packages in odometer order within equal vectors.
+    order.sort_unstable_by(|&a, &b| u(b).cmp(u(a)).then(a.cmp(&b)));
+    let mut points = Points {
+        d,
+        counts_exact: true,
+        ..Points::default()
+    };
+    let mut stair: Vec<(i64, i64)> = Vec::new();
+    let mut scratch: Option<Scratch> = None;
+    let mut g = 0;
+    while g < m {
+        let first = order[g];
+        let v = u(first);
+        let mut end = g + 1;
+        while end < m && u(order[end]) == v {
+            end += 1;
+        }
+        let keep = match d {
+            0 | 1 => points.counts.is_empty(),
+            2 => points.utils.last().is_none_or(|&y| v[1] > y),
+            3 => {
+                // Staircase of kept (u1, u2): u1 ascending, u2 strictly descending.
+                let (y, z) = (v[1], v[2]);
+                let at = stair.partition_point(|&(yy, _)| yy < y);
+                if stair.get(at).is_some_and(|&(_, zz)| zz >= z) {
+                    false
+                } else {
+                    let lo = stair[..at].partition_point(|&(_, zz)| zz > z);
+                    stair.splice(lo..at, [(y, z)]);
+                    true
+                }
+            }
+            _ => !points
+                .utils
+                .chunks_exact(d)
+                .any(|q| q.iter().zip(v).all(|(a, b)| a >= b)),
+        };
+        if keep {
+            let mut rep = codes[first as usize];
+            if end - g > 1 {
+                let sc = scratch.get_or_insert_with(|| Scratch::new(n, d));
+                for &k in &order[g + 1..end] {
+                    let c = codes[k as usize];
+                    if sc.earlier(model, bx, c, rep) == Ordering::Less {
+                        rep = c;
+                    }
+                }
+            }
+            points.utils.extend_from_slice(v);
+            points.counts.push((end - g) as u128);
+            let mut idx = vec![0usize; n];
+            decode(bx, rep, &mut idx);
+            for (k, x) in idx.iter_mut().enumerate() {
+                *x = bx[k][*x];
+            }
+            points.packages.push(idx);
+        }
+        g = end;
+    }
+    (m as u128, points)
+}
+
+/// Positions in the box of package number `code` (odometer order, last issue fastest).
+fn decode(bx: &Box, mut code: u32, pos: &mut [usize]) {
+    for k in (0..bx.len()).rev() {
+        let m = bx[k].len() as u32;
+        pos[k] = (code % m) as usize;
+        code /= m;
+    }
+}
+
+/// Buffers for comparing two packages under the programme's order.
+struct Scratch {
+    d: usize,
+    pa: Vec<usize>,
+    pb: Vec<usize>,
+    sa: Vec<i64>,
+    sb: Vec<i64>,
+}
+
+impl Scratch {
+    fn new(n: usize, d: usize) -> Scratch {
+        Scratch {
+            d,
+            pa: vec![0; n],
+            pb: vec![0; n],
+            sa: vec![0; (n + 1) * d],
+            sb: vec![0; (n + 1) * d],
+        }
+    }
+
+    /// Whether package `a` comes before package `b` (same utilities) in the programme's order.
+    fn earlier(&mut self, model: &Model, bx: &Box, a: u32, b: u32) -> Ordering {
+        let d = self.d;
+        let n = bx.len();
+        decode(bx, a, &mut self.pa);
+        decode(bx, b, &mut self.pb);
+        for (pos, sums) in [(&self.pa, &mut self.sa), (&self.pb, &mut self.sb)] {
+            for k in 0..n {
+                let o = bx[k][pos[k]];
+                for p in 0..d {
+                    sums[(k + 1) * d + p] = sums[k * d + p] + model.term(k, o, p);
+                }
+            }
+        }
+        for k in (1..n).rev() {
+            // The larger partial sum over issues ..k comes first, then the smaller option of issue k.
+            let ord = self.sb[k * d..(k + 1) * d]
+                .cmp(&self.sa[k * d..(k + 1) * d])
+                .then(self.pa[k].cmp(&self.pb[k]));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        match n {
+            0 => Ordering::Equal,
+            _ => self.pa[0].cmp(&self.pb[0]),
+        }
+    }
+}
