@@ -9,13 +9,14 @@
 //! programme's representative is the least under: for `k` from the last issue down to 1, the larger partial
 //! sum over issues `..k` first, then the smaller option of issue `k`; finally the smaller option of issue 0.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 
 use crate::frontier::Points;
 use crate::model::{Box, Model};
 
-/// Most packages in a box for the small path.
-pub const SMALL_PACKAGES_MAX: usize = 4_096;
+/// Most packages in a box for the small path (measured: beyond a few hundred, sorting every acceptable package
+/// costs more than the programmes, which prune dominated partial sums issue by issue).
+pub const SMALL_PACKAGES_MAX: usize = 512;
 
 /// The number of packages in `bx` when the small path applies to it under these limits, `None` otherwise.
 /// The limits guarantee that the general programmes would neither thin the frontier nor give up counting.
@@ -34,8 +35,8 @@ pub fn applies(bx: &Box, points_max: usize, count_states_max: usize) -> Option<u
 /// Packages (and `packages × parties` utilities) that fit the on-stack buffers: small answers then make no
 /// allocation of 1 KiB or more, which would make the allocator consolidate the many small blocks an earlier
 /// answer freed.
-const STACK_PACKAGES: usize = 256;
-const STACK_UTILS: usize = 768;
+const STACK_PACKAGES: usize = 128;
+const STACK_UTILS: usize = 256;
 
 /// The acceptable count and the frontier (as [`crate::frontier::frontier_of_box`] returns it) of a box of
 /// `total` packages.
@@ -102,7 +103,22 @@ fn solve_in(
     let order = &mut order[..m];
     let u = |k: u32| &utils[k as usize * d..(k as usize + 1) * d];
     // Lexicographically descending by vector, packages in odometer order within equal vectors.
-    order.sort_unstable_by(|&a, &b| u(b).cmp(u(a)).then(a.cmp(&b)));
+    match d {
+        2 => order.sort_unstable_by_key(|&k| {
+            let i = k as usize * 2;
+            (Reverse(utils[i]), Reverse(utils[i + 1]), k)
+        }),
+        3 => order.sort_unstable_by_key(|&k| {
+            let i = k as usize * 3;
+            (
+                Reverse(utils[i]),
+                Reverse(utils[i + 1]),
+                Reverse(utils[i + 2]),
+                k,
+            )
+        }),
+        _ => order.sort_unstable_by(|&a, &b| u(b).cmp(u(a)).then(a.cmp(&b))),
+    }
     let mut points = Points {
         d,
         counts_exact: true,

@@ -352,21 +352,22 @@ fn fill_frontier(s: &Scenario, model: &Model, mut front: Points, sol: &mut Solut
         let ties = fair::best(c, d, &flat, r);
         let &k = ties.first()?;
         let u = &sol.fixed[k];
+        let explanation = if ties.len() > 1 {
+            format!(
+                "{what}; {} frontier points tie, the first is shown",
+                ties.len()
+            )
+        } else {
+            what.to_string()
+        };
         Some(FairPoint {
-            utilities: u.iter().map(|&x| from_fixed(x)).collect(),
+            utilities: sol.pareto[k].utilities.clone(),
             gains: u.iter().zip(r).map(|(a, b)| from_fixed(a - b)).collect(),
             package: sol.pareto[k].package.clone(),
             frontier_index: k,
-            ties: ties.clone(),
+            ties,
             meets: meets.clone(),
-            explanation: if ties.len() > 1 {
-                format!(
-                    "{what}; {} frontier points tie, the first is shown",
-                    ties.len()
-                )
-            } else {
-                what.to_string()
-            },
+            explanation,
         })
     };
     let nash = point(
