@@ -35,8 +35,7 @@ struct StoredState {
 #[derive(Serialize, Deserialize)]
 struct CaseLocal {
     hub: String,
-    #[serde(with = "backchannel_core::b64")]
-    case_key: Vec<u8>,
+    case_key: [u8; 32],
     mediator: PublicKey,
     /// Per channel this participant reads: the hub seq of the last entry it processed.
     cursors: BTreeMap<ChannelName, u64>,
@@ -267,7 +266,7 @@ impl Client {
     /// Opens a new case on `hub` with this participant as mediator.
     pub async fn create_case(&mut self, hub_url: &str, title: &str) -> Result<CaseId, ClientError> {
         let mut id = [0u8; 16];
-        let mut case_key = vec![0u8; 32];
+        let mut case_key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut id);
         rand::thread_rng().fill_bytes(&mut case_key);
         let case = CaseId(id);
@@ -289,11 +288,7 @@ impl Client {
         let state = CaseState::genesis(&genesis, Some(me))?;
         let hub = HubClient::new(hub_url, self.vault.identity.key.clone())?;
         hub.create_case(case, self.name()).await?;
-        let sealed = vault::seal_with(
-            &key32(&case_key),
-            &public_aad(&case),
-            &genesis.signed.to_bytes(),
-        );
+        let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
         let entry = PostEntry {
             kind: EntryKind::Message,
             after: 0,
@@ -365,7 +360,7 @@ impl Client {
             case,
             mediator: local.mediator,
             secret,
-            case_key: key32(&local.case_key),
+            case_key: local.case_key,
         };
         self.save()?;
         Ok(code)
@@ -397,7 +392,7 @@ impl Client {
             code.case,
             CaseLocal {
                 hub: code.hub.clone(),
-                case_key: code.case_key.to_vec(),
+                case_key: code.case_key,
                 mediator: code.mediator,
                 cursors: BTreeMap::from([(ChannelName::public(), 0)]),
                 log: vec![],
@@ -536,13 +531,12 @@ impl Client {
     ) -> Result<Option<LogLine>, ClientError> {
         let (bytes, sender) = if channel.is_public() {
             let local = self.local(case)?;
-            let opened =
-                vault::open_with(&key32(&local.case_key), &public_aad(&case), &entry.body.0)
-                    .ok_or_else(|| {
-                        ClientError::Invalid(
-                            "it does not open under the case key: it was altered or forged".into(),
-                        )
-                    })?;
+            let opened = vault::open_with(&local.case_key, &public_aad(&case), &entry.body.0)
+                .ok_or_else(|| {
+                    ClientError::Invalid(
+                        "it does not open under the case key: it was altered or forged".into(),
+                    )
+                })?;
             (opened, None)
         } else {
             let mut group = mls::load_group(&self.provider, &case, channel)?;
@@ -675,7 +669,7 @@ impl Client {
             let verified = act.sign(&self.vault.identity.key);
             let sealed = if channel.is_public() {
                 vault::seal_with(
-                    &key32(&self.local(case)?.case_key),
+                    &self.local(case)?.case_key,
                     &public_aad(&case),
                     &verified.signed.to_bytes(),
                 )
@@ -1040,12 +1034,4 @@ impl Client {
     pub fn readable_channels(&self, case: CaseId) -> Result<BTreeSet<ChannelName>, ClientError> {
         Ok(self.local(case)?.cursors.keys().cloned().collect())
     }
-}
-
-fn key32(bytes: &[u8]) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    if bytes.len() == 32 {
-        key.copy_from_slice(bytes);
-    }
-    key
 }
