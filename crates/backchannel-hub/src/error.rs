@@ -185,6 +185,20 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl From<postgres::Error> for ApiError {
+    fn from(error: postgres::Error) -> Self {
+        // The server's own message and SQLSTATE, for the log; `Display` alone says "db error".
+        match error.as_db_error() {
+            Some(db) => ApiError::internal(format!(
+                "storage: {} (SQLSTATE {})",
+                db.message(),
+                db.code().code()
+            )),
+            None => ApiError::internal(format!("storage: {error}")),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {

@@ -3,9 +3,11 @@
 //! plaintext, and reads of MLS messages no more than their framing.
 //!
 //! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_on`] and
-//! [`spawn_local`] run it. Storage sits behind [`store::Backend`] (SQLite today).
+//! [`spawn_local`] run it. Storage sits behind [`store::Backend`]: SQLite, or PostgreSQL when
+//! several hub processes share one database ([`Database`] names which).
 
 pub mod check;
+pub mod database;
 pub mod error;
 pub mod extract;
 pub mod routes;
@@ -15,7 +17,7 @@ pub mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,15 +26,17 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use database::Database;
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;
 
-/// Where the hub listens and keeps its database.
+/// Where the hub listens and keeps its database. A `PathBuf` converts into a [`Database`]
+/// (`db: path.into()`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HubConfig {
     pub listen: SocketAddr,
-    pub db: PathBuf,
+    pub db: Database,
 }
 
 /// The one clock of the hub: unix time in milliseconds.
@@ -44,26 +48,30 @@ pub fn now_ms() -> u64 {
         })
 }
 
-/// Opens (and migrates) the SQLite database, binds `config.listen`, and serves until
-/// `shutdown` resolves; then finishes the requests in flight.
+/// Opens (and migrates) the database, binds `config.listen`, and serves until `shutdown`
+/// resolves; then finishes the requests in flight.
+///
+/// On PostgreSQL, push notices (the WebSocket stream) are announced only by the process that
+/// accepted the entry: a client streaming from another process of the same deployment learns
+/// of it on its next fetch, which sees every entry whichever process stored it.
 pub async fn serve(
     config: HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = open_state(&config.db)?;
+    let state = open_state(&config.db).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     run(listener, state, shutdown).await
 }
 
-/// Serves on an already-bound listener, with the database at `db`.
+/// Serves on an already-bound listener, with the SQLite database at `db`.
 pub async fn serve_on(
     listener: TcpListener,
     db: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = open_state(db)?;
+    let state = open_state(&Database::Sqlite(db.to_path_buf())).await?;
     run(listener, state, shutdown).await
 }
 
@@ -96,9 +104,15 @@ impl Drop for LocalHub {
     }
 }
 
-/// Spawns a hub on `127.0.0.1` on a free port, with the database at `db`.
+/// Spawns a hub on `127.0.0.1` on a free port, with the SQLite database at `db`.
 pub async fn spawn_local(db: &Path) -> anyhow::Result<LocalHub> {
-    let state = open_state(db)?;
+    spawn_local_on(&Database::Sqlite(db.to_path_buf())).await
+}
+
+/// Spawns a hub on `127.0.0.1` on a free port, on `db`. Several may share one PostgreSQL
+/// database, as several hub processes would.
+pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
+    let state = open_state(db).await?;
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
         .context("binding 127.0.0.1")?;
@@ -138,9 +152,22 @@ pub async fn shutdown_signal() {
     }
 }
 
-fn open_state(db: &Path) -> anyhow::Result<AppState> {
-    let store = store::Sqlite::open(db).context("opening the hub database")?;
-    Ok(AppState::new(Arc::new(store)))
+async fn open_state(db: &Database) -> anyhow::Result<AppState> {
+    let store: Arc<dyn store::Backend> = match db {
+        Database::Sqlite(path) => {
+            Arc::new(store::Sqlite::open(path).context("opening the hub database")?)
+        }
+        Database::Postgres(url) => {
+            // The synchronous client runs its own runtime: connect off the async workers.
+            let url = url.clone();
+            let store = tokio::task::spawn_blocking(move || store::Postgres::connect(&url))
+                .await
+                .context("connecting to PostgreSQL")?
+                .context("opening the hub database on PostgreSQL")?;
+            Arc::new(store)
+        }
+    };
+    Ok(AppState::new(store))
 }
 
 async fn run(

@@ -1,11 +1,15 @@
 //! One story against the storage contract, generic over the backend: run on SQLite in
-//! memory and in a file (a PostgreSQL backend would join the list).
+//! memory and in a file, and on PostgreSQL when `BACKCHANNEL_TEST_POSTGRES` holds a URL (each
+//! test in a schema of its own, dropped afterwards; skipped with a note otherwise). On
+//! PostgreSQL, several backends on one database stand for several hub processes.
 #![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Barrier};
 
 use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use backchannel_hub::ApiError;
-use backchannel_hub::store::{Backend, NewEntry, NewInvite, Sqlite};
+use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite};
 
 fn entry(kind: EntryKind, after: u64, epoch: Option<u64>) -> NewEntry {
     NewEntry {
@@ -256,4 +260,303 @@ fn sqlite_file_and_reopen() {
         ),
         (1, 3, 1, 1)
     );
+}
+
+/// A schema of its own in the database at `BACKCHANNEL_TEST_POSTGRES`, dropped on drop.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    /// `None`, with a note, when no PostgreSQL URL is given.
+    fn new(test: &str) -> Option<Self> {
+        let url = std::env::var("BACKCHANNEL_TEST_POSTGRES").unwrap_or_default();
+        if url.is_empty() {
+            eprintln!(
+                "note: {test} skipped: set BACKCHANNEL_TEST_POSTGRES to a PostgreSQL URL to run it"
+            );
+            return None;
+        }
+        let name = format!("test_{:016x}", rand::random::<u64>());
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        Some(Self { url, name })
+    }
+
+    fn config(&self) -> postgres::Config {
+        let mut config: postgres::Config = self.url.parse().unwrap();
+        config.options(&format!("-c search_path={}", self.name));
+        config
+    }
+
+    /// A backend on this schema, as one hub process would open it.
+    fn backend(&self) -> Postgres {
+        Postgres::with_config(self.config(), 4).unwrap()
+    }
+
+    fn admin(&self) -> postgres::Client {
+        self.config().connect(postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+}
+
+#[test]
+fn postgres_story_and_reopen() {
+    let Some(schema) = PgSchema::new("postgres_story_and_reopen") else {
+        return;
+    };
+    story(&schema.backend());
+    // A second process on the same database: migrating again is a no-op, and it sees it all.
+    let reopened = schema.backend();
+    let stats = reopened.stats().unwrap();
+    assert_eq!(
+        (
+            stats.cases,
+            stats.entries,
+            stats.welcomes,
+            stats.invites_used
+        ),
+        (1, 3, 1, 1)
+    );
+    let versions: i64 = schema
+        .admin()
+        .query_one("SELECT COUNT(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, 1);
+}
+
+#[test]
+fn postgres_refuses_a_newer_database() {
+    let Some(schema) = PgSchema::new("postgres_refuses_a_newer_database") else {
+        return;
+    };
+    drop(schema.backend());
+    schema
+        .admin()
+        .execute("INSERT INTO schema_version (version) VALUES (99)", &[])
+        .unwrap();
+    let error = Postgres::with_config(schema.config(), 1).err().unwrap();
+    assert!(
+        format!("{error:#}").contains("newer than this hub"),
+        "{error:#}"
+    );
+}
+
+#[test]
+fn postgres_one_commit_per_epoch_is_a_database_invariant() {
+    let Some(schema) = PgSchema::new("postgres_one_commit_per_epoch_is_a_database_invariant")
+    else {
+        return;
+    };
+    drop(schema.backend());
+    let mut admin = schema.admin();
+    admin
+        .batch_execute(
+            "INSERT INTO cases (case_id, created_ms) VALUES ('\\x00', 0);
+             INSERT INTO channels (case_id, name, kind) VALUES ('\\x00', 'c', 'mls');",
+        )
+        .unwrap();
+    let insert = "INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
+                  SELECT id, $1, $2, '\\x00', '\\x00', 0, 4 FROM channels";
+    admin.execute(insert, &[&1_i64, &"commit"]).unwrap();
+    admin.execute(insert, &[&2_i64, &"message"]).unwrap();
+    assert!(admin.execute(insert, &[&3_i64, &"commit"]).is_err());
+}
+
+/// Two hub processes (two backends, each with its own pool) on one database, two threads
+/// each, all posting at once.
+#[test]
+fn postgres_processes_racing_on_one_channel_keep_it_one_line() {
+    let Some(schema) = PgSchema::new("postgres_processes_racing_on_one_channel_keep_it_one_line")
+    else {
+        return;
+    };
+    let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
+    let (case, mediator) = (CaseId([7; 16]), PublicKey([70; 32]));
+    let channel = ChannelName::parse("iran").unwrap();
+    hubs[0].create_case(&case, &mediator, "Race", 1).unwrap();
+    hubs[1].create_channel(&case, &mediator, &channel).unwrap();
+
+    const THREADS: usize = 4;
+    const ROUNDS: u64 = 25;
+    let barrier = Arc::new(Barrier::new(THREADS));
+
+    // Commits: every round, all four post a commit for the same epoch after the same head
+    // (half of them naming the next head, as a client that saw a commit in flight might):
+    // exactly one is accepted.
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let (hub, barrier, channel) = (
+                Arc::clone(&hubs[thread % 2]),
+                Arc::clone(&barrier),
+                channel.clone(),
+            );
+            std::thread::spawn(move || {
+                // Failures are collected, not panicked on, so no thread waits forever at the
+                // barrier for one that died.
+                let (mut accepted, mut failures) = (vec![], vec![]);
+                for round in 0..ROUNDS {
+                    barrier.wait();
+                    let after = if thread < 2 { round } else { round + 1 };
+                    match hub.post_entry(
+                        &case,
+                        &channel,
+                        &mediator,
+                        entry(EntryKind::Commit, after, Some(round)),
+                        10,
+                    ) {
+                        Ok(done) => accepted.push((round, done.seq)),
+                        Err(ApiError::StaleHead { .. } | ApiError::EpochTaken) => {}
+                        Err(other) => failures.push(format!("round {round}: {other:?}")),
+                    }
+                    barrier.wait();
+                }
+                (accepted, failures)
+            })
+        })
+        .collect();
+    let (mut accepted, mut failures) = (vec![], vec![]);
+    for thread in threads {
+        let (ok, failed) = thread.join().unwrap();
+        accepted.extend(ok);
+        failures.extend(failed);
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+    accepted.sort_unstable();
+    let expected: Vec<_> = (0..ROUNDS).map(|round| (round, round + 1)).collect();
+    assert_eq!(accepted, expected, "one commit per round, in order");
+
+    // Messages on the public record: all post as fast as they can, re-reading the head on
+    // `stale_head` like a client does; every one lands, once, on one line.
+    const MESSAGES: u64 = 15;
+    let public = ChannelName::public();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let (hub, public) = (Arc::clone(&hubs[thread % 2]), public.clone());
+            std::thread::spawn(move || {
+                let mut after = 0;
+                for _ in 0..MESSAGES {
+                    loop {
+                        match hub.post_entry(
+                            &case,
+                            &public,
+                            &mediator,
+                            entry(EntryKind::Message, after, None),
+                            11,
+                        ) {
+                            Ok(done) => {
+                                after = done.seq;
+                                break;
+                            }
+                            Err(ApiError::StaleHead { head }) => after = head,
+                            Err(other) => panic!("{other:?}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let total = THREADS as u64 * MESSAGES;
+    let log = hubs[1]
+        .entries(&case, &public, &mediator, 0, 1_000)
+        .unwrap();
+    assert_eq!(log.head, total);
+    let seqs: Vec<u64> = log.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+}
+
+/// Welcomes and key packages under contention across processes: each key package is handed
+/// out once, and a member paging its welcomes with `after` misses none.
+#[test]
+fn postgres_processes_share_key_packages_and_welcomes_exactly() {
+    let Some(schema) = PgSchema::new("postgres_processes_share_key_packages_and_welcomes_exactly")
+    else {
+        return;
+    };
+    let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
+    let (case, mediator, party) = (CaseId([8; 16]), PublicKey([80; 32]), PublicKey([81; 32]));
+    hubs[0].create_case(&case, &mediator, "Share", 1).unwrap();
+    let invite = NewInvite {
+        code_hash: "ef".repeat(32),
+        role: MemberRole::Party,
+        party: Some("P".into()),
+    };
+    hubs[0].create_invite(&case, &mediator, &invite, 2).unwrap();
+    // Both processes try to spend the one invite: one succeeds.
+    let joins: Vec<_> = (0..2)
+        .map(|i| {
+            let (hub, code) = (Arc::clone(&hubs[i]), invite.code_hash.clone());
+            std::thread::spawn(move || hub.join(&case, &party, &code, "P", 3))
+        })
+        .map(|thread| thread.join().unwrap())
+        .collect();
+    assert_eq!(joins.iter().filter(|join| join.is_ok()).count(), 1);
+
+    let packages: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i]).collect();
+    hubs[1].store_key_packages(&party, packages).unwrap();
+    let claims: Vec<_> = (0..4)
+        .map(|i| {
+            let hub = Arc::clone(&hubs[i % 2]);
+            std::thread::spawn(move || {
+                (0..2)
+                    .map(|_| hub.claim_key_package(&case, &mediator, &party).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut claimed: Vec<Vec<u8>> = claims
+        .into_iter()
+        .flat_map(|thread| thread.join().unwrap())
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, (0..8u8).map(|i| vec![i]).collect::<Vec<_>>());
+    assert!(matches!(
+        hubs[0].claim_key_package(&case, &mediator, &party),
+        Err(ApiError::NoKeyPackage)
+    ));
+
+    // Channels created and joined through both processes at once; the party pages its
+    // welcomes meanwhile and must see each exactly once.
+    const CHANNELS: usize = 12;
+    let adds: Vec<_> = (0..CHANNELS)
+        .map(|i| {
+            let hub = Arc::clone(&hubs[i % 2]);
+            std::thread::spawn(move || {
+                let channel = ChannelName::parse(&format!("c{i}")).unwrap();
+                hub.create_channel(&case, &mediator, &channel).unwrap();
+                let mut add = entry(EntryKind::Commit, 0, Some(0));
+                add.add = vec![party];
+                add.welcome = Some(vec![i as u8]);
+                hub.post_entry(&case, &channel, &mediator, add, 4).unwrap();
+            })
+        })
+        .collect();
+    let mut seen = vec![];
+    let mut after = 0;
+    while seen.len() < CHANNELS {
+        for welcome in hubs[1].welcomes(&party, after, 3).unwrap() {
+            after = welcome.id;
+            seen.push(welcome.body.0[0]);
+        }
+    }
+    for add in adds {
+        add.join().unwrap();
+    }
+    assert!(hubs[0].welcomes(&party, after, 100).unwrap().is_empty());
+    seen.sort_unstable();
+    assert_eq!(seen, (0..CHANNELS as u8).collect::<Vec<_>>());
 }

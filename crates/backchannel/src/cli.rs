@@ -36,7 +36,8 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7878")]
         listen: SocketAddr,
-        /// SQLite database file (created and migrated at start).
+        /// SQLite database file, or a PostgreSQL URL (`postgres://user@host/db`) that
+        /// several hubs may share; created or migrated at start.
         #[arg(long, default_value = "backchannel-hub.sqlite")]
         db: PathBuf,
     },
@@ -203,10 +204,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let json = args.json;
     match args.command {
         Command::Hub { listen, db } => {
-            eprintln!(
-                "backchannel hub listening on http://{listen} (database {})",
-                db.display()
-            );
+            // Shown without the password a PostgreSQL URL may carry.
+            let db = backchannel_hub::Database::from(db);
+            eprintln!("backchannel hub listening on http://{listen} (database {db})");
             backchannel_hub::serve(
                 backchannel_hub::HubConfig { listen, db },
                 backchannel_hub::shutdown_signal(),

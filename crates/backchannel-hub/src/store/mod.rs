@@ -6,9 +6,12 @@
 //! races. Stateless checks (names, MLS framing) happen before, in [`crate::check`]. Backends
 //! read no clock: the shell passes `now_ms` in.
 //!
-//! Only SQLite exists today ([`sqlite::Sqlite`]); a PostgreSQL backend implements the same
-//! trait. Methods are synchronous: the shell runs them on tokio's blocking pool.
+//! Two backends implement it: [`sqlite::Sqlite`] (one file, one hub process) and
+//! [`postgres::Postgres`] (one database shared by several stateless hub processes). Both run
+//! the same story test (`tests/store.rs`). Methods are synchronous: the shell runs them on
+//! tokio's blocking pool.
 
+pub mod postgres;
 pub mod sqlite;
 
 use backchannel_core::api::{
@@ -18,6 +21,7 @@ use backchannel_core::{CaseId, ChannelName, PublicKey};
 
 use crate::error::ApiError;
 
+pub use self::postgres::Postgres;
 pub use sqlite::Sqlite;
 
 /// The result of every storage operation: a domain rejection or an internal failure are both

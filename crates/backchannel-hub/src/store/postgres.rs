@@ -1,0 +1,906 @@
+//! The PostgreSQL backend: for when one machine is not enough, with several stateless hub
+//! processes sharing one database. Same contract as [`super::Sqlite`], method for method.
+//!
+//! Each method is one transaction on a connection from a small pool. Where SQLite serialises
+//! every write (`IMMEDIATE`), this backend runs writes at `READ COMMITTED` and takes explicit
+//! locks on exactly what a rule depends on, so that the rules hold across processes:
+//!
+//! - a post locks its channel row (`SELECT … FOR UPDATE`) before it compares `after` with the
+//!   head, checks membership and the epoch, and moves the head: two posts on one channel, from
+//!   any processes, run one after the other, and each channel stays one line. The partial
+//!   unique index on `(channel, epoch)` for commits backs this up in the schema;
+//! - an invite is spent under a lock on its row;
+//! - inserts that could race on a key (`cases`, `invites`, `members`, `channels`) use
+//!   `ON CONFLICT DO NOTHING` and turn "nothing inserted" into the domain refusal;
+//! - a key's key packages are counted under a transaction-scoped advisory lock on that key,
+//!   and claimed with `FOR UPDATE SKIP LOCKED`, so each is handed out once;
+//! - a key's welcomes are inserted under an advisory lock on that key, so their ids become
+//!   visible in increasing order and a client paging with `after` never skips one.
+//!
+//! Reads run as `REPEATABLE READ, READ ONLY`, so each sees one state (a head and its entries).
+//! No lock order has a cycle: a post takes its channel row, then the welcome locks of the keys
+//! it adds in sorted order; nothing takes them the other way round.
+//!
+//! Connections use [`postgres::NoTls`]: run the database on the same host or a private network.
+//! A deployment across an untrusted network needs TLS, which this backend does not offer yet.
+//!
+//! The `postgres` client drives its own small tokio runtime, so its calls must not run on an
+//! async worker thread: the shell runs every method on the blocking pool, [`Postgres::connect`]
+//! must be called outside the runtime (or in `spawn_blocking`), and dropping the backend inside
+//! the runtime closes its connections on a helper thread.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use backchannel_core::api::{
+    Blob, ChannelInfo, ChannelKind, Entries, Entry, EntryKind, MAX_KEY_PACKAGES, Member,
+    MemberRole, Welcome,
+};
+use backchannel_core::auth::MAX_SKEW_MS;
+use backchannel_core::{CaseId, ChannelName, PublicKey};
+use postgres::types::FromSql;
+use postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+
+use super::{Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult};
+use crate::error::ApiError;
+
+/// The migrations, in order: migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_init.sql")];
+
+/// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
+pub const POOL_SIZE: usize = 8;
+/// How long a method waits for a free connection before it fails.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first key of every advisory lock this backend takes (`"bcnl"`), so that they do not
+/// collide with another application's locks in the same database.
+const LOCK_CLASS_MIGRATE: i32 = 0x6263_6e00;
+const LOCK_CLASS_KEY_PACKAGES: i32 = 0x6263_6e01;
+const LOCK_CLASS_WELCOMES: i32 = 0x6263_6e02;
+
+/// A hub database on a PostgreSQL server, shared by any number of hub processes.
+pub struct Postgres {
+    config: Config,
+    /// Idle slots; `None` is a slot whose connection is yet to be (re)opened.
+    idle: Mutex<Vec<Option<Client>>>,
+    freed: Condvar,
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or any form the
+    /// `postgres` crate accepts) and migrates the database.
+    pub fn connect(url: &str) -> anyhow::Result<Self> {
+        // The parse error names no part of the URL, which may hold a password.
+        let config: Config = url.parse().context("parsing the PostgreSQL URL")?;
+        Self::with_config(config, POOL_SIZE)
+    }
+
+    /// Connects with `config`, keeps up to `pool_size` connections (at least one), and
+    /// migrates the database. One connection is opened now; the others on demand.
+    pub fn with_config(config: Config, pool_size: usize) -> anyhow::Result<Self> {
+        let mut client = config.connect(NoTls).context("connecting to PostgreSQL")?;
+        migrate(&mut client)?;
+        let mut idle: Vec<Option<Client>> = (1..pool_size.max(1)).map(|_| None).collect();
+        idle.push(Some(client));
+        Ok(Self {
+            config,
+            idle: Mutex::new(idle),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Option<Client>>> {
+        // The lock guards a plain vector and nothing panics while holding it.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A connection from the pool, opened (again) if its slot has none or it has closed.
+    fn checkout(&self) -> StoreResult<Pooled<'_>> {
+        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        let mut idle = self.idle();
+        let slot = loop {
+            if let Some(slot) = idle.pop() {
+                break slot;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApiError::internal(
+                    "storage: no PostgreSQL connection came free in time",
+                ));
+            }
+            idle = self
+                .freed
+                .wait_timeout(idle, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(idle);
+        let client = match slot {
+            Some(client) if !client.is_closed() => client,
+            _ => match self.config.connect(NoTls) {
+                Ok(client) => client,
+                Err(error) => {
+                    self.give_back(None);
+                    return Err(error.into());
+                }
+            },
+        };
+        Ok(Pooled {
+            pool: self,
+            client: Some(client),
+        })
+    }
+
+    fn give_back(&self, slot: Option<Client>) {
+        self.idle().push(slot);
+        self.freed.notify_one();
+    }
+
+    /// Runs `f` in a `READ COMMITTED` transaction, committed only when `f` succeeds; `f` takes
+    /// the locks its checks need.
+    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.checkout()?;
+        let mut tx = conn.client()?.transaction()?;
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read-only snapshot, so that it sees one state.
+    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.checkout()?;
+        let mut tx = conn
+            .client()?
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut *self.idle());
+        // Closing a connection blocks on the client's own runtime, which tokio forbids on an
+        // async worker thread: close them on a thread of their own there.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closer = std::thread::spawn(move || drop(slots));
+            let _ = closer.join();
+        } else {
+            drop(slots);
+        }
+    }
+}
+
+/// A connection checked out of the pool; it goes back when dropped.
+struct Pooled<'a> {
+    pool: &'a Postgres,
+    client: Option<Client>,
+}
+
+impl Pooled<'_> {
+    fn client(&mut self) -> StoreResult<&mut Client> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("storage: connection already returned"))
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        self.pool.give_back(self.client.take());
+    }
+}
+
+/// Brings the schema up to date in one transaction, under an advisory lock so that hub
+/// processes starting together migrate once; refuses a database newer than this hub.
+fn migrate(client: &mut Client) -> anyhow::Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, 0)",
+        &[&LOCK_CLASS_MIGRATE],
+    )?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+        .try_get(0)?;
+    let current = usize::try_from(current).context("a negative schema version")?;
+    anyhow::ensure!(
+        current <= MIGRATIONS.len(),
+        "the database has schema version {current}, newer than this hub's {}",
+        MIGRATIONS.len()
+    );
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = i32::try_from(index + 1)?;
+        tx.batch_execute(sql)
+            .with_context(|| format!("migrating to schema version {version}"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A value the hub stores as `BIGINT`.
+fn int(value: u64) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| ApiError::internal("storage: integer out of range"))
+}
+
+/// A bound in a read (`after`, `limit`): anything past `i64::MAX` means "no bound".
+fn bound(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
+    Ok(row.try_get(index)?)
+}
+
+fn uint(row: &Row, index: usize) -> StoreResult<u64> {
+    let value: i64 = column(row, index)?;
+    u64::try_from(value).map_err(|_| ApiError::internal("storage: negative integer"))
+}
+
+fn key_at(row: &Row, index: usize) -> StoreResult<PublicKey> {
+    let bytes: &[u8] = column(row, index)?;
+    bytes
+        .try_into()
+        .map(PublicKey)
+        .map_err(|_| ApiError::internal("storage: a key of the wrong length"))
+}
+
+fn case_at(row: &Row, index: usize) -> StoreResult<CaseId> {
+    let bytes: &[u8] = column(row, index)?;
+    bytes
+        .try_into()
+        .map(CaseId)
+        .map_err(|_| ApiError::internal("storage: a case id of the wrong length"))
+}
+
+/// The second key of an advisory lock on `key`. Two keys sharing it only wait for each
+/// other.
+fn lock_key(key: &PublicKey) -> i32 {
+    i32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]])
+}
+
+fn advisory_lock(tx: &mut Transaction<'_>, class: i32, key: &PublicKey) -> StoreResult<()> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&class, &lock_key(key)],
+    )?;
+    Ok(())
+}
+
+fn role_text(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Mediator => "mediator",
+        MemberRole::Party => "party",
+        MemberRole::Observer => "observer",
+    }
+}
+
+fn role_from(text: &str) -> StoreResult<MemberRole> {
+    match text {
+        "mediator" => Ok(MemberRole::Mediator),
+        "party" => Ok(MemberRole::Party),
+        "observer" => Ok(MemberRole::Observer),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown role {other:?}"
+        ))),
+    }
+}
+
+fn channel_kind_text(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Mls => "mls",
+        ChannelKind::Sealed => "sealed",
+    }
+}
+
+fn channel_kind_from(text: &str) -> StoreResult<ChannelKind> {
+    match text {
+        "mls" => Ok(ChannelKind::Mls),
+        "sealed" => Ok(ChannelKind::Sealed),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown channel kind {other:?}"
+        ))),
+    }
+}
+
+fn entry_kind_text(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Commit => "commit",
+        EntryKind::Message => "message",
+    }
+}
+
+fn entry_kind_from(text: &str) -> StoreResult<EntryKind> {
+    match text {
+        "commit" => Ok(EntryKind::Commit),
+        "message" => Ok(EntryKind::Message),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown entry kind {other:?}"
+        ))),
+    }
+}
+
+fn channel_name_from(text: &str) -> StoreResult<ChannelName> {
+    ChannelName::parse(text)
+        .ok_or_else(|| ApiError::internal(format!("storage: bad channel name {text:?}")))
+}
+
+/// A channel row.
+struct ChannelRow {
+    id: i64,
+    kind: ChannelKind,
+    head: u64,
+}
+
+fn case_exists(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<bool> {
+    Ok(tx
+        .query_opt("SELECT 1 FROM cases WHERE case_id = $1", &[&&case.0[..]])?
+        .is_some())
+}
+
+fn role_of(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    key: &PublicKey,
+) -> StoreResult<Option<MemberRole>> {
+    tx.query_opt(
+        "SELECT role FROM members WHERE case_id = $1 AND key = $2",
+        &[&&case.0[..], &&key.0[..]],
+    )?
+    .map(|row| role_from(column(&row, 0)?))
+    .transpose()
+}
+
+/// The caller's role; `case_not_found` or `not_member` otherwise.
+fn require_member(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    caller: &PublicKey,
+) -> StoreResult<MemberRole> {
+    match role_of(tx, case, caller)? {
+        Some(role) => Ok(role),
+        None if case_exists(tx, case)? => Err(ApiError::NotMember),
+        None => Err(ApiError::CaseNotFound),
+    }
+}
+
+fn require_mediator(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    caller: &PublicKey,
+) -> StoreResult<()> {
+    match require_member(tx, case, caller)? {
+        MemberRole::Mediator => Ok(()),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// The channel's row; with `lock`, locked until the transaction ends.
+fn channel_row(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    channel: &ChannelName,
+    lock: bool,
+) -> StoreResult<Option<ChannelRow>> {
+    let sql = if lock {
+        "SELECT id, kind, head FROM channels WHERE case_id = $1 AND name = $2 FOR UPDATE"
+    } else {
+        "SELECT id, kind, head FROM channels WHERE case_id = $1 AND name = $2"
+    };
+    tx.query_opt(sql, &[&&case.0[..], &channel.as_str()])?
+        .map(|row| {
+            Ok(ChannelRow {
+                id: column(&row, 0)?,
+                kind: channel_kind_from(column(&row, 1)?)?,
+                head: uint(&row, 2)?,
+            })
+        })
+        .transpose()
+}
+
+fn is_channel_member(
+    tx: &mut Transaction<'_>,
+    channel_id: i64,
+    key: &PublicKey,
+) -> StoreResult<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM channel_members WHERE channel_id = $1 AND key = $2",
+            &[&channel_id, &&key.0[..]],
+        )?
+        .is_some())
+}
+
+fn channel_members(tx: &mut Transaction<'_>, channel_id: i64) -> StoreResult<Vec<PublicKey>> {
+    tx.query(
+        "SELECT key FROM channel_members WHERE channel_id = $1 ORDER BY ord",
+        &[&channel_id],
+    )?
+    .iter()
+    .map(|row| key_at(row, 0))
+    .collect()
+}
+
+/// The channel, provided the caller is a member of the case and of the channel; with `lock`,
+/// the channel row stays locked until the transaction ends.
+fn member_channel(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    channel: &ChannelName,
+    caller: &PublicKey,
+    lock: bool,
+) -> StoreResult<(MemberRole, ChannelRow)> {
+    let role = require_member(tx, case, caller)?;
+    let row = channel_row(tx, case, channel, lock)?.ok_or(ApiError::ChannelNotFound)?;
+    if !is_channel_member(tx, row.id, caller)? {
+        return Err(ApiError::NotMember);
+    }
+    Ok((role, row))
+}
+
+fn add_channel_member(
+    tx: &mut Transaction<'_>,
+    channel_id: i64,
+    key: &PublicKey,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO channel_members (channel_id, key) VALUES ($1, $2)",
+        &[&channel_id, &&key.0[..]],
+    )?;
+    Ok(())
+}
+
+/// Inserts a channel; `None` when the case already has one of that name.
+fn insert_channel(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    channel: &ChannelName,
+    kind: ChannelKind,
+) -> StoreResult<Option<i64>> {
+    tx.query_opt(
+        "INSERT INTO channels (case_id, name, kind) VALUES ($1, $2, $3)
+         ON CONFLICT (case_id, name) DO NOTHING RETURNING id",
+        &[&&case.0[..], &channel.as_str(), &channel_kind_text(kind)],
+    )?
+    .map(|row| column(&row, 0))
+    .transpose()
+}
+
+fn count(tx: &mut Transaction<'_>, sql: &str) -> StoreResult<u64> {
+    uint(&tx.query_one(sql, &[])?, 0)
+}
+
+impl Backend for Postgres {
+    fn record_nonce(
+        &self,
+        key: &PublicKey,
+        nonce: &[u8; 16],
+        ts_ms: u64,
+        now_ms: u64,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let horizon = int(now_ms.saturating_sub(2 * MAX_SKEW_MS))?;
+            tx.execute("DELETE FROM seen_nonces WHERE ts_ms < $1", &[&horizon])?;
+            let inserted = tx.execute(
+                "INSERT INTO seen_nonces (key, nonce, ts_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&&key.0[..], &&nonce[..], &int(ts_ms)?],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn create_case(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let now = int(now_ms)?;
+            let inserted = tx.execute(
+                "INSERT INTO cases (case_id, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&&case.0[..], &now],
+            )?;
+            if inserted == 0 {
+                return Err(ApiError::CaseExists);
+            }
+            tx.execute(
+                "INSERT INTO members (case_id, key, name, role, joined_ms) VALUES ($1, $2, $3, $4, $5)",
+                &[&&case.0[..], &&caller.0[..], &name, &role_text(MemberRole::Mediator), &now],
+            )?;
+            let public = insert_channel(tx, case, &ChannelName::public(), ChannelKind::Sealed)?
+                .ok_or_else(|| ApiError::internal("storage: a new case already has a public channel"))?;
+            add_channel_member(tx, public, caller)
+        })
+    }
+
+    fn create_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        invite: &NewInvite,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            require_mediator(tx, case, caller)?;
+            let inserted = tx.execute(
+                "INSERT INTO invites (case_id, code_hash, role, party, created_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[
+                    &&case.0[..],
+                    &invite.code_hash,
+                    &role_text(invite.role),
+                    &invite.party,
+                    &int(now_ms)?,
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(ApiError::InviteExists);
+            }
+            Ok(())
+        })
+    }
+
+    fn join(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        name: &str,
+        now_ms: u64,
+    ) -> StoreResult<Member> {
+        self.write(|tx| {
+            // The lock makes a second join with the same invite wait, then see it spent.
+            let invite = tx.query_opt(
+                "SELECT role, party, used_by IS NOT NULL FROM invites
+                 WHERE case_id = $1 AND code_hash = $2 FOR UPDATE",
+                &[&&case.0[..], &code_hash],
+            )?;
+            let invite = invite.ok_or(ApiError::InviteUnknown)?;
+            let (role, party, used): (&str, Option<String>, bool) =
+                (column(&invite, 0)?, column(&invite, 1)?, column(&invite, 2)?);
+            if used {
+                return Err(ApiError::InviteUsed);
+            }
+            if role_of(tx, case, caller)?.is_some() {
+                return Err(ApiError::AlreadyMember);
+            }
+            let role = role_from(role)?;
+            let now = int(now_ms)?;
+            tx.execute(
+                "UPDATE invites SET used_by = $3, used_ms = $4 WHERE case_id = $1 AND code_hash = $2",
+                &[&&case.0[..], &code_hash, &&caller.0[..], &now],
+            )?;
+            // A concurrent join of the same key with another invite commits first: then
+            // nothing is inserted here, and this one is refused like a sequential one.
+            let inserted = tx.execute(
+                "INSERT INTO members (case_id, key, name, role, party, joined_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&&case.0[..], &&caller.0[..], &name, &role_text(role), &party, &now],
+            )?;
+            if inserted == 0 {
+                return Err(ApiError::AlreadyMember);
+            }
+            let public = channel_row(tx, case, &ChannelName::public(), false)?
+                .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
+            add_channel_member(tx, public.id, caller)?;
+            Ok(Member {
+                key: *caller,
+                name: name.to_owned(),
+                role,
+                party,
+                joined_ms: now_ms,
+            })
+        })
+    }
+
+    fn members(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<Member>> {
+        self.read(|tx| {
+            require_member(tx, case, caller)?;
+            tx.query(
+                "SELECT key, name, role, party, joined_ms FROM members
+                 WHERE case_id = $1 ORDER BY joined_ms, ord",
+                &[&&case.0[..]],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(Member {
+                    key: key_at(row, 0)?,
+                    name: column(row, 1)?,
+                    role: role_from(column(row, 2)?)?,
+                    party: column(row, 3)?,
+                    joined_ms: uint(row, 4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize> {
+        self.write(|tx| {
+            advisory_lock(tx, LOCK_CLASS_KEY_PACKAGES, caller)?;
+            let held = tx.query_one(
+                "SELECT COUNT(*) FROM key_packages WHERE key = $1",
+                &[&&caller.0[..]],
+            )?;
+            let held = usize::try_from(uint(&held, 0)?)
+                .map_err(|_| ApiError::internal("storage: too many key packages to count"))?;
+            let total = held + packages.len();
+            if total > MAX_KEY_PACKAGES {
+                return Err(ApiError::TooManyKeyPackages);
+            }
+            let insert = tx.prepare("INSERT INTO key_packages (key, body) VALUES ($1, $2)")?;
+            for package in &packages {
+                tx.execute(&insert, &[&&caller.0[..], package])?;
+            }
+            Ok(total)
+        })
+    }
+
+    fn claim_key_package(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        key: &PublicKey,
+    ) -> StoreResult<Vec<u8>> {
+        self.write(|tx| {
+            require_mediator(tx, case, caller)?;
+            if role_of(tx, case, key)?.is_none() {
+                return Err(ApiError::MemberNotFound);
+            }
+            // SKIP LOCKED: a concurrent claim takes the next package instead of waiting for
+            // this one and then finding it gone.
+            let claimed = tx
+                .query_opt(
+                    "DELETE FROM key_packages WHERE id = (
+                         SELECT id FROM key_packages WHERE key = $1
+                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                     ) RETURNING body",
+                    &[&&key.0[..]],
+                )?
+                .ok_or(ApiError::NoKeyPackage)?;
+            column(&claimed, 0)
+        })
+    }
+
+    fn create_channel(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        channel: &ChannelName,
+    ) -> StoreResult<ChannelInfo> {
+        self.write(|tx| {
+            require_mediator(tx, case, caller)?;
+            let id = insert_channel(tx, case, channel, ChannelKind::Mls)?
+                .ok_or(ApiError::ChannelExists)?;
+            add_channel_member(tx, id, caller)?;
+            Ok(ChannelInfo {
+                channel: channel.clone(),
+                kind: ChannelKind::Mls,
+                members: vec![*caller],
+                head: 0,
+            })
+        })
+    }
+
+    fn channels(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<ChannelInfo>> {
+        self.read(|tx| {
+            require_member(tx, case, caller)?;
+            let rows = tx.query(
+                "SELECT c.id, c.name, c.kind, c.head FROM channels c
+                 JOIN channel_members m ON m.channel_id = c.id
+                 WHERE c.case_id = $1 AND m.key = $2 ORDER BY c.id",
+                &[&&case.0[..], &&caller.0[..]],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    Ok(ChannelInfo {
+                        channel: channel_name_from(column(row, 1)?)?,
+                        kind: channel_kind_from(column(row, 2)?)?,
+                        members: channel_members(tx, column(row, 0)?)?,
+                        head: uint(row, 3)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn channel_kind(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+    ) -> StoreResult<ChannelKind> {
+        self.read(|tx| Ok(member_channel(tx, case, channel, caller, false)?.1.kind))
+    }
+
+    fn post_entry(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        entry: NewEntry,
+        now_ms: u64,
+    ) -> StoreResult<Accepted> {
+        self.write(|tx| {
+            // Every check below runs under the channel row's lock: no other post on this
+            // channel, from this process or another, can move the head meanwhile.
+            let (role, row) = member_channel(tx, case, channel, caller, true)?;
+            if (row.kind == ChannelKind::Mls) != entry.epoch.is_some() {
+                return Err(ApiError::internal(
+                    "entry checked against the wrong channel kind",
+                ));
+            }
+            if entry.after != row.head {
+                return Err(ApiError::StaleHead { head: row.head });
+            }
+            let changes_members =
+                !entry.add.is_empty() || !entry.remove.is_empty() || entry.welcome.is_some();
+            if changes_members && role != MemberRole::Mediator {
+                return Err(ApiError::Forbidden);
+            }
+            for key in &entry.add {
+                if role_of(tx, case, key)?.is_none() {
+                    return Err(ApiError::InvalidEntry(
+                        "an added key is not a member of the case",
+                    ));
+                }
+                if is_channel_member(tx, row.id, key)? {
+                    return Err(ApiError::InvalidEntry(
+                        "an added key is already a member of the channel",
+                    ));
+                }
+            }
+            for key in &entry.remove {
+                if !is_channel_member(tx, row.id, key)? {
+                    return Err(ApiError::InvalidEntry(
+                        "a removed key is not a member of the channel",
+                    ));
+                }
+            }
+            let epoch = entry.epoch.map(int).transpose()?;
+            if let (EntryKind::Commit, Some(epoch)) = (entry.kind, epoch) {
+                let taken = tx.query_opt(
+                    "SELECT 1 FROM entries WHERE channel_id = $1 AND kind = 'commit' AND epoch = $2",
+                    &[&row.id, &epoch],
+                )?;
+                if taken.is_some() {
+                    return Err(ApiError::EpochTaken);
+                }
+            }
+
+            let seq = row.head + 1;
+            let seq_int = int(seq)?;
+            tx.execute(
+                "INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &row.id,
+                    &seq_int,
+                    &entry_kind_text(entry.kind),
+                    &&caller.0[..],
+                    &entry.body,
+                    &int(now_ms)?,
+                    &epoch,
+                ],
+            )?;
+            tx.execute(
+                "UPDATE channels SET head = $2 WHERE id = $1",
+                &[&row.id, &seq_int],
+            )?;
+            for key in &entry.remove {
+                tx.execute(
+                    "DELETE FROM channel_members WHERE channel_id = $1 AND key = $2",
+                    &[&row.id, &&key.0[..]],
+                )?;
+            }
+            for key in &entry.add {
+                add_channel_member(tx, row.id, key)?;
+            }
+            if let Some(welcome) = &entry.welcome {
+                // In sorted order, so that two posts adding the same keys cannot deadlock.
+                let mut keys: Vec<&PublicKey> = entry.add.iter().collect();
+                keys.sort_by_key(|key| lock_key(key));
+                for key in keys {
+                    advisory_lock(tx, LOCK_CLASS_WELCOMES, key)?;
+                    tx.execute(
+                        "INSERT INTO welcomes (key, case_id, channel, seq, body) VALUES ($1, $2, $3, $4, $5)",
+                        &[&&key.0[..], &&case.0[..], &channel.as_str(), &seq_int, welcome],
+                    )?;
+                }
+            }
+            Ok(Accepted {
+                seq,
+                members: channel_members(tx, row.id)?,
+            })
+        })
+    }
+
+    fn entries(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        caller: &PublicKey,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Entries> {
+        self.read(|tx| {
+            let (_, row) = member_channel(tx, case, channel, caller, false)?;
+            let limit = bound(u64::try_from(limit).unwrap_or(u64::MAX));
+            let entries = tx
+                .query(
+                    "SELECT seq, kind, author, body, at_ms FROM entries
+                     WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    &[&row.id, &bound(after), &limit],
+                )?
+                .iter()
+                .map(|entry| {
+                    Ok(Entry {
+                        seq: uint(entry, 0)?,
+                        kind: entry_kind_from(column(entry, 1)?)?,
+                        author: key_at(entry, 2)?,
+                        body: Blob(column(entry, 3)?),
+                        at_ms: uint(entry, 4)?,
+                    })
+                })
+                .collect::<StoreResult<_>>()?;
+            Ok(Entries {
+                entries,
+                head: row.head,
+            })
+        })
+    }
+
+    fn welcomes(&self, caller: &PublicKey, after: u64, limit: usize) -> StoreResult<Vec<Welcome>> {
+        self.read(|tx| {
+            let limit = bound(u64::try_from(limit).unwrap_or(u64::MAX));
+            tx.query(
+                "SELECT id, case_id, channel, seq, body FROM welcomes
+                 WHERE key = $1 AND id > $2 ORDER BY id LIMIT $3",
+                &[&&caller.0[..], &bound(after), &limit],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(Welcome {
+                    id: uint(row, 0)?,
+                    case_id: case_at(row, 1)?,
+                    channel: channel_name_from(column(row, 2)?)?,
+                    seq: uint(row, 3)?,
+                    body: Blob(column(row, 4)?),
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn require_member(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<()> {
+        self.read(|tx| require_member(tx, case, caller).map(|_| ()))
+    }
+
+    fn stats(&self) -> StoreResult<Stats> {
+        self.read(|tx| {
+            Ok(Stats {
+                cases: count(tx, "SELECT COUNT(*) FROM cases")?,
+                members: count(tx, "SELECT COUNT(*) FROM members")?,
+                invites: count(tx, "SELECT COUNT(*) FROM invites")?,
+                invites_used: count(tx, "SELECT COUNT(*) FROM invites WHERE used_by IS NOT NULL")?,
+                channels: count(tx, "SELECT COUNT(*) FROM channels")?,
+                channel_members: count(tx, "SELECT COUNT(*) FROM channel_members")?,
+                entries: count(tx, "SELECT COUNT(*) FROM entries")?,
+                welcomes: count(tx, "SELECT COUNT(*) FROM welcomes")?,
+                key_packages: count(tx, "SELECT COUNT(*) FROM key_packages")?,
+            })
+        })
+    }
+}
