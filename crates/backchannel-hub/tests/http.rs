@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use backchannel_core::api::{Blob, Channels, Entries, Members};
-use common::{Hub, Identity, code};
+use common::{Hub, Identity, PgSchema, code};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -463,4 +463,80 @@ async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
     let entries: Entries =
         serde_json::from_value(hub.ok(&mediator, Method::GET, &public, None).await).unwrap();
     assert_eq!((entries.entries.len(), entries.head), (1, 1));
+}
+
+/// Two hubs on one PostgreSQL database, as two processes behind a load balancer: a case made
+/// on one is served by the other, a channel stays one line whichever hub takes each post, and
+/// a signed request replayed to the other hub is refused.
+#[tokio::test]
+async fn two_hubs_on_one_postgres_database_are_one_hub() {
+    let name = "two_hubs_on_one_postgres_database_are_one_hub";
+    let Some(schema) = tokio::task::spawn_blocking(|| PgSchema::new(name))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let db = backchannel_hub::Database::Postgres(schema.url());
+    let hubs = [Hub::start_on(&db).await, Hub::start_on(&db).await];
+    let hubs = std::sync::Arc::new(hubs);
+    let mediator = std::sync::Arc::new(Identity::random());
+    let party = Identity::random();
+    let case = hubs[0].create_case(&mediator).await;
+    hubs[1]
+        .invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    let members: Members = serde_json::from_value(
+        hubs[0]
+            .ok(
+                &party,
+                Method::GET,
+                &format!("/v1/cases/{case}/members"),
+                None,
+            )
+            .await,
+    )
+    .unwrap();
+    assert_eq!(members.members.len(), 2);
+
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    let posts: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (hubs, mediator, public) = (hubs.clone(), mediator.clone(), public.clone());
+            tokio::spawn(async move {
+                hubs[usize::from(i % 2)]
+                    .post(&mediator, &public, message(0, &[i]))
+                    .await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap().0);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    let (status, posted) = hubs[1].post(&party, &public, message(1, b"two")).await;
+    assert_eq!((status, posted["seq"].as_u64()), (201, Some(2)));
+    let entries: Entries =
+        serde_json::from_value(hubs[0].ok(&party, Method::GET, &public, None).await).unwrap();
+    assert_eq!((entries.entries.len(), entries.head), (2, 2));
+
+    let path = format!("/v1/cases/{case}/members");
+    let header = party.header("GET", &path, b"", backchannel_hub::now_ms());
+    let http = reqwest::Client::new();
+    let mut replies = vec![];
+    for hub in hubs.iter() {
+        let response = http
+            .get(format!("{}{path}", hub.url()))
+            .header("authorization", header.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        replies.push((status, code(&body).to_owned()));
+    }
+    assert_eq!(replies[0].0, 200);
+    assert_eq!(replies[1], (401, "auth_replayed".to_owned()));
 }

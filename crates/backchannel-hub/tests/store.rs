@@ -4,12 +4,15 @@
 //! PostgreSQL, several backends on one database stand for several hub processes.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::{Arc, Barrier};
 
 use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use backchannel_hub::ApiError;
 use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite};
+use common::PgSchema;
 
 fn entry(kind: EntryKind, after: u64, epoch: Option<u64>) -> NewEntry {
     NewEntry {
@@ -260,54 +263,6 @@ fn sqlite_file_and_reopen() {
         ),
         (1, 3, 1, 1)
     );
-}
-
-/// A schema of its own in the database at `BACKCHANNEL_TEST_POSTGRES`, dropped on drop.
-struct PgSchema {
-    url: String,
-    name: String,
-}
-
-impl PgSchema {
-    /// `None`, with a note, when no PostgreSQL URL is given.
-    fn new(test: &str) -> Option<Self> {
-        let url = std::env::var("BACKCHANNEL_TEST_POSTGRES").unwrap_or_default();
-        if url.is_empty() {
-            eprintln!(
-                "note: {test} skipped: set BACKCHANNEL_TEST_POSTGRES to a PostgreSQL URL to run it"
-            );
-            return None;
-        }
-        let name = format!("test_{:016x}", rand::random::<u64>());
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        Some(Self { url, name })
-    }
-
-    fn config(&self) -> postgres::Config {
-        let mut config: postgres::Config = self.url.parse().unwrap();
-        config.options(&format!("-c search_path={}", self.name));
-        config
-    }
-
-    /// A backend on this schema, as one hub process would open it.
-    fn backend(&self) -> Postgres {
-        Postgres::with_config(self.config(), 4).unwrap()
-    }
-
-    fn admin(&self) -> postgres::Client {
-        self.config().connect(postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(&self.url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
-        }
-    }
 }
 
 #[test]

@@ -1,10 +1,11 @@
-//! Helpers shared by the integration tests: identities that sign requests, and a hub on a
-//! real socket with a real SQLite file.
+//! Helpers shared by the integration tests: identities that sign requests, a hub on a real
+//! socket with a real SQLite file (or on PostgreSQL), and a PostgreSQL schema per test.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use backchannel_core::auth::sign_request;
 use backchannel_core::{CaseId, PublicKey};
-use backchannel_hub::LocalHub;
+use backchannel_hub::store::Postgres;
+use backchannel_hub::{Database, LocalHub};
 use ed25519_dalek::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -65,6 +66,15 @@ impl Hub {
             local,
             http: reqwest::Client::new(),
             dir,
+        }
+    }
+
+    /// A hub on `db`; several may share one PostgreSQL database.
+    pub async fn start_on(db: &Database) -> Self {
+        Self {
+            local: backchannel_hub::spawn_local_on(db).await.unwrap(),
+            http: reqwest::Client::new(),
+            dir: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -161,5 +171,69 @@ impl Hub {
             Some(json!({"case_id": case, "code": hex::encode(secret), "name": name})),
         )
         .await
+    }
+}
+
+/// A schema of its own in the database at `BACKCHANNEL_TEST_POSTGRES`, dropped on drop.
+pub struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    /// `None`, with a note, when no PostgreSQL URL is given.
+    pub fn new(test: &str) -> Option<Self> {
+        let url = std::env::var("BACKCHANNEL_TEST_POSTGRES").unwrap_or_default();
+        if url.is_empty() {
+            eprintln!(
+                "note: {test} skipped: set BACKCHANNEL_TEST_POSTGRES to a PostgreSQL URL to run it"
+            );
+            return None;
+        }
+        let name = format!("test_{:016x}", rand::random::<u64>());
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        Some(Self { url, name })
+    }
+
+    pub fn config(&self) -> postgres::Config {
+        let mut config: postgres::Config = self.url.parse().unwrap();
+        config.options(&format!("-c search_path={}", self.name));
+        config
+    }
+
+    /// A backend on this schema, as one hub process would open it.
+    pub fn backend(&self) -> Postgres {
+        Postgres::with_config(self.config(), 4).unwrap()
+    }
+
+    pub fn admin(&self) -> postgres::Client {
+        self.config().connect(postgres::NoTls).unwrap()
+    }
+}
+
+impl PgSchema {
+    /// The URL of this schema, for a hub started with `--db`.
+    pub fn url(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.url, self.name
+        )
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // On a thread of its own: the synchronous client cannot run inside a tokio runtime.
+        let (url, name) = (self.url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            if let Ok(mut admin) = postgres::Client::connect(&url, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA {name} CASCADE"));
+            }
+        });
+        let _ = dropped.join();
     }
 }
