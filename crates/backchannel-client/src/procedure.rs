@@ -39,13 +39,16 @@ pub struct ClauseDiff {
 /// Whether a package meets a requirement (issues the package leaves open do not meet it).
 pub fn meets(requirement: &Requirement, package: &Package) -> bool {
     use backchannel_formula::RequirementKind;
-    let settles =
-        |issue: &str, options: &[String]| package.0.get(issue).is_some_and(|o| options.contains(o));
+    let settles = |issue: &str, options: &[String]| {
+        package
+            .get(issue)
+            .is_some_and(|o| options.iter().any(|x| x == o))
+    };
     match &requirement.kind {
         RequirementKind::RequireOneOf { issue, options } => settles(issue, options),
-        RequirementKind::Forbid { issue, options } => {
-            package.0.get(issue).is_some_and(|o| !options.contains(o))
-        }
+        RequirementKind::Forbid { issue, options } => package
+            .get(issue)
+            .is_some_and(|o| !options.iter().any(|x| x == o)),
         RequirementKind::Implies { if_, then } => {
             !settles(&if_.issue, &if_.options) || settles(&then.issue, &then.options)
         }
@@ -57,18 +60,13 @@ pub fn clauses_for(issues: &[Issue], package: &Package) -> Vec<Clause> {
     issues
         .iter()
         .filter_map(|issue| {
-            let option = package.0.get(&issue.id)?;
-            let label = issue
-                .options
-                .iter()
-                .find(|o| &o.id == option)?
-                .label
-                .clone();
+            let option = package.get(&issue.id)?;
+            let label = issue.options.iter().find(|o| o.id == option)?.label.clone();
             Some(Clause {
                 id: issue.id.clone(),
                 text: format!("{}: {label}.", issue.title),
                 issue: Some(issue.id.clone()),
-                option: Some(option.clone()),
+                option: Some(option.to_owned()),
                 alternatives: vec![],
             })
         })

@@ -85,11 +85,10 @@ pub struct Draft {
 impl Draft {
     /// The package the draft's clauses settle on (issue → option).
     pub fn package(&self) -> Package {
-        Package(
+        Package::from_pairs(
             self.clauses
                 .iter()
-                .filter_map(|c| Some((c.issue.clone()?, c.option.clone()?)))
-                .collect(),
+                .filter_map(|c| Some((c.issue.clone()?, c.option.clone()?))),
         )
     }
 }

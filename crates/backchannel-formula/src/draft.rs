@@ -245,7 +245,7 @@ pub fn simulated_response(
         else {
             continue;
         };
-        let cur = draft.0.get(&issue.id).map_or("", String::as_str);
+        let cur = draft.get(&issue.id).unwrap_or("");
         let ok = forbidden.is_none_or(|f| !f.iter().any(|x| x == cur))
             && score(cur) >= accept_share * score(&best.id);
         answers.insert(

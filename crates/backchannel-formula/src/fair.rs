@@ -78,75 +78,139 @@ fn min_share(g: &[u64], best: &[u64]) -> (u128, u128) {
     m
 }
 
+/// [`min_share`] for gains below 2^32, in 64-bit arithmetic (the same fraction).
+fn min_share_narrow(g: &[u64], best: &[u64]) -> (u64, u64) {
+    let mut m: (u64, u64) = (1, 1);
+    for (&gp, &bp) in g.iter().zip(best) {
+        if bp == 0 {
+            continue;
+        }
+        if gp * m.1 < m.0 * bp {
+            m = (gp, bp);
+        }
+    }
+    m
+}
+
 /// Indices of the vectors (each of length `d`, flattened) that maximise the criterion; empty when none.
 /// All vectors must be acceptable (at or above `reservation`).
 ///
-/// Each vector's gains and key (Nash product, smallest gain, sum, smallest share) are computed once; Nash
-/// products are exact `u128`s when every product fits, exact big integers otherwise. The answer is the one
-/// [`compare`] gives: the first maximal vector, then every vector that ties with it, in index order.
+/// Each vector's key (Nash product, smallest gain, sum, smallest share) is computed once; Nash products are
+/// exact `u128`s when every product fits, exact big integers otherwise. The answer is the one [`compare`]
+/// gives: the first maximal vector, then every vector that ties with it, in index order.
 pub fn best(criterion: Criterion, d: usize, utils: &[i64], reservation: &[i64]) -> Vec<usize> {
-    let n = utils.len().checked_div(d).unwrap_or(0);
-    if n == 0 {
-        return Vec::new();
-    }
-    let mut gain: Vec<u64> = Vec::with_capacity(n * d);
-    for u in utils.chunks_exact(d) {
-        for (a, b) in u.iter().zip(reservation) {
-            gain.push((a - b).max(0).unsigned_abs());
+    Gains::new(d, utils, reservation).best(criterion)
+}
+
+/// Every vector's gains over the reservations, computed once for several criteria.
+#[derive(Clone, Debug)]
+pub struct Gains<'a> {
+    d: usize,
+    n: usize,
+    utils: &'a [i64],
+    gain: Vec<u64>,
+    /// Every gain below 2^32 (utilities in fixed point always are).
+    narrow: bool,
+}
+
+impl<'a> Gains<'a> {
+    /// The gains of acceptable vectors (each of length `d`, flattened).
+    pub fn new(d: usize, utils: &'a [i64], reservation: &[i64]) -> Gains<'a> {
+        let n = utils.len().checked_div(d).unwrap_or(0);
+        let mut gain: Vec<u64> = Vec::with_capacity(n * d);
+        for u in utils.chunks_exact(d.max(1)) {
+            for (a, b) in u.iter().zip(reservation) {
+                gain.push((a - b).max(0).unsigned_abs());
+            }
+        }
+        let narrow = gain.iter().all(|&g| g < 1 << 32);
+        Gains {
+            d,
+            n,
+            utils,
+            gain,
+            narrow,
         }
     }
-    let g = |k: usize| &gain[k * d..(k + 1) * d];
-    match criterion {
-        Criterion::Nash => {
-            let mut keys: Vec<u128> = Vec::with_capacity(n);
-            for k in 0..n {
-                match g(k)
-                    .iter()
-                    .try_fold(1u128, |acc, &x| acc.checked_mul(u128::from(x)))
-                {
-                    Some(x) => keys.push(x),
-                    None => break,
+
+    fn g(&self, k: usize) -> &[u64] {
+        &self.gain[k * self.d..(k + 1) * self.d]
+    }
+
+    /// As [`best`].
+    pub fn best(&self, criterion: Criterion) -> Vec<usize> {
+        let (n, d) = (self.n, self.d);
+        if n == 0 {
+            return Vec::new();
+        }
+        match criterion {
+            Criterion::Nash => {
+                let product = |k: usize| {
+                    self.g(k)
+                        .iter()
+                        .try_fold(1u128, |acc, &x| acc.checked_mul(u128::from(x)))
+                };
+                if self.narrow && d <= 4 {
+                    // Four factors below 2^32: the product fits in 128 bits.
+                    winners(
+                        n,
+                        |k| self.g(k).iter().fold(1u128, |acc, &x| acc * u128::from(x)),
+                        Ord::cmp,
+                    )
+                } else if (0..n).all(|k| product(k).is_some()) {
+                    winners(n, |k| product(k).unwrap_or(0), Ord::cmp)
+                } else {
+                    // Some product does not fit in 128 bits: exact big integers for all.
+                    let keys: Vec<Vec<u32>> = (0..n)
+                        .map(|k| big_product(self.g(k).iter().copied()))
+                        .collect();
+                    winners(n, |k| &keys[k], |a, b| cmp_big(a, b))
                 }
             }
-            if keys.len() == n {
-                winners(&keys, Ord::cmp)
-            } else {
-                // Some product does not fit in 128 bits: exact big integers for all.
-                let keys: Vec<Vec<u32>> =
-                    (0..n).map(|k| big_product(g(k).iter().copied())).collect();
-                winners(&keys, |a, b| cmp_big(a, b))
-            }
-        }
-        Criterion::Egalitarian => {
-            let keys: Vec<Option<u64>> = (0..n).map(|k| g(k).iter().copied().min()).collect();
-            winners(&keys, Ord::cmp)
-        }
-        Criterion::Utilitarian => {
-            let keys: Vec<i64> = utils.chunks_exact(d).map(|u| u.iter().sum()).collect();
-            winners(&keys, Ord::cmp)
-        }
-        Criterion::KalaiSmorodinsky => {
-            let mut best_gain = vec![0u64; d];
-            for k in 0..n {
-                for (b, &x) in best_gain.iter_mut().zip(g(k)) {
-                    *b = (*b).max(x);
+            Criterion::Egalitarian => winners(n, |k| self.g(k).iter().copied().min(), Ord::cmp),
+            Criterion::Utilitarian => winners(
+                n,
+                |k| self.utils[k * d..(k + 1) * d].iter().sum::<i64>(),
+                Ord::cmp,
+            ),
+            Criterion::KalaiSmorodinsky => {
+                let mut best_gain = vec![0u64; d];
+                for k in 0..n {
+                    for (b, &x) in best_gain.iter_mut().zip(self.g(k)) {
+                        *b = (*b).max(x);
+                    }
+                }
+                if self.narrow {
+                    // Shares of gains below 2^32: cross products fit in 64 bits.
+                    winners(
+                        n,
+                        |k| min_share_narrow(self.g(k), &best_gain),
+                        |fa, fb| (fa.0 * fb.1).cmp(&(fb.0 * fa.1)),
+                    )
+                } else {
+                    winners(
+                        n,
+                        |k| min_share(self.g(k), &best_gain),
+                        |fa, fb| (fa.0 * fb.1).cmp(&(fb.0 * fa.1)),
+                    )
                 }
             }
-            let keys: Vec<(u128, u128)> = (0..n).map(|k| min_share(g(k), &best_gain)).collect();
-            winners(&keys, |fa, fb| (fa.0 * fb.1).cmp(&(fb.0 * fa.1)))
         }
     }
 }
 
-/// The first maximal key under `cmp`, then every key that ties with it, in index order.
-fn winners<T>(keys: &[T], cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
+/// Among keys `0..n`: the first maximal key under `cmp`, then every key that ties with it, in index order.
+fn winners<T>(n: usize, key: impl Fn(usize) -> T, cmp: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::with_capacity(4);
     out.push(0);
-    for k in 1..keys.len() {
-        match cmp(&keys[k], &keys[out[0]]) {
+    let mut top = key(0);
+    for k in 1..n {
+        let x = key(k);
+        match cmp(&x, &top) {
             Ordering::Greater => {
                 out.clear();
                 out.push(k);
+                top = x;
             }
             Ordering::Equal => out.push(k),
             Ordering::Less => {}

@@ -25,8 +25,10 @@ pub struct Points {
     pub utils: Vec<i64>,
     /// Packages sharing each vector (saturating).
     pub counts: Vec<u128>,
-    /// One package per point, as option indices.
-    pub packages: Vec<Vec<usize>>,
+    /// Number of issues: the length of each package.
+    pub n: usize,
+    /// One package per point, as option indices: `packages[k * n + issue]`.
+    pub packages: Vec<usize>,
     /// False when a count saturated.
     pub counts_exact: bool,
     /// Additive bound (fixed point, per party) when the set was thinned; 0 when exact.
@@ -47,6 +49,11 @@ impl Points {
     /// Utilities of point `k`.
     pub fn u(&self, k: usize) -> &[i64] {
         &self.utils[k * self.d..(k + 1) * self.d]
+    }
+
+    /// Package (option indices) of point `k`.
+    pub fn package(&self, k: usize) -> &[usize] {
+        &self.packages[k * self.n..(k + 1) * self.n]
     }
 }
 
@@ -158,6 +165,7 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
     if (0..d).any(|p| maxrem[p] < r[p]) {
         return Points {
             d,
+            n,
             counts_exact: true,
             ..Points::default()
         };
@@ -213,19 +221,18 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
             back.push(cb[q]);
         }
     }
-    let mut packages = Vec::with_capacity(counts.len());
-    for last in 0..counts.len() {
-        let mut pkg = vec![0usize; n];
+    let mut packages = vec![0usize; counts.len() * n];
+    for (last, pkg) in packages.chunks_exact_mut(n.max(1)).enumerate() {
         let mut j = last;
         for k in (0..n).rev() {
             let (parent, o) = back[starts[k] + j];
             pkg[k] = o as usize;
             j = parent as usize;
         }
-        packages.push(pkg);
     }
     Points {
         d,
+        n,
         utils,
         counts,
         packages,
@@ -282,6 +289,7 @@ pub fn union(sets: Vec<Points>, d: usize) -> Points {
     let mut packages = Vec::new();
     let mut exact = true;
     let mut bound = 0;
+    let n = sets.first().map_or(0, |s| s.n);
     for s in sets {
         exact &= s.counts_exact;
         bound = bound.max(s.bound);
@@ -293,6 +301,7 @@ pub fn union(sets: Vec<Points>, d: usize) -> Points {
     let kept = reduce(d, &utils, &counts, &mut sat);
     let mut out = Points {
         d,
+        n,
         counts_exact: exact && !sat,
         bound,
         ..Points::default()
@@ -300,7 +309,8 @@ pub fn union(sets: Vec<Points>, d: usize) -> Points {
     for (k, c) in kept {
         out.utils.extend_from_slice(&utils[k * d..(k + 1) * d]);
         out.counts.push(c);
-        out.packages.push(std::mem::take(&mut packages[k]));
+        out.packages
+            .extend_from_slice(&packages[k * n..(k + 1) * n]);
     }
     out
 }

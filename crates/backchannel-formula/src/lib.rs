@@ -12,6 +12,7 @@ pub mod frontier;
 pub mod genius;
 pub mod load;
 pub mod model;
+pub mod package;
 pub mod scenario;
 pub mod small;
 pub mod solve;
@@ -39,7 +40,7 @@ pub fn utility(s: &Scenario, party_index: usize, package: &Package) -> f64 {
     };
     let mut total = 0i64;
     for issue in &s.issues {
-        let Some(o) = package.0.get(&issue.id) else {
+        let Some(o) = package.get(&issue.id) else {
             continue;
         };
         let w = party.weights.get(&issue.id).copied().unwrap_or(0.0);

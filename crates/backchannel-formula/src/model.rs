@@ -4,6 +4,9 @@
 //! 1e-9, and a package's utility is the exact integer sum of its terms. Every comparison (dominance, ties,
 //! reservations) is then exact, and the brute-force enumerator agrees with the fast paths bit for bit.
 
+use std::sync::Arc;
+
+use crate::package::Table;
 use crate::scenario::{Package, RequirementKind, Scenario};
 
 /// Fixed-point units per utility 1.0.
@@ -207,14 +210,9 @@ impl Model {
         Some(out)
     }
 
-    /// Converts option indices to a [`Package`].
+    /// Converts option indices to a [`Package`] (for one package; [`Names`] shares ids across many).
     pub fn package(&self, s: &Scenario, idx: &[usize]) -> Package {
-        // Inserted one by one: no intermediate vector to collect and sort, as `collect` would make.
-        let mut map = std::collections::BTreeMap::new();
-        for (issue, &o) in s.issues.iter().zip(idx) {
-            map.insert(issue.id.clone(), issue.options[o].id.clone());
-        }
-        Package(map)
+        Names::new(s).package(idx)
     }
 
     /// Converts a [`Package`] to option indices; `None` if an issue is missing or an option unknown.
@@ -222,9 +220,37 @@ impl Model {
         s.issues
             .iter()
             .map(|issue| {
-                let o = p.0.get(&issue.id)?;
-                issue.options.iter().position(|x| &x.id == o)
+                let o = p.get(&issue.id)?;
+                issue.options.iter().position(|x| x.id == o)
             })
             .collect()
+    }
+}
+
+/// Shared ids for building many packages of one scenario: one table of every issue and option id, which
+/// each package then refers to (no string copies, no allocation per package of up to
+/// [`crate::package::INLINE`] issues).
+#[derive(Debug)]
+pub struct Names {
+    table: Arc<Table>,
+    /// For each issue of the table (sorted by id), its index in the scenario.
+    order: Vec<usize>,
+}
+
+impl Names {
+    /// Names for a validated scenario (issue ids unique).
+    pub fn new(s: &Scenario) -> Names {
+        let (table, order) = Table::of_scenario(s);
+        Names {
+            table: Arc::new(table),
+            order,
+        }
+    }
+
+    /// The package of these option indices (one per issue, in scenario order).
+    pub fn package(&self, idx: &[usize]) -> Package {
+        // Option indices are below OPTIONS_PER_ISSUE_MAX, well within u32.
+        #[allow(clippy::cast_possible_truncation)]
+        Package::in_table(&self.table, self.order.iter().map(|&i| idx[i] as u32))
     }
 }

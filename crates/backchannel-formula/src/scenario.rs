@@ -132,10 +132,7 @@ pub struct Condition {
     pub options: Vec<String>,
 }
 
-/// A package: one option id per issue id.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Package(pub BTreeMap<String, String>);
+pub use crate::package::Package;
 
 /// What went wrong with a scenario, in a stable machine code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

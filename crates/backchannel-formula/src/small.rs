@@ -9,7 +9,7 @@
 //! programme's representative is the least under: for `k` from the last issue down to 1, the larger partial
 //! sum over issues `..k` first, then the smaller option of issue `k`; finally the smaller option of issue 0.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 
 use crate::frontier::Points;
 use crate::model::{Box, Model};
@@ -38,6 +38,10 @@ pub fn applies(bx: &Box, points_max: usize, count_states_max: usize) -> Option<u
 const STACK_PACKAGES: usize = 128;
 const STACK_UTILS: usize = 256;
 
+/// Bits of a sort key holding the package number (`SMALL_PACKAGES_MAX` fits).
+const KEY_BITS: u32 = 10;
+const KEY_MASK: u128 = (1 << KEY_BITS) - 1;
+
 /// The acceptable count and the frontier (as [`crate::frontier::frontier_of_box`] returns it) of a box of
 /// `total` packages.
 pub fn solve_box(model: &Model, bx: &Box, total: usize) -> (u128, Points) {
@@ -45,12 +49,12 @@ pub fn solve_box(model: &Model, bx: &Box, total: usize) -> (u128, Points) {
     if total <= STACK_PACKAGES && total * d <= STACK_UTILS {
         let mut utils = [0i64; STACK_UTILS];
         let mut codes = [0u32; STACK_PACKAGES];
-        let mut order = [0u32; STACK_PACKAGES];
+        let mut order = [0u128; STACK_PACKAGES];
         solve_in(model, bx, &mut utils, &mut codes, &mut order)
     } else {
         let mut utils = vec![0i64; total * d];
         let mut codes = vec![0u32; total];
-        let mut order = vec![0u32; total];
+        let mut order = vec![0u128; total];
         solve_in(model, bx, &mut utils, &mut codes, &mut order)
     }
 }
@@ -61,7 +65,7 @@ fn solve_in(
     bx: &Box,
     utils: &mut [i64],
     codes: &mut [u32],
-    order: &mut [u32],
+    order: &mut [u128],
 ) -> (u128, Points) {
     let d = model.parties;
     let n = bx.len();
@@ -86,7 +90,6 @@ fn solve_in(
         if u.iter().zip(r).all(|(a, b)| a >= b) {
             utils[m * d..(m + 1) * d].copy_from_slice(u);
             codes[m] = code;
-            order[m] = m as u32;
             m += 1;
         }
         code += 1;
@@ -102,36 +105,47 @@ fn solve_in(
     let codes = &codes[..m];
     let order = &mut order[..m];
     let u = |k: u32| &utils[k as usize * d..(k as usize + 1) * d];
-    // Lexicographically descending by vector, packages in odometer order within equal vectors.
-    match d {
-        2 => order.sort_unstable_by_key(|&k| {
-            let i = k as usize * 2;
-            (Reverse(utils[i]), Reverse(utils[i + 1]), k)
-        }),
-        3 => order.sort_unstable_by_key(|&k| {
-            let i = k as usize * 3;
-            (
-                Reverse(utils[i]),
-                Reverse(utils[i + 1]),
-                Reverse(utils[i + 2]),
-                k,
-            )
-        }),
-        _ => order.sort_unstable_by(|&a, &b| u(b).cmp(u(a)).then(a.cmp(&b))),
+    // Lexicographically descending by vector, packages in odometer order within equal vectors. Utilities of
+    // up to three parties in [0, 2^31) and the package number (below 2^10) pack into one integer key, the
+    // complement of each utility then the number: an ascending sort of keys is that order.
+    const BITS: u32 = 31;
+    const TOP: i64 = (1 << BITS) - 1;
+    let packed = d <= 3 && m <= 1 << KEY_BITS && utils.iter().all(|&x| (0..=TOP).contains(&x));
+    for (k, slot) in order.iter_mut().enumerate() {
+        let mut key: u128 = 0;
+        if packed {
+            for &x in u(k as u32) {
+                key = (key << BITS) | (TOP - x) as u128;
+            }
+        }
+        *slot = (key << KEY_BITS) | k as u128;
     }
+    if packed {
+        order.sort_unstable();
+    } else {
+        let at = |k: &u128| (*k & KEY_MASK) as u32;
+        order.sort_unstable_by(|a, b| u(at(b)).cmp(u(at(a))).then(a.cmp(b)));
+    }
+    let at = |g: usize| (order[g] & KEY_MASK) as u32;
+    // Room for the points most small answers have, in blocks under 1 KiB (see `STACK_PACKAGES`).
+    let room = m.min(1000 / (8 * d.max(n).max(2)));
     let mut points = Points {
         d,
+        n,
+        utils: Vec::with_capacity(room * d),
+        counts: Vec::with_capacity(room),
+        packages: Vec::with_capacity(room * n),
         counts_exact: true,
-        ..Points::default()
+        bound: 0,
     };
     let mut stair: Vec<(i64, i64)> = Vec::new();
     let mut scratch: Option<Scratch> = None;
     let mut g = 0;
     while g < m {
-        let first = order[g];
+        let first = at(g);
         let v = u(first);
         let mut end = g + 1;
-        while end < m && u(order[end]) == v {
+        while end < m && u(at(end)) == v {
             end += 1;
         }
         let keep = match d {
@@ -158,8 +172,8 @@ fn solve_in(
             let mut rep = codes[first as usize];
             if end - g > 1 {
                 let sc = scratch.get_or_insert_with(|| Scratch::new(n, d));
-                for &k in &order[g + 1..end] {
-                    let c = codes[k as usize];
+                for k in g + 1..end {
+                    let c = codes[at(k) as usize];
                     if sc.earlier(model, bx, c, rep) == Ordering::Less {
                         rep = c;
                     }
@@ -167,12 +181,13 @@ fn solve_in(
             }
             points.utils.extend_from_slice(v);
             points.counts.push((end - g) as u128);
-            let mut idx = vec![0usize; n];
-            decode(bx, rep, &mut idx);
+            let at = points.packages.len();
+            points.packages.resize(at + n, 0);
+            let idx = &mut points.packages[at..];
+            decode(bx, rep, idx);
             for (k, x) in idx.iter_mut().enumerate() {
                 *x = bx[k][*x];
             }
-            points.packages.push(idx);
         }
         g = end;
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::count::{self, Count};
 use crate::fair::{self, Criterion};
 use crate::frontier::{self, FrontierLimits, Points};
-use crate::model::{Model, from_fixed};
+use crate::model::{Model, Names, from_fixed};
 use crate::scenario::{Package, RequirementKind, Scenario};
 use crate::small;
 
@@ -143,10 +143,109 @@ pub struct Solution {
     pub explanations: Explanations,
     /// Fixed-point utilities of `pareto` (for exact comparisons in tests and the next-draft planner).
     #[serde(skip)]
-    pub fixed: Vec<Vec<i64>>,
+    pub fixed: Rows<i64>,
     /// Option indices of `pareto` representatives.
     #[serde(skip)]
-    pub indices: Vec<Vec<usize>>,
+    pub indices: Rows<usize>,
+}
+
+/// Rows of one length, held in one vector: `rows[k]` is a slice.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Rows<T> {
+    width: usize,
+    len: usize,
+    data: Vec<T>,
+}
+
+impl<T: Copy> Rows<T> {
+    /// No rows, room for `rows` rows of `width`.
+    pub fn with_capacity(width: usize, rows: usize) -> Rows<T> {
+        Rows {
+            width,
+            len: 0,
+            data: Vec::with_capacity(width * rows),
+        }
+    }
+
+    /// Appends a row (of the rows' width).
+    pub fn push(&mut self, row: &[T]) {
+        assert_eq!(row.len(), self.width, "row of the wrong width");
+        self.data.extend_from_slice(row);
+        self.len += 1;
+    }
+}
+
+impl<T> Rows<T> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Row `k`, if any.
+    pub fn get(&self, k: usize) -> Option<&[T]> {
+        (k < self.len).then(|| &self.data[k * self.width..(k + 1) * self.width])
+    }
+
+    /// The rows in order.
+    pub fn iter(&self) -> RowsIter<'_, T> {
+        RowsIter { rows: self, k: 0 }
+    }
+
+    /// Every row, one after the other.
+    pub fn flat(&self) -> &[T] {
+        &self.data
+    }
+}
+
+/// The rows of a [`Rows`], in order.
+#[derive(Clone, Debug)]
+pub struct RowsIter<'a, T> {
+    rows: &'a Rows<T>,
+    k: usize,
+}
+
+impl<'a, T> Iterator for RowsIter<'a, T> {
+    type Item = &'a [T];
+
+    fn next(&mut self) -> Option<&'a [T]> {
+        let row = self.rows.get(self.k)?;
+        self.k += 1;
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.rows.len - self.k;
+        (n, Some(n))
+    }
+}
+
+impl<T> ExactSizeIterator for RowsIter<'_, T> {}
+
+impl<T> std::ops::Index<usize> for Rows<T> {
+    type Output = [T];
+    fn index(&self, k: usize) -> &[T] {
+        assert!(k < self.len, "row {k} of {}", self.len);
+        &self.data[k * self.width..(k + 1) * self.width]
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Rows<T> {
+    type Item = &'a [T];
+    type IntoIter = RowsIter<'a, T>;
+    fn into_iter(self) -> RowsIter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Rows<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// Solves a validated scenario.
@@ -290,7 +389,7 @@ fn solve_inner(
     sol.acceptable = acceptable;
     sol.acceptable_bounds = acceptable_bounds;
     sol.bound = bound;
-    fill_frontier(s, &model, front, &mut sol);
+    fill_frontier(s, &model, &front, &mut sol);
     if sol.pareto.is_empty() {
         sol.explanations.empty = Some(why_empty(s, &model, &boxes));
     }
@@ -320,36 +419,36 @@ fn empty_solution(
         egalitarian: None,
         utilitarian: None,
         explanations,
-        fixed: Vec::new(),
-        indices: Vec::new(),
+        fixed: Rows::with_capacity(s.parties.len(), 0),
+        indices: Rows::with_capacity(s.issues.len(), 0),
     }
 }
 
-fn fill_frontier(s: &Scenario, model: &Model, mut front: Points, sol: &mut Solution) {
+fn fill_frontier(s: &Scenario, model: &Model, front: &Points, sol: &mut Solution) {
     let r = &model.reservation;
     let d = model.parties;
-    let mut flat: Vec<i64> = Vec::with_capacity(front.utils.len());
+    let names = Names::new(s);
     sol.pareto.reserve(front.len());
-    sol.fixed.reserve(front.len());
-    sol.indices.reserve(front.len());
+    sol.fixed = Rows::with_capacity(d, front.len());
+    sol.indices = Rows::with_capacity(front.n, front.len());
     for k in 0..front.len() {
         let u = &front.utils[k * d..(k + 1) * d];
         if u.iter().zip(r).any(|(a, b)| a < b) {
             continue;
         }
-        let idx = std::mem::take(&mut front.packages[k]);
+        let idx = front.package(k);
         sol.pareto.push(FrontierPoint {
             utilities: u.iter().map(|&x| from_fixed(x)).collect(),
-            package: model.package(s, &idx),
+            package: names.package(idx),
             count: Count::Exact(front.counts[k]),
         });
-        flat.extend_from_slice(u);
-        sol.fixed.push(u.to_vec());
+        sol.fixed.push(u);
         sol.indices.push(idx);
     }
     let meets: Vec<String> = s.requirements.iter().map(|q| q.id.clone()).collect();
+    let gains = fair::Gains::new(d, sol.fixed.flat(), r);
     let point = |c: Criterion, what: &str| -> Option<FairPoint> {
-        let ties = fair::best(c, d, &flat, r);
+        let ties = gains.best(c);
         let &k = ties.first()?;
         let u = &sol.fixed[k];
         let explanation = if ties.len() > 1 {

@@ -109,7 +109,7 @@ pub fn run(cmd: FormulaCommand) -> anyhow::Result<()> {
                         p.utilities,
                         p.ties.len()
                     );
-                    for (issue, option) in &p.package.0 {
+                    for (issue, option) in &p.package {
                         println!("    {issue} = {option}");
                     }
                 }

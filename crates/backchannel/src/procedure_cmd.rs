@@ -1195,7 +1195,7 @@ fn parse_package(state: &CaseState, flags: &[String]) -> anyhow::Result<Package>
     if package.is_empty() {
         return Err(invalid("--package names no ISSUE=OPT"));
     }
-    Ok(Package(package))
+    Ok(Package::from_pairs(package))
 }
 
 /// Clauses from a draft file: a package object, or `{"title"?, "clauses": [..]}`.
@@ -1231,10 +1231,10 @@ fn amended(issues: &[Issue], base: &Draft, changes: &Package) -> Vec<Clause> {
             let changed = clause
                 .issue
                 .as_ref()
-                .and_then(|issue| changes.0.get_key_value(issue));
+                .and_then(|issue| Some((issue, changes.get(issue)?)));
             match changed {
                 Some((issue, option)) => {
-                    let one = Package(BTreeMap::from([(issue.clone(), option.clone())]));
+                    let one = Package::from_pairs([(issue.as_str(), option)]);
                     clauses_for(issues, &one).into_iter().next().map_or_else(
                         || clause.clone(),
                         |new| Clause {
@@ -1247,18 +1247,16 @@ fn amended(issues: &[Issue], base: &Draft, changes: &Package) -> Vec<Clause> {
             }
         })
         .collect();
-    let covered: BTreeSet<&String> = base
+    let covered: BTreeSet<&str> = base
         .clauses
         .iter()
-        .filter_map(|c| c.issue.as_ref())
+        .filter_map(|c| c.issue.as_deref())
         .collect();
-    let missing: BTreeMap<String, String> = changes
-        .0
+    let missing: Package = changes
         .iter()
         .filter(|(issue, _)| !covered.contains(issue))
-        .map(|(i, o)| (i.clone(), o.clone()))
         .collect();
-    clauses.extend(clauses_for(issues, &Package(missing)));
+    clauses.extend(clauses_for(issues, &missing));
     clauses
 }
 

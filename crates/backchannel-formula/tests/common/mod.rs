@@ -32,7 +32,7 @@ pub fn check_against_brute(s: &Scenario, sol: &Solution) {
     let ours: BTreeMap<Vec<i64>, u128> = sol
         .fixed
         .iter()
-        .cloned()
+        .map(<[i64]>::to_vec)
         .zip(sol.pareto.iter().map(|p| exact(p.count)))
         .collect();
     assert_eq!(ours.len(), sol.pareto.len(), "duplicate frontier vectors");
@@ -54,7 +54,7 @@ pub fn check_against_brute(s: &Scenario, sol: &Solution) {
         match p {
             None => assert!(want.is_empty(), "point {k} missing"),
             Some(fp) => {
-                let got: Vec<Vec<i64>> = fp.ties.iter().map(|&i| sol.fixed[i].clone()).collect();
+                let got: Vec<Vec<i64>> = fp.ties.iter().map(|&i| sol.fixed[i].to_vec()).collect();
                 let mut got_sorted = got.clone();
                 got_sorted.sort();
                 let mut want_sorted = want.clone();

@@ -256,18 +256,17 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
     n.say("");
     n.say("── the single negotiating text ──────────────────────────────────────────────────");
     // The opening text: the terms of the matched offers, and the middle option elsewhere.
-    let mut opening = Package(
+    let mut opening = Package::from_pairs(
         held.issues
             .iter()
-            .map(|i| (i.id.clone(), i.options[i.options.len() / 2].id.clone()))
-            .collect(),
+            .map(|i| (i.id.as_str(), i.options[i.options.len() / 2].id.as_str())),
     );
     for (issue, option) in [
         ("enrichment", "cap_3_67"),
         ("verification", "additional_protocol"),
         ("sanctions", "phased_lift"),
     ] {
-        opening.0.insert(issue.into(), option.into());
+        opening.insert(issue, option);
     }
     let mut agreed = None;
     for round in 1..=DRAFTS_MAX {
@@ -420,13 +419,12 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
             .as_ref()
             .filter(|a| a.published)
             .context("published")?;
-        let package = Package(
+        let package = Package::from_pairs(
             published
                 .agreement
                 .clauses
                 .iter()
-                .filter_map(|c| Some((c.issue.clone()?, c.option.clone()?)))
-                .collect(),
+                .filter_map(|c| Some((c.issue.clone()?, c.option.clone()?))),
         );
         let mine: Vec<&backchannel_core::procedure::RegisteredRequirement> = state
             .procedure
