@@ -145,7 +145,14 @@ fn solve_in(
         let first = at(g);
         let v = u(first);
         let mut end = g + 1;
-        while end < m && u(at(end)) == v {
+        // Packed keys hold the whole vector: equal vectors have equal keys above the package number.
+        while end < m
+            && if packed {
+                order[end] >> KEY_BITS == order[g] >> KEY_BITS
+            } else {
+                u(at(end)) == v
+            }
+        {
             end += 1;
         }
         let keep = match d {
