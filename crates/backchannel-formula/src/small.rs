@@ -14,9 +14,9 @@ use std::cmp::Ordering;
 use crate::frontier::Points;
 use crate::model::{Box, Model};
 
-/// Most packages in a box for the small path (measured: beyond a few hundred, sorting every acceptable package
-/// costs more than the programmes, which prune dominated partial sums issue by issue).
-pub const SMALL_PACKAGES_MAX: usize = 512;
+/// Most packages in a box for the small path (measured on the ANAC domains: beyond about a hundred, sorting
+/// every acceptable package costs more than the programmes, which prune dominated partial sums issue by issue).
+pub const SMALL_PACKAGES_MAX: usize = 128;
 
 /// The number of packages in `bx` when the small path applies to it under these limits, `None` otherwise.
 /// The limits guarantee that the general programmes would neither thin the frontier nor give up counting.
