@@ -175,3 +175,63 @@ pub trait Backend: Send + Sync + 'static {
     /// Row counts.
     fn stats(&self) -> StoreResult<Stats>;
 }
+
+// --- the text forms both backends store ----------------------------------------------------
+
+pub(crate) fn role_text(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Mediator => "mediator",
+        MemberRole::Party => "party",
+        MemberRole::Observer => "observer",
+    }
+}
+
+pub(crate) fn role_from(text: &str) -> StoreResult<MemberRole> {
+    match text {
+        "mediator" => Ok(MemberRole::Mediator),
+        "party" => Ok(MemberRole::Party),
+        "observer" => Ok(MemberRole::Observer),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown role {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn channel_kind_text(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Mls => "mls",
+        ChannelKind::Sealed => "sealed",
+    }
+}
+
+pub(crate) fn channel_kind_from(text: &str) -> StoreResult<ChannelKind> {
+    match text {
+        "mls" => Ok(ChannelKind::Mls),
+        "sealed" => Ok(ChannelKind::Sealed),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown channel kind {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn entry_kind_text(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Commit => "commit",
+        EntryKind::Message => "message",
+    }
+}
+
+pub(crate) fn entry_kind_from(text: &str) -> StoreResult<EntryKind> {
+    match text {
+        "commit" => Ok(EntryKind::Commit),
+        "message" => Ok(EntryKind::Message),
+        other => Err(ApiError::internal(format!(
+            "storage: unknown entry kind {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn channel_name_from(text: &str) -> StoreResult<ChannelName> {
+    ChannelName::parse(text)
+        .ok_or_else(|| ApiError::internal(format!("storage: bad channel name {text:?}")))
+}

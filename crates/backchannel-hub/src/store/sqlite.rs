@@ -14,7 +14,10 @@ use backchannel_core::auth::MAX_SKEW_MS;
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult};
+use super::{
+    Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult, channel_kind_from,
+    channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
+};
 use crate::error::ApiError;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
@@ -96,64 +99,6 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         tx.commit()?;
     }
     Ok(())
-}
-
-fn role_text(role: MemberRole) -> &'static str {
-    match role {
-        MemberRole::Mediator => "mediator",
-        MemberRole::Party => "party",
-        MemberRole::Observer => "observer",
-    }
-}
-
-fn role_from(text: &str) -> StoreResult<MemberRole> {
-    match text {
-        "mediator" => Ok(MemberRole::Mediator),
-        "party" => Ok(MemberRole::Party),
-        "observer" => Ok(MemberRole::Observer),
-        other => Err(ApiError::internal(format!(
-            "storage: unknown role {other:?}"
-        ))),
-    }
-}
-
-fn channel_kind_text(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Mls => "mls",
-        ChannelKind::Sealed => "sealed",
-    }
-}
-
-fn channel_kind_from(text: &str) -> StoreResult<ChannelKind> {
-    match text {
-        "mls" => Ok(ChannelKind::Mls),
-        "sealed" => Ok(ChannelKind::Sealed),
-        other => Err(ApiError::internal(format!(
-            "storage: unknown channel kind {other:?}"
-        ))),
-    }
-}
-
-fn entry_kind_text(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Commit => "commit",
-        EntryKind::Message => "message",
-    }
-}
-
-fn entry_kind_from(text: &str) -> StoreResult<EntryKind> {
-    match text {
-        "commit" => Ok(EntryKind::Commit),
-        "message" => Ok(EntryKind::Message),
-        other => Err(ApiError::internal(format!(
-            "storage: unknown entry kind {other:?}"
-        ))),
-    }
-}
-
-fn channel_name_from(text: &str) -> StoreResult<ChannelName> {
-    ChannelName::parse(text)
-        .ok_or_else(|| ApiError::internal(format!("storage: bad channel name {text:?}")))
 }
 
 /// A channel row.
