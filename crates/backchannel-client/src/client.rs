@@ -41,6 +41,9 @@ struct CaseLocal {
     cursors: BTreeMap<ChannelName, u64>,
     /// The verified acts, in the order they were folded.
     log: Vec<LoggedAct>,
+    /// `log`, verified: checked once when folded or when the home is opened, not on every read.
+    #[serde(skip)]
+    verified: Vec<VerifiedAct>,
     #[serde(default)]
     welcome_cursor: u64,
     /// The mediator's record of the invites it issued, to check the roles the hub reports.
@@ -161,8 +164,9 @@ impl Client {
                 .map(|(k, v)| (k.0.clone(), v.0.clone()))
                 .collect(),
         );
+        let mut stored = stored;
         let mut states = BTreeMap::new();
-        for (case, local) in &stored.cases {
+        for (case, local) in &mut stored.cases {
             if local.log.is_empty() {
                 continue;
             }
@@ -177,6 +181,7 @@ impl Client {
                 })?;
             let state = CaseState::replay(&verified, Some(local.mediator))?;
             states.insert(*case, state);
+            local.verified = verified;
         }
         Ok(Self {
             vault,
@@ -307,8 +312,9 @@ impl Client {
                 cursors: BTreeMap::from([(ChannelName::public(), seq)]),
                 log: vec![LoggedAct {
                     seq,
-                    act: genesis.signed,
+                    act: genesis.signed.clone(),
                 }],
+                verified: vec![genesis],
                 welcome_cursor: 0,
                 invites: vec![],
             },
@@ -396,6 +402,7 @@ impl Client {
                 mediator: code.mediator,
                 cursors: BTreeMap::from([(ChannelName::public(), 0)]),
                 log: vec![],
+                verified: vec![],
                 welcome_cursor: 0,
                 invites: vec![],
             },
@@ -589,10 +596,12 @@ impl Client {
             }
         }
         let line = self.line(case, seq, &verified);
-        self.local_mut(case)?.log.push(LoggedAct {
+        let local = self.local_mut(case)?;
+        local.log.push(LoggedAct {
             seq,
-            act: verified.signed,
+            act: verified.signed.clone(),
         });
+        local.verified.push(verified);
         Ok(line)
     }
 
@@ -934,18 +943,13 @@ impl Client {
         channel: Option<&ChannelName>,
     ) -> Result<Vec<LogLine>, ClientError> {
         let local = self.local(case)?;
-        let mut lines = Vec::new();
-        for logged in &local.log {
-            let verified = logged
-                .act
-                .clone()
-                .verify()
-                .map_err(|e| ClientError::Invalid(e.to_string()))?;
-            if channel.is_none_or(|c| *c == verified.act.channel) {
-                lines.push(self.line(case, logged.seq, &verified));
-            }
-        }
-        Ok(lines)
+        Ok(local
+            .log
+            .iter()
+            .zip(&local.verified)
+            .filter(|(_, verified)| channel.is_none_or(|c| *c == verified.act.channel))
+            .map(|(logged, verified)| self.line(case, logged.seq, verified))
+            .collect())
     }
 
     /// Participants, channels and phase as this participant knows them.
@@ -1007,14 +1011,14 @@ impl Client {
         &self.vault.identity.key
     }
 
-    /// Every stored act, verified again, in log order.
+    /// Every folded act, as verified when it was folded, in log order.
     pub fn verified_log(&self, case: CaseId) -> Result<Vec<VerifiedAct>, ClientError> {
-        self.local(case)?
-            .log
-            .iter()
-            .map(|logged| logged.act.clone().verify())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))
+        Ok(self.verified(case)?.to_vec())
+    }
+
+    /// The folded acts, borrowed.
+    pub(crate) fn verified(&self, case: CaseId) -> Result<&[VerifiedAct], ClientError> {
+        Ok(&self.local(case)?.verified)
     }
 
     /// Re-verifies every stored act (signatures, chains, rules) and replays the log from its

@@ -170,9 +170,10 @@ impl Client {
         keep: impl Fn(&VerifiedAct) -> bool,
     ) -> Result<Vec<VerifiedAct>, ClientError> {
         Ok(self
-            .verified_log(case)?
-            .into_iter()
+            .verified(case)?
+            .iter()
             .filter(|a| keep(a))
+            .cloned()
             .collect())
     }
 
@@ -867,10 +868,10 @@ impl Client {
     pub fn export(&self, case: CaseId, all: bool) -> Result<Record, ClientError> {
         let state = self.state(case)?;
         let acts = self
-            .verified_log(case)?
-            .into_iter()
+            .verified(case)?
+            .iter()
             .filter(|a| all || a.act.channel.is_public())
-            .map(|a| a.signed)
+            .map(|a| a.signed.clone())
             .collect();
         Ok(Record {
             format: RECORD_FORMAT.into(),
