@@ -121,6 +121,8 @@ pub struct Client {
     provider: Provider,
     stored: StoredState,
     states: BTreeMap<CaseId, CaseState>,
+    /// Built on first use and shared by every hub call.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 fn public_aad(case: &CaseId) -> Vec<u8> {
@@ -142,6 +144,7 @@ impl Client {
             provider: Provider::default(),
             stored: StoredState::default(),
             states: BTreeMap::new(),
+            http: std::sync::OnceLock::new(),
         };
         client.save()?;
         Ok(client.key())
@@ -188,6 +191,7 @@ impl Client {
             provider,
             stored,
             states,
+            http: std::sync::OnceLock::new(),
         })
     }
 
@@ -245,7 +249,25 @@ impl Client {
     }
 
     fn hub(&self, case: CaseId) -> Result<HubClient, ClientError> {
-        HubClient::new(&self.local(case)?.hub, self.vault.identity.key.clone())
+        self.hub_at(&self.local(case)?.hub)
+    }
+
+    fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
+        let http = match self.http.get() {
+            Some(http) => http.clone(),
+            None => {
+                let http = crate::hub::http_client().map_err(|why| ClientError::Unreachable {
+                    url: url.into(),
+                    why,
+                })?;
+                self.http.get_or_init(|| http).clone()
+            }
+        };
+        Ok(HubClient::with_http(
+            url,
+            self.vault.identity.key.clone(),
+            http,
+        ))
     }
 
     /// Resolves a case from a full id or a unique prefix of it.
@@ -291,7 +313,7 @@ impl Client {
         }
         .sign(&self.vault.identity.key);
         let state = CaseState::genesis(&genesis, Some(me))?;
-        let hub = HubClient::new(hub_url, self.vault.identity.key.clone())?;
+        let hub = self.hub_at(hub_url)?;
         hub.create_case(case, self.name()).await?;
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
         let entry = PostEntry {
@@ -381,7 +403,7 @@ impl Client {
                 code.case
             )));
         }
-        let hub = HubClient::new(&code.hub, self.vault.identity.key.clone())?;
+        let hub = self.hub_at(&code.hub)?;
         let key_packages = (0..KEY_PACKAGES_ON_JOIN)
             .map(|_| mls::key_package(&self.provider, &self.vault.identity).map(Blob))
             .collect::<Result<Vec<_>, _>>()?;

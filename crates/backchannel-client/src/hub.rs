@@ -25,6 +25,15 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The HTTP client every hub call goes through: built once per participant, since building
+/// one (TLS roots included) costs far more than a request on loopback.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 pub struct HubClient {
     base: String,
     http: reqwest::Client,
@@ -33,18 +42,20 @@ pub struct HubClient {
 
 impl HubClient {
     pub fn new(base: &str, key: SigningKey) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ClientError::Unreachable {
-                url: base.into(),
-                why: e.to_string(),
-            })?;
-        Ok(Self {
+        let http = http_client().map_err(|why| ClientError::Unreachable {
+            url: base.into(),
+            why,
+        })?;
+        Ok(Self::with_http(base, key, http))
+    }
+
+    /// A hub client sharing an HTTP client (its connection pool and TLS set-up).
+    pub fn with_http(base: &str, key: SigningKey, http: reqwest::Client) -> Self {
+        Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
             key,
-        })
+        }
     }
 
     pub fn url(&self) -> &str {
