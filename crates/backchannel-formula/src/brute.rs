@@ -41,7 +41,7 @@ pub fn enumerate(s: &Scenario) -> Option<Brute> {
     let (mut within, mut meeting, mut acceptable) = (0u128, 0u128, 0u128);
     let mut vectors: BTreeMap<Vec<i64>, u128> = BTreeMap::new();
     'all: loop {
-        if pkg.iter().enumerate().all(|(i, &o)| m.red_line_ok[i][o]) {
+        if pkg.iter().enumerate().all(|(i, &o)| m.red_line_ok(i)[o]) {
             within += 1;
             if m.feasible(&pkg) {
                 meeting += 1;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::frontier::{SortBuf, same};
 use crate::model::{Box, Model};
 
 /// A count of packages: exact below 2^128, otherwise a float.
@@ -65,7 +66,7 @@ pub fn product<I: IntoIterator<Item = usize>>(sizes: I) -> Count {
 /// The number of packages in the union of disjoint boxes.
 pub fn boxes(bxs: &[Box]) -> Count {
     bxs.iter().fold(Count::Exact(0), |acc, bx| {
-        acc.add(product(bx.iter().map(Vec::len)))
+        acc.add(product(bx.iter().map(<[usize]>::len)))
     })
 }
 
@@ -125,77 +126,92 @@ impl Tally for f64 {
     }
 }
 
-/// Merges equal vectors (sorting them), adding counts; `false` when a count overflowed.
-fn merge<C: Tally>(d: usize, utils: &mut Vec<i64>, counts: &mut Vec<C>) -> bool {
+/// The candidates of issue `k`: every partial vector (with its count) plus each option in `opts`, into
+/// `cu` and `cc` (cleared first).
+fn extend<C: Copy>(
+    model: &Model,
+    k: usize,
+    opts: &[usize],
+    (utils, counts): (&[i64], &[C]),
+    (cu, cc): (&mut Vec<i64>, &mut Vec<C>),
+) {
+    let d = model.parties;
+    cu.clear();
+    cc.clear();
+    cu.reserve(counts.len() * opts.len() * d);
+    cc.reserve(counts.len() * opts.len());
+    for (j, &c) in counts.iter().enumerate() {
+        let u = &utils[j * d..(j + 1) * d];
+        for &o in opts {
+            cu.extend(u.iter().zip(model.terms(k, o)).map(|(a, b)| a + b));
+            cc.push(c);
+        }
+    }
+}
+
+/// Merges equal vectors (sorting them) of `utils` and `counts` into `out_u` and `out_c`, adding counts;
+/// `false` when a count overflowed.
+fn merge<C: Tally>(
+    d: usize,
+    (utils, counts): (&[i64], &[C]),
+    (out_u, out_c): (&mut Vec<i64>, &mut Vec<C>),
+    buf: &mut SortBuf,
+) -> bool {
     let mut ok = true;
-    let mut add = |slot: &mut C, c: C| match slot.plus(c) {
-        Some(x) => *slot = x,
-        None => ok = false,
-    };
-    match d {
-        2 => {
-            let mut v: Vec<(i64, i64, C)> = (0..counts.len())
-                .map(|j| (utils[2 * j], utils[2 * j + 1], counts[j]))
-                .collect();
-            v.sort_unstable_by_key(|x| (x.0, x.1));
-            utils.clear();
-            counts.clear();
-            for (a, b, c) in v {
-                let n = counts.len();
-                if n > 0 && utils[2 * n - 2] == a && utils[2 * n - 1] == b {
-                    add(&mut counts[n - 1], c);
-                } else {
-                    utils.push(a);
-                    utils.push(b);
-                    counts.push(c);
-                }
+    out_u.clear();
+    out_c.clear();
+    for &k in buf.descending(d, utils, counts.len()) {
+        let u = &utils[k * d..(k + 1) * d];
+        if !out_c.is_empty() && same(&out_u[out_u.len() - d..], u) {
+            let last = out_c.len() - 1;
+            match out_c[last].plus(counts[k]) {
+                Some(x) => out_c[last] = x,
+                None => ok = false,
             }
-        }
-        3 => {
-            let mut v: Vec<([i64; 3], C)> = (0..counts.len())
-                .map(|j| {
-                    (
-                        [utils[3 * j], utils[3 * j + 1], utils[3 * j + 2]],
-                        counts[j],
-                    )
-                })
-                .collect();
-            v.sort_unstable_by_key(|x| x.0);
-            utils.clear();
-            counts.clear();
-            for (a, c) in v {
-                let n = counts.len();
-                if n > 0 && utils[3 * n - 3..] == a {
-                    add(&mut counts[n - 1], c);
-                } else {
-                    utils.extend_from_slice(&a);
-                    counts.push(c);
-                }
-            }
-        }
-        _ => {
-            let mut order: Vec<usize> = (0..counts.len()).collect();
-            order.sort_unstable_by(|&a, &b| {
-                utils[a * d..(a + 1) * d].cmp(&utils[b * d..(b + 1) * d])
-            });
-            let mut ou: Vec<i64> = Vec::with_capacity(utils.len());
-            let mut oc: Vec<C> = Vec::with_capacity(counts.len());
-            for k in order {
-                let u = &utils[k * d..(k + 1) * d];
-                if !oc.is_empty() && &ou[ou.len() - d..] == u {
-                    let last = oc.len() - 1;
-                    add(&mut oc[last], counts[k]);
-                } else {
-                    ou.extend_from_slice(u);
-                    oc.push(counts[k]);
-                }
-            }
-            *utils = ou;
-            *counts = oc;
+        } else {
+            out_u.extend_from_slice(u);
+            out_c.push(counts[k]);
         }
     }
     ok
 }
+
+/// The acceptable packages of a box of `size` packages, each checked in turn: per choice of options of the
+/// other issues, the options of the issue with the most that lift every party to its reservation.
+fn count_by_enumeration(model: &Model, bx: &Box, size: usize) -> u128 {
+    let d = model.parties;
+    let r = &model.reservation;
+    // The issue with the most options goes through the inner loop.
+    let Some(inner) = (0..bx.len()).max_by_key(|&k| bx[k].len()) else {
+        return u128::from(r.iter().all(|&x| x <= 0));
+    };
+    let lt = crate::small::terms_of(model, bx, inner);
+    if d == 0 {
+        return size as u128;
+    }
+    let mut need = vec![0i64; d];
+    let mut m: u128 = 0;
+    crate::small::each_prefix(model, bx, inner, |base| {
+        for ((x, a), b) in need.iter_mut().zip(r).zip(base) {
+            *x = a - b;
+        }
+        m += if let [n0, n1] = need[..] {
+            // Two parties, the common case: a loop the compiler can keep in registers.
+            lt.chunks_exact(2)
+                .filter(|t| t[0] >= n0 && t[1] >= n1)
+                .count()
+        } else {
+            lt.chunks_exact(d)
+                .filter(|t| t.iter().zip(&need).all(|(a, b)| a >= b))
+                .count()
+        } as u128;
+    });
+    m
+}
+
+/// Boxes of at most this many packages are counted by enumerating them: one vector addition and comparison
+/// per package costs less than the programme's sorting and merging up to about this size.
+pub const ENUMERATE_MAX: usize = 4096;
 
 /// Count of acceptable packages (every party at or above its reservation) in a box, or `None` when the
 /// dynamic programme would hold more than `states_max` partial vectors at once.
@@ -214,16 +230,42 @@ pub fn acceptable_in_box_within(
     work: &mut usize,
 ) -> Option<Count> {
     let d = model.parties;
-    let n = bx.len();
     let (maxrem, minrem) = remaining(model, bx);
+    let r = &model.reservation;
+    let all = (0..d).all(|p| minrem[p] >= r[p]);
+    let none = (0..d).any(|p| maxrem[p] < r[p]);
+    if let Some(size) = bx.size().filter(|&n| n <= ENUMERATE_MAX && !all && !none) {
+        return Some(Count::Exact(count_by_enumeration(model, bx, size)));
+    }
+    programme(model, bx, states_max, work, (&maxrem, &minrem))
+}
+
+/// The counting programme alone, whatever the box's size (for tests: [`acceptable_in_box`] enumerates
+/// small boxes instead).
+pub fn acceptable_by_programme(model: &Model, bx: &Box, states_max: usize) -> Option<Count> {
+    let (maxrem, minrem) = remaining(model, bx);
+    let mut work = usize::MAX;
+    programme(model, bx, states_max, &mut work, (&maxrem, &minrem))
+}
+
+fn programme(
+    model: &Model,
+    bx: &Box,
+    states_max: usize,
+    work: &mut usize,
+    (maxrem, minrem): (&[i64], &[i64]),
+) -> Option<Count> {
+    let d = model.parties;
+    let n = bx.len();
     let r = &model.reservation;
     let mut accepted = Count::Exact(0);
     let mut utils = vec![0i64; d];
     let mut counts: Vec<u128> = vec![1];
+    let (mut cu, mut cc, mut buf) = (Vec::new(), Vec::new(), SortBuf::default());
     let mut little_merging = false;
     for k in 0..=n {
         // Decide what is settled at this depth.
-        let rest = product(bx[k..].iter().map(Vec::len));
+        let rest = product(bx.iter().skip(k).map(<[usize]>::len));
         let mut kept = 0;
         for j in 0..counts.len() {
             let u = &utils[j * d..(j + 1) * d];
@@ -261,7 +303,7 @@ pub fn acceptable_in_box_within(
             for j in 0..kept {
                 let u = &utils[j * d..(j + 1) * d];
                 for &o in &bx[k] {
-                    let t = &model.terms[k][o * d..(o + 1) * d];
+                    let t = model.terms(k, o);
                     if (0..d).all(|p| u[p] + t[p] >= r[p]) {
                         accepted = accepted.add(Count::Exact(counts[j]));
                     }
@@ -269,22 +311,11 @@ pub fn acceptable_in_box_within(
             }
             break;
         }
-        let mut cu = Vec::with_capacity(candidates * d);
-        let mut cc = Vec::with_capacity(candidates);
-        for j in 0..kept {
-            let u = &utils[j * d..(j + 1) * d];
-            for &o in &bx[k] {
-                let t = &model.terms[k][o * d..(o + 1) * d];
-                cu.extend(u.iter().zip(t).map(|(a, b)| a + b));
-                cc.push(counts[j]);
-            }
-        }
-        if !merge(d, &mut cu, &mut cc) || cc.len() > states_max {
+        extend(model, k, &bx[k], (&utils, &counts), (&mut cu, &mut cc));
+        if !merge(d, (&cu, &cc), (&mut utils, &mut counts), &mut buf) || counts.len() > states_max {
             return None;
         }
-        little_merging = cc.len() * 2 > candidates;
-        utils = cu;
-        counts = cc;
+        little_merging = counts.len() * 2 > candidates;
     }
     Some(accepted)
 }
@@ -294,7 +325,7 @@ pub fn acceptable_in_box_within(
 /// of them. Rounding down can only lose acceptable packages, rounding up only add some, so the bounds hold.
 /// Counts are exact integers when the box holds fewer than 2^128 packages, floats otherwise.
 pub fn acceptable_bound_in_box(model: &Model, bx: &Box, states_max: usize, upper: bool) -> Count {
-    match product(bx.iter().map(Vec::len)) {
+    match product(bx.iter().map(<[usize]>::len)) {
         Count::Exact(_) => bound_in_box::<u128>(model, bx, states_max, upper),
         Count::Approx(_) => bound_in_box::<f64>(model, bx, states_max, upper),
     }
@@ -308,9 +339,10 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
     let mut accepted = Count::Exact(0);
     let mut utils = vec![0i64; d];
     let mut counts: Vec<C> = vec![C::ONE];
+    let (mut cu, mut cc, mut buf) = (Vec::new(), Vec::new(), SortBuf::default());
     let mut delta: i64 = 1;
     for k in 0..=n {
-        let rest = product(bx[k..].iter().map(Vec::len));
+        let rest = product(bx.iter().skip(k).map(<[usize]>::len));
         let mut kept = 0;
         for j in 0..counts.len() {
             let u = &utils[j * d..(j + 1) * d];
@@ -334,7 +366,7 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
             for j in 0..kept {
                 let u = &utils[j * d..(j + 1) * d];
                 for &o in &bx[k] {
-                    let t = &model.terms[k][o * d..(o + 1) * d];
+                    let t = model.terms(k, o);
                     if (0..d).all(|p| u[p] + t[p] >= r[p]) {
                         accepted = accepted.add(counts[j].times(Count::Exact(1)));
                     }
@@ -342,16 +374,7 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
             }
             break;
         }
-        let mut cu = Vec::with_capacity(kept * bx[k].len() * d);
-        let mut cc = Vec::with_capacity(kept * bx[k].len());
-        for j in 0..kept {
-            let u = &utils[j * d..(j + 1) * d];
-            for &o in &bx[k] {
-                let t = &model.terms[k][o * d..(o + 1) * d];
-                cu.extend(u.iter().zip(t).map(|(a, b)| a + b));
-                cc.push(counts[j]);
-            }
-        }
+        extend(model, k, &bx[k], (&utils, &counts), (&mut cu, &mut cc));
         loop {
             if delta > 1 {
                 for x in &mut cu {
@@ -364,14 +387,15 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
                 }
             }
             // Partial counts never exceed the box's size, so integer tallies cannot overflow here.
-            merge(d, &mut cu, &mut cc);
-            if cc.len() <= states_max || delta > crate::model::UNIT {
+            merge(d, (&cu, &cc), (&mut utils, &mut counts), &mut buf);
+            if counts.len() <= states_max || delta > crate::model::UNIT {
                 break;
             }
             delta = delta.saturating_mul(if delta == 1 { 1 << 10 } else { 2 });
+            // Round the merged vectors to the coarser grid (the same as rounding the candidates to it).
+            std::mem::swap(&mut cu, &mut utils);
+            std::mem::swap(&mut cc, &mut counts);
         }
-        utils = cu;
-        counts = cc;
     }
     accepted
 }

@@ -216,7 +216,7 @@ pub fn next_draft(
     Ok(Draft {
         package: sol.pareto[k].package.clone(),
         changes: out_changes,
-        utilities: sol.pareto[k].utilities.clone(),
+        utilities: sol.pareto[k].utilities.to_vec(),
         nash_share: share(k),
         objections_met: met(pkg),
         objections_total: objections.len(),

@@ -57,6 +57,77 @@ impl Points {
     }
 }
 
+/// Bits per coordinate of a packed sort key: fixed-point utilities and their partial sums lie in `[0, 2^31)`.
+const KEY_COORD_BITS: u32 = 31;
+
+/// The packed sort key of vector `u` (index `k`): each coordinate complemented, then the index in the low
+/// `index_bits` bits, so that ascending keys are vectors in lexicographically descending order and equal
+/// vectors in index order. `None` when a coordinate is out of range or the key does not fit.
+#[allow(clippy::cast_sign_loss)]
+pub(crate) fn packed_key(u: &[i64], k: usize, index_bits: u32) -> Option<u128> {
+    const TOP: i64 = (1 << KEY_COORD_BITS) - 1;
+    if u.len() as u32 * KEY_COORD_BITS + index_bits > 128 || (k as u128) >> index_bits != 0 {
+        return None;
+    }
+    let mut key: u128 = 0;
+    for &x in u {
+        if !(0..=TOP).contains(&x) {
+            return None;
+        }
+        key = (key << KEY_COORD_BITS) | (TOP - x) as u128;
+    }
+    Some((key << index_bits) | k as u128)
+}
+
+/// Buffers for sorting vectors, reused from one sort to the next.
+#[derive(Debug, Default)]
+pub(crate) struct SortBuf {
+    keys: Vec<u128>,
+    order: Vec<usize>,
+}
+
+impl SortBuf {
+    /// The indices of `n` vectors (each `d` long, flattened in `utils`) in lexicographically descending
+    /// order, equal vectors in index order (what a stable sort gives). Up to three coordinates sort as packed
+    /// integer keys, several times faster than comparing slices.
+    pub(crate) fn descending(&mut self, d: usize, utils: &[i64], n: usize) -> &[usize] {
+        let index_bits = usize::BITS - n.leading_zeros();
+        self.keys.clear();
+        if d <= 3 && (0..n).all(|k| self.push(&utils[k * d..(k + 1) * d], k, index_bits)) {
+            return self.finish(index_bits);
+        }
+        let u = |k: usize| &utils[k * d..(k + 1) * d];
+        self.order.clear();
+        self.order.extend(0..n);
+        self.order.sort_by(|&a, &b| u(b).cmp(u(a)));
+        &self.order
+    }
+
+    /// Adds vector `u` of index `k` to the keys to sort; `false` when its key does not fit.
+    fn push(&mut self, u: &[i64], k: usize, index_bits: u32) -> bool {
+        packed_key(u, k, index_bits)
+            .map(|key| self.keys.push(key))
+            .is_some()
+    }
+
+    /// The indices of the keys pushed, sorted.
+    fn finish(&mut self, index_bits: u32) -> &[usize] {
+        self.keys.sort_unstable();
+        let mask = (1u128 << index_bits) - 1;
+        self.order.clear();
+        #[allow(clippy::cast_possible_truncation)]
+        self.order
+            .extend(self.keys.iter().map(|key| (key & mask) as usize));
+        &self.order
+    }
+}
+
+/// Whether two short vectors are equal (without the call a slice comparison makes).
+#[inline]
+pub(crate) fn same(a: &[i64], b: &[i64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Sorts candidate indices lexicographically descending by utility vector, merges equal vectors and keeps the
 /// non-dominated ones. Returns (kept index, merged count) in lexicographically descending order.
 pub fn reduce(
@@ -65,17 +136,48 @@ pub fn reduce(
     counts: &[u128],
     saturated: &mut bool,
 ) -> Vec<(usize, u128)> {
-    let n = counts.len();
+    let mut merged = Vec::new();
+    reduce_with(
+        d,
+        utils,
+        counts,
+        saturated,
+        &mut SortBuf::default(),
+        &mut merged,
+    );
+    merged
+}
+
+/// [`reduce`] into `merged`, with reused buffers.
+fn reduce_with(
+    d: usize,
+    utils: &[i64],
+    counts: &[u128],
+    saturated: &mut bool,
+    buf: &mut SortBuf,
+    merged: &mut Vec<(usize, u128)>,
+) {
+    let order = buf.descending(d, utils, counts.len());
+    sweep(d, utils, order, |k| counts[k], saturated, merged);
+}
+
+/// Given vectors (indices into `utils`) in lexicographically descending order, merges equal ones (the first
+/// stays the representative, counts add) and keeps the non-dominated ones, into `merged`.
+fn sweep(
+    d: usize,
+    utils: &[i64],
+    order: &[usize],
+    count: impl Fn(usize) -> u128,
+    saturated: &mut bool,
+    merged: &mut Vec<(usize, u128)>,
+) {
     let u = |k: usize| &utils[k * d..(k + 1) * d];
-    let mut order: Vec<usize> = (0..n).collect();
-    // Stable sort: among equal vectors the first generated stays the representative (determinism).
-    order.sort_by(|&a, &b| u(b).cmp(u(a)));
-    let mut merged: Vec<(usize, u128)> = Vec::with_capacity(n);
-    for k in order {
+    merged.clear();
+    for &k in order {
         if let Some(last) = merged.last_mut()
-            && u(last.0) == u(k)
+            && same(u(last.0), u(k))
         {
-            let (c, over) = last.1.overflowing_add(counts[k]);
+            let (c, over) = last.1.overflowing_add(count(k));
             if over {
                 *saturated = true;
                 last.1 = u128::MAX;
@@ -84,12 +186,11 @@ pub fn reduce(
             }
             continue;
         }
-        merged.push((k, counts[k]));
+        merged.push((k, count(k)));
     }
     match d {
         0 | 1 => {
             merged.truncate(1);
-            merged
         }
         2 => {
             let mut best = i64::MIN;
@@ -102,7 +203,6 @@ pub fn reduce(
                     false
                 }
             });
-            merged
         }
         3 => {
             // Staircase of (u1 -> u2) over kept points; u2 strictly decreases as u1 grows.
@@ -126,11 +226,10 @@ pub fn reduce(
                 stair.insert(y, z);
                 true
             });
-            merged
         }
         _ => {
             let mut kept: Vec<(usize, u128)> = Vec::new();
-            for (k, c) in merged {
+            for &(k, c) in merged.iter() {
                 let uk = u(k);
                 if !kept
                     .iter()
@@ -139,7 +238,7 @@ pub fn reduce(
                     kept.push((k, c));
                 }
             }
-            kept
+            *merged = kept;
         }
     }
 }
@@ -177,6 +276,7 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
     let mut starts: Vec<usize> = Vec::with_capacity(n);
     let mut saturated = false;
     let mut bound = 0i64;
+    let (mut buf, mut kept) = (SortBuf::default(), Vec::new());
     // Candidate buffers, reused from issue to issue.
     let (mut cu, mut cc, mut cb): (Vec<i64>, Vec<u128>, Vec<(u32, u32)>) =
         (Vec::new(), Vec::new(), Vec::new());
@@ -192,7 +292,7 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
         for j in 0..counts.len() {
             let base = &utils[j * d..(j + 1) * d];
             'opt: for &o in opts {
-                let t = &model.terms[k][o * d..(o + 1) * d];
+                let t = model.terms(k, o);
                 for p in 0..d {
                     if base[p] + t[p] + need[p] + bound < r[p] {
                         continue 'opt;
@@ -202,20 +302,21 @@ pub fn frontier_of_box(model: &Model, bx: &Box, limits: FrontierLimits) -> Point
                     cu.push(base[p] + t[p]);
                 }
                 cc.push(counts[j]);
+                // Parents and options number far below 2^32 (points_max and OPTIONS_PER_ISSUE_MAX).
                 #[allow(clippy::cast_possible_truncation)]
                 cb.push((j as u32, o as u32));
             }
         }
-        let mut kept = reduce(d, &cu, &cc, &mut saturated);
+        reduce_with(d, &cu, &cc, &mut saturated, &mut buf, &mut kept);
         if kept.len() > limits.points_max {
-            let (thinned, delta) = thin(d, &cu, kept, limits.points_max);
+            let (thinned, delta) = thin(d, &cu, std::mem::take(&mut kept), limits.points_max);
             kept = thinned;
             bound += delta;
         }
         utils.clear();
         counts.clear();
         starts.push(back.len());
-        for (q, c) in kept {
+        for &(q, c) in &kept {
             utils.extend_from_slice(&cu[q * d..(q + 1) * d]);
             counts.push(c);
             back.push(cb[q]);

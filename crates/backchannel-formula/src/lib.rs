@@ -10,6 +10,7 @@ pub mod draft;
 pub mod fair;
 pub mod frontier;
 pub mod genius;
+pub mod inline;
 pub mod load;
 pub mod model;
 pub mod package;

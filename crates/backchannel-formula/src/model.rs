@@ -28,36 +28,100 @@ pub fn from_fixed(v: i64) -> f64 {
     v as f64 / UNIT as f64
 }
 
-/// A scenario compiled for the solvers.
+/// A scenario compiled for the solvers. Per-option data of every issue lies in flat arrays, issue after
+/// issue: option `o` of issue `k` is at `first[k] + o`.
 #[derive(Clone, Debug)]
 pub struct Model {
     /// Number of parties.
     pub parties: usize,
     /// Number of options per issue.
     pub options: Vec<usize>,
-    /// `terms[issue][option * parties + party]`: that party's fixed-point utility term.
-    pub terms: Vec<Vec<i64>>,
+    /// Where each issue's options start in the flat arrays (one more entry: the total).
+    first: Vec<usize>,
+    /// `terms[(first[k] + o) * parties + p]`: party `p`'s fixed-point utility term for option `o` of issue `k`.
+    terms: Vec<i64>,
     /// Reservations in fixed point.
     pub reservation: Vec<i64>,
-    /// Options allowed by every party's red lines, per issue.
-    pub red_line_ok: Vec<Vec<bool>>,
-    /// Options also allowed by the unary requirements (`require_one_of`, `forbid`), per issue.
-    pub unary_ok: Vec<Vec<bool>>,
+    /// Whether each option is allowed by every party's red lines.
+    red_line_ok: Vec<bool>,
+    /// Whether each option is also allowed by the unary requirements (`require_one_of`, `forbid`).
+    unary_ok: Vec<bool>,
     /// `implies` requirements as (if issue, if options, then issue, then options), option masks.
     pub implies: Vec<(usize, Vec<bool>, usize, Vec<bool>)>,
 }
 
-/// A product set of packages: the allowed options of each issue.
-pub type Box = Vec<Vec<usize>>;
+/// A product set of packages: the allowed options (indices, ascending) of each issue, in one vector.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Box {
+    /// Where each issue's options end in `options`.
+    ends: Vec<usize>,
+    options: Vec<usize>,
+}
+
+impl Box {
+    /// A box of these allowed options per issue.
+    pub fn new<I: IntoIterator<Item = usize>>(issues: impl IntoIterator<Item = I>) -> Box {
+        let mut bx = Box::default();
+        for opts in issues {
+            bx.options.extend(opts);
+            bx.ends.push(bx.options.len());
+        }
+        bx
+    }
+
+    /// Number of issues.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the box has no issue.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The allowed options of each issue, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        (0..self.len()).map(|k| &self[k])
+    }
+
+    /// The number of packages, or `None` past `usize`.
+    pub fn size(&self) -> Option<usize> {
+        self.iter().try_fold(1usize, |n, o| n.checked_mul(o.len()))
+    }
+
+    /// The same box with issue `k`'s options replaced.
+    fn with(&self, k: usize, opts: &[usize]) -> Box {
+        Box::new(
+            self.iter()
+                .enumerate()
+                .map(|(i, o)| if i == k { opts } else { o }.iter().copied()),
+        )
+    }
+}
+
+impl std::ops::Index<usize> for Box {
+    type Output = [usize];
+    fn index(&self, k: usize) -> &[usize] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.options[start..self.ends[k]]
+    }
+}
 
 impl Model {
     /// Compiles a validated scenario.
     pub fn new(s: &Scenario) -> Model {
         let parties = s.parties.len();
         let options: Vec<usize> = s.issues.iter().map(|i| i.options.len()).collect();
-        let mut terms = Vec::with_capacity(s.issues.len());
-        for issue in &s.issues {
-            let mut t = vec![0i64; issue.options.len() * parties];
+        let mut first = Vec::with_capacity(options.len() + 1);
+        let mut total = 0;
+        for &n in &options {
+            first.push(total);
+            total += n;
+        }
+        first.push(total);
+        let mut terms = vec![0i64; total * parties];
+        for (k, issue) in s.issues.iter().enumerate() {
+            let t = &mut terms[first[k] * parties..first[k + 1] * parties];
             for (p, party) in s.parties.iter().enumerate() {
                 let w = party.weights.get(&issue.id).copied().unwrap_or(0.0);
                 let Some(scores) = party.scores.get(&issue.id) else {
@@ -69,7 +133,6 @@ impl Model {
                     t[o * parties + p] = to_fixed(w * sc);
                 }
             }
-            terms.push(t);
         }
         let reservation = s.parties.iter().map(|p| to_fixed(p.reservation)).collect();
         let mask = |issue: usize, ids: &[String]| -> Vec<bool> {
@@ -79,15 +142,19 @@ impl Model {
                 .map(|o| ids.contains(&o.id))
                 .collect()
         };
-        let mut red_line_ok: Vec<Vec<bool>> = options.iter().map(|&n| vec![true; n]).collect();
+        // Marks as not ok the options of `issue` for which `hit` holds.
+        let strike = |ok: &mut [bool], issue: usize, hit: &dyn Fn(&String) -> bool| {
+            for (o, opt) in s.issues[issue].options.iter().enumerate() {
+                if hit(&opt.id) {
+                    ok[first[issue] + o] = false;
+                }
+            }
+        };
+        let mut red_line_ok = vec![true; total];
         for party in &s.parties {
             for (issue_id, forbidden) in &party.red_lines {
                 if let Some(i) = s.issue_index(issue_id) {
-                    for (o, f) in mask(i, forbidden).into_iter().enumerate() {
-                        if f {
-                            red_line_ok[i][o] = false;
-                        }
-                    }
+                    strike(&mut red_line_ok, i, &|id| forbidden.contains(id));
                 }
             }
         }
@@ -97,20 +164,12 @@ impl Model {
             match &req.kind {
                 RequirementKind::RequireOneOf { issue, options } => {
                     if let Some(i) = s.issue_index(issue) {
-                        for (o, keep) in mask(i, options).into_iter().enumerate() {
-                            if !keep {
-                                unary_ok[i][o] = false;
-                            }
-                        }
+                        strike(&mut unary_ok, i, &|id| !options.contains(id));
                     }
                 }
                 RequirementKind::Forbid { issue, options } => {
                     if let Some(i) = s.issue_index(issue) {
-                        for (o, f) in mask(i, options).into_iter().enumerate() {
-                            if f {
-                                unary_ok[i][o] = false;
-                            }
-                        }
+                        strike(&mut unary_ok, i, &|id| options.contains(id));
                     }
                 }
                 RequirementKind::Implies { if_, then } => {
@@ -125,6 +184,7 @@ impl Model {
         Model {
             parties,
             options,
+            first,
             terms,
             reservation,
             red_line_ok,
@@ -141,15 +201,32 @@ impl Model {
     /// Fixed-point utility term of `party` for `option` of `issue`.
     #[inline]
     pub fn term(&self, issue: usize, option: usize, party: usize) -> i64 {
-        self.terms[issue][option * self.parties + party]
+        self.terms[(self.first[issue] + option) * self.parties + party]
+    }
+
+    /// Every party's fixed-point utility term for `option` of `issue`.
+    #[inline]
+    pub fn terms(&self, issue: usize, option: usize) -> &[i64] {
+        let at = (self.first[issue] + option) * self.parties;
+        &self.terms[at..at + self.parties]
+    }
+
+    /// Whether each option of `issue` is allowed by every party's red lines.
+    pub fn red_line_ok(&self, issue: usize) -> &[bool] {
+        &self.red_line_ok[self.first[issue]..self.first[issue + 1]]
+    }
+
+    /// Whether each option of `issue` is allowed by the red lines and the unary requirements.
+    pub fn unary_ok(&self, issue: usize) -> &[bool] {
+        &self.unary_ok[self.first[issue]..self.first[issue + 1]]
     }
 
     /// Utility vector of a package given as option indices.
     pub fn utilities(&self, package: &[usize]) -> Vec<i64> {
         let mut u = vec![0i64; self.parties];
         for (i, &o) in package.iter().enumerate() {
-            for (p, x) in u.iter_mut().enumerate() {
-                *x += self.term(i, o, p);
+            for (x, t) in u.iter_mut().zip(self.terms(i, o)) {
+                *x += t;
             }
         }
         u
@@ -160,7 +237,7 @@ impl Model {
         package
             .iter()
             .enumerate()
-            .all(|(i, &o)| self.unary_ok[i][o])
+            .all(|(i, &o)| self.unary_ok[self.first[i] + o])
             && self
                 .implies
                 .iter()
@@ -170,34 +247,26 @@ impl Model {
     /// The feasible set as disjoint boxes: split on whether each `implies` condition holds.
     /// `None` when that would take more than [`BOXES_MAX`] boxes.
     pub fn boxes(&self) -> Option<Vec<Box>> {
-        let base: Box = self
-            .unary_ok
-            .iter()
-            .map(|ok| {
-                ok.iter()
-                    .enumerate()
-                    .filter(|(_, k)| **k)
-                    .map(|(o, _)| o)
-                    .collect()
-            })
-            .collect();
+        let base = Box::new((0..self.issues()).map(|k| {
+            self.unary_ok(k)
+                .iter()
+                .enumerate()
+                .filter(|(_, ok)| **ok)
+                .map(|(o, _)| o)
+        }));
         let mut out = vec![base];
         for (a, ma, b, mb) in &self.implies {
             let mut next = Vec::with_capacity(out.len() * 2);
             for bx in out {
                 let (yes, no): (Vec<usize>, Vec<usize>) = bx[*a].iter().partition(|&&o| ma[o]);
                 if !no.is_empty() {
-                    let mut nb = bx.clone();
-                    nb[*a] = no;
-                    next.push(nb);
+                    next.push(bx.with(*a, &no));
                 }
                 if !yes.is_empty() {
-                    let mut yb = bx;
-                    yb[*a] = yes;
+                    let yb = bx.with(*a, &yes);
                     let then: Vec<usize> = yb[*b].iter().copied().filter(|&o| mb[o]).collect();
                     if !then.is_empty() {
-                        yb[*b] = then;
-                        next.push(yb);
+                        next.push(yb.with(*b, &then));
                     }
                 }
             }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inline::InlineVec;
 use crate::scenario::Scenario;
 
 /// Issues a package holds without an allocation of its own.
@@ -34,12 +35,13 @@ pub struct Table {
 impl Table {
     /// A table of issues with their options, issues already sorted by id (and unique).
     fn from_sorted<'a, O: Iterator<Item = &'a str>>(
+        bytes: usize,
         issues: usize,
         options: usize,
         list: impl Iterator<Item = (&'a str, O)>,
     ) -> Table {
         let mut t = Table {
-            text: String::new(),
+            text: String::with_capacity(bytes),
             issues: Vec::with_capacity(issues),
             options: Vec::with_capacity(options),
         };
@@ -62,7 +64,13 @@ impl Table {
         let mut order: Vec<usize> = (0..s.issues.len()).collect();
         order.sort_unstable_by(|&a, &b| s.issues[a].id.cmp(&s.issues[b].id));
         let options = s.issues.iter().map(|i| i.options.len()).sum();
-        let mut t = Table::from_sorted(
+        let bytes = s
+            .issues
+            .iter()
+            .map(|i| i.id.len() + i.options.iter().map(|o| o.id.len()).sum::<usize>())
+            .sum();
+        let t = Table::from_sorted(
+            bytes,
             order.len(),
             options,
             order.iter().map(|&i| {
@@ -73,7 +81,6 @@ impl Table {
                 )
             }),
         );
-        t.text.shrink_to_fit();
         (t, order)
     }
 
@@ -119,34 +126,7 @@ impl Table {
 }
 
 /// Per issue (in the table's order), the index of the chosen option.
-#[derive(Clone)]
-enum Picks {
-    Inline(u8, [u32; INLINE]),
-    Heap(Box<[u32]>),
-}
-
-impl Picks {
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Picks::Inline(n, v) => &v[..*n as usize],
-            Picks::Heap(v) => v,
-        }
-    }
-
-    fn from_iter(n: usize, it: impl Iterator<Item = u32>) -> Picks {
-        if n <= INLINE {
-            let mut v = [0u32; INLINE];
-            for (slot, x) in v.iter_mut().zip(it) {
-                *slot = x;
-            }
-            // n <= INLINE, so it fits a u8.
-            #[allow(clippy::cast_possible_truncation)]
-            Picks::Inline(n as u8, v)
-        } else {
-            Picks::Heap(it.collect())
-        }
-    }
-}
+type Picks = InlineVec<u32, INLINE>;
 
 /// A package: one option id per issue id.
 ///
@@ -176,6 +156,9 @@ impl Package {
             last.insert(k.as_ref(), i);
         }
         let table = Table::from_sorted(
+            last.iter()
+                .map(|(k, &i)| k.len() + pairs[i].1.as_ref().len())
+                .sum(),
             last.len(),
             last.len(),
             last.iter()
@@ -184,7 +167,7 @@ impl Package {
         let n = table.len();
         Package {
             table: Arc::new(table),
-            picks: Picks::from_iter(n, std::iter::repeat_n(0, n)),
+            picks: std::iter::repeat_n(0, n).collect(),
         }
     }
 
@@ -192,14 +175,14 @@ impl Package {
     pub(crate) fn in_table(table: &Arc<Table>, picks: impl Iterator<Item = u32>) -> Package {
         Package {
             table: Arc::clone(table),
-            picks: Picks::from_iter(table.len(), picks),
+            picks: picks.take(table.len()).collect(),
         }
     }
 
     /// The option id settled on for this issue id.
     pub fn get(&self, issue: &str) -> Option<&str> {
         let k = self.table.find(issue)?;
-        Some(self.table.option(k, self.picks.as_slice()[k]))
+        Some(self.table.option(k, self.picks[k]))
     }
 
     /// Whether the package settles this issue.
@@ -252,7 +235,7 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let p = self.package;
-        let &pick = p.picks.as_slice().get(self.k)?;
+        let &pick = p.picks.get(self.k)?;
         let item = (p.table.issue(self.k), p.table.option(self.k, pick));
         self.k += 1;
         Some(item)
@@ -282,7 +265,7 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Package {
 
 impl PartialEq for Package {
     fn eq(&self, other: &Self) -> bool {
-        (Arc::ptr_eq(&self.table, &other.table) && self.picks.as_slice() == other.picks.as_slice())
+        (Arc::ptr_eq(&self.table, &other.table) && self.picks == other.picks)
             || self.iter().eq(other.iter())
     }
 }

@@ -22,7 +22,7 @@ pub const SMALL_PACKAGES_MAX: usize = 128;
 /// The limits guarantee that the general programmes would neither thin the frontier nor give up counting.
 pub fn applies(bx: &Box, points_max: usize, count_states_max: usize) -> Option<usize> {
     let mut total: usize = 1;
-    for o in bx {
+    for o in bx.iter() {
         total = total.checked_mul(o.len())?;
         if total > SMALL_PACKAGES_MAX {
             return None;
@@ -70,37 +70,31 @@ fn solve_in(
     let d = model.parties;
     let n = bx.len();
     let r = &model.reservation;
-    // Odometer over positions in the box (last issue fastest), with running prefix sums.
-    let mut pos = vec![0usize; n];
-    let mut sums = vec![0i64; (n + 1) * d];
     let mut m = 0usize;
-    let mut from = 0;
     let mut code: u32 = 0;
-    loop {
-        for k in from..n {
-            let o = bx[k][pos[k]];
-            let t = &model.terms[k][o * d..(o + 1) * d];
-            let (lo, hi) = sums.split_at_mut((k + 1) * d);
-            let prev = &lo[k * d..];
-            for p in 0..d {
-                hi[p] = prev[p] + t[p];
+    // The last issue's options (one empty choice when there is no issue).
+    let (lt, last) = match n.checked_sub(1) {
+        Some(k) => (terms_of(model, bx, k), bx[k].len()),
+        None => (Vec::new(), 1),
+    };
+    let mut u = vec![0i64; d];
+    each_prefix(model, bx, n.saturating_sub(1), |base| {
+        for j in 0..last {
+            for ((x, a), b) in u
+                .iter_mut()
+                .zip(base)
+                .zip(lt.get(j * d..(j + 1) * d).unwrap_or(&[]))
+            {
+                *x = a + b;
             }
+            if u.iter().zip(r).all(|(a, b)| a >= b) {
+                utils[m * d..(m + 1) * d].copy_from_slice(&u);
+                codes[m] = code;
+                m += 1;
+            }
+            code += 1;
         }
-        let u = &sums[n * d..];
-        if u.iter().zip(r).all(|(a, b)| a >= b) {
-            utils[m * d..(m + 1) * d].copy_from_slice(u);
-            codes[m] = code;
-            m += 1;
-        }
-        code += 1;
-        // Advance: the last issue that has options left moves on, the ones after it start over.
-        let Some(k) = (0..n).rev().find(|&k| pos[k] + 1 < bx[k].len()) else {
-            break;
-        };
-        pos[k] += 1;
-        pos[k + 1..].fill(0);
-        from = k;
-    }
+    });
     let utils = &utils[..m * d];
     let codes = &codes[..m];
     let order = &mut order[..m];
@@ -199,6 +193,44 @@ fn solve_in(
         g = end;
     }
     (m as u128, points)
+}
+
+/// Calls `f(sums)` for every choice of options of all issues of `bx` but `inner`, in odometer order (the
+/// last of them fastest), with that choice's utility vector; keeps running prefix sums, so each choice costs
+/// about one vector addition. The caller goes through the `inner` issue's options itself, in a tighter loop
+/// ([`terms_of`]). With `inner` past the last issue, every issue is in the odometer.
+pub(crate) fn each_prefix(model: &Model, bx: &Box, inner: usize, mut f: impl FnMut(&[i64])) {
+    let d = model.parties;
+    let issues: Vec<usize> = (0..bx.len()).filter(|&k| k != inner).collect();
+    let n = issues.len();
+    let mut pos = vec![0usize; n];
+    let mut sums = vec![0i64; (n + 1) * d];
+    let mut from = 0;
+    loop {
+        for (i, &k) in issues.iter().enumerate().skip(from) {
+            let t = model.terms(k, bx[k][pos[i]]);
+            let (lo, hi) = sums.split_at_mut((i + 1) * d);
+            for ((s, a), b) in hi[..d].iter_mut().zip(&lo[i * d..]).zip(t) {
+                *s = a + b;
+            }
+        }
+        f(&sums[n * d..]);
+        // Advance: the last issue with options left moves on, the ones after it start over.
+        let Some(i) = (0..n).rev().find(|&i| pos[i] + 1 < bx[issues[i]].len()) else {
+            return;
+        };
+        pos[i] += 1;
+        pos[i + 1..].fill(0);
+        from = i;
+    }
+}
+
+/// Issue `k`'s terms for the box's options of it, flat: `[j * d + p]` for its `j`-th allowed option.
+pub(crate) fn terms_of(model: &Model, bx: &Box, k: usize) -> Vec<i64> {
+    bx[k]
+        .iter()
+        .flat_map(|&o| model.terms(k, o).iter().copied())
+        .collect()
 }
 
 /// Positions in the box of package number `code` (odometer order, last issue fastest).

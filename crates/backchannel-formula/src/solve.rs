@@ -1,10 +1,13 @@
 //! Solving a scenario: counts, the exact Pareto frontier of the acceptable set, fair points and explanations.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::count::{self, Count};
 use crate::fair::{self, Criterion};
 use crate::frontier::{self, FrontierLimits, Points};
+use crate::inline::InlineVec;
 use crate::model::{Model, Names, from_fixed};
 use crate::scenario::{Package, RequirementKind, Scenario};
 use crate::small;
@@ -42,11 +45,14 @@ pub enum Progress {
     },
 }
 
+/// Each party's utility (or gain), in party order; inline up to four parties.
+pub type Utilities = InlineVec<f64, 4>;
+
 /// One point of the frontier.
 #[derive(Clone, Debug, Serialize)]
 pub struct FrontierPoint {
     /// Each party's utility, in party order.
-    pub utilities: Vec<f64>,
+    pub utilities: Utilities,
     /// A package with these utilities.
     pub package: Package,
     /// How many acceptable packages share these utilities.
@@ -57,9 +63,9 @@ pub struct FrontierPoint {
 #[derive(Clone, Debug, Serialize)]
 pub struct FairPoint {
     /// Each party's utility.
-    pub utilities: Vec<f64>,
+    pub utilities: Utilities,
     /// Each party's gain over its reservation.
-    pub gains: Vec<f64>,
+    pub gains: Utilities,
     /// A package with these utilities.
     pub package: Package,
     /// Index into `pareto`.
@@ -69,7 +75,7 @@ pub struct FairPoint {
     /// The requirements this point meets (all of them, by construction), by id.
     pub meets: Vec<String>,
     /// What the point maximises.
-    pub explanation: String,
+    pub explanation: Cow<'static, str>,
 }
 
 /// An option taken off the table, and by whom.
@@ -283,10 +289,7 @@ fn solve_inner(
     progress(Progress::Phase("counting"));
     let packages_total = count::product(model.options.iter().copied());
     let within_red_lines = count::product(
-        model
-            .red_line_ok
-            .iter()
-            .map(|v| v.iter().filter(|x| **x).count()),
+        (0..model.issues()).map(|k| model.red_line_ok(k).iter().filter(|x| **x).count()),
     );
     let boxes = model.boxes();
     let Some(boxes) = boxes else {
@@ -447,17 +450,17 @@ fn fill_frontier(s: &Scenario, model: &Model, front: &Points, sol: &mut Solution
     }
     let meets: Vec<String> = s.requirements.iter().map(|q| q.id.clone()).collect();
     let gains = fair::Gains::new(d, sol.fixed.flat(), r);
-    let point = |c: Criterion, what: &str| -> Option<FairPoint> {
+    let point = |c: Criterion, what: &'static str| -> Option<FairPoint> {
         let ties = gains.best(c);
         let &k = ties.first()?;
         let u = &sol.fixed[k];
         let explanation = if ties.len() > 1 {
-            format!(
+            Cow::Owned(format!(
                 "{what}; {} frontier points tie, the first is shown",
                 ties.len()
-            )
+            ))
         } else {
-            what.to_string()
+            Cow::Borrowed(what)
         };
         Some(FairPoint {
             utilities: sol.pareto[k].utilities.clone(),
@@ -544,13 +547,13 @@ fn removals(s: &Scenario, model: &Model) -> Vec<Removal> {
 
 fn why_empty(s: &Scenario, model: &Model, boxes: &[crate::model::Box]) -> String {
     for (i, issue) in s.issues.iter().enumerate() {
-        if model.red_line_ok[i].iter().all(|x| !x) {
+        if model.red_line_ok(i).iter().all(|x| !x) {
             return format!(
                 "every option of issue {:?} is behind some party's red line",
                 issue.id
             );
         }
-        if model.unary_ok[i].iter().all(|x| !x) {
+        if model.unary_ok(i).iter().all(|x| !x) {
             return format!(
                 "every option of issue {:?} left by the red lines is ruled out by the observers' requirements",
                 issue.id

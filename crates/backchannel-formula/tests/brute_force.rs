@@ -46,6 +46,22 @@ proptest! {
         check_against_brute(&s, &sol);
     }
 
+    /// The counting programme (which solving uses for boxes of over `count::ENUMERATE_MAX` packages)
+    /// counts what the enumerator counts, on boxes small enough to enumerate.
+    #[test]
+    fn counting_programme_equals_brute_force(seed in any::<u64>(), shape in shape_strategy()) {
+        let s = synth::random(seed, shape);
+        let b = backchannel_formula::brute::enumerate(&s).unwrap();
+        let m = Model::new(&s);
+        let counted: u128 = m
+            .boxes()
+            .unwrap()
+            .iter()
+            .map(|bx| exact(count::acceptable_by_programme(&m, bx, usize::MAX).unwrap()))
+            .sum();
+        prop_assert_eq!(counted, b.acceptable);
+    }
+
     /// The small-box path (direct enumeration) gives exactly the general programmes' answer: counts,
     /// frontier order, representative packages, fair points and explanations.
     #[test]
