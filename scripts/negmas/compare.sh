@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs NegMAS and backchannel's formula engine on the same ANAC domains and compares results and times.
+# Runs NegMAS and backchannel's formula engine on the same ANAC domains and compares results and times, then
+# the single negotiating text against NegMAS's veto single-text mediator.
 # Usage: scripts/negmas/compare.sh [DOMAINS_DIR] [PARTIES_MAX]
 # DOMAINS_DIR defaults to $BACKCHANNEL_DOMAINS_DIR, then ../shared/negotiation-domains/anac.
 set -euo pipefail
@@ -14,8 +15,13 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet negmas
 fi
 cd "$root"
-cargo build --release -q -p backchannel-formula --example sweep
+cargo build --release -q -p backchannel-formula --example sweep --example draft_sweep
 target="${CARGO_TARGET_DIR:-$root/target}"
 # five repetitions per domain for our timing; exported domains go to $work/export
 "$target/release/examples/sweep" "$domains" 5 "$work/export" > "$work/ours.jsonl"
 "$venv/bin/python" "$root/scripts/negmas/compare.py" "$work/ours.jsonl" "$work/export" "$parties_max"
+# The single negotiating text: ours from 10 random first drafts per domain (at most 10 drafts each), NegMAS's
+# VetoSTMechanism from 5 random first texts (1,000 proposals each), on the same exported domains.
+echo
+"$target/release/examples/draft_sweep" "$domains" 10 10 > "$work/drafts.jsonl"
+"$venv/bin/python" "$root/scripts/negmas/single_text.py" "$work/drafts.jsonl" "$work/export" 1000 5 "$parties_max"

@@ -264,7 +264,9 @@ pub fn simulated_response(
 }
 
 /// Runs the single-text process with simulated parties from a seeded random first draft; returns the Nash
-/// share (of the best acceptable Nash product) of each draft, the first draft included.
+/// share (of the best acceptable Nash product) of each draft, the first draft included. A draft that is not
+/// acceptable has share 0; when the best product is 0 (some party gains nothing anywhere), an acceptable
+/// draft has share 1.
 pub fn simulate(s: &Scenario, seed: u64, drafts_max: usize) -> Vec<f64> {
     let sol = solve(s, &SolveOptions::default());
     let model = Model::new(s);
@@ -278,8 +280,12 @@ pub fn simulate(s: &Scenario, seed: u64, drafts_max: usize) -> Vec<f64> {
         .unwrap_or(0.0);
     let share = |pkg: &[usize]| -> f64 {
         let u = model.utilities(pkg);
-        if !model.feasible(pkg) || u.iter().zip(r).any(|(a, b)| a < b) || best <= 0.0 {
+        if !model.feasible(pkg) || u.iter().zip(r).any(|(a, b)| a < b) {
             return 0.0;
+        }
+        if best <= 0.0 {
+            // Every acceptable package's product is 0, the best there is: this one attains it.
+            return 1.0;
         }
         fair::big_to_f64(&fair::big_product(
             u.iter().zip(r).map(|(a, b)| (a - b).unsigned_abs()),
