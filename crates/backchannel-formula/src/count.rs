@@ -126,7 +126,7 @@ impl Tally for f64 {
     }
 }
 
-/// The candidates of issue `k`: every partial vector (with its count) plus each option in `opts`, into
+/// The candidates of issue `k`: each option in `opts` plus every partial vector (with its count), into
 /// `cu` and `cc` (cleared first).
 fn extend<C: Copy>(
     model: &Model,
@@ -140,10 +140,13 @@ fn extend<C: Copy>(
     cc.clear();
     cu.reserve(counts.len() * opts.len() * d);
     cc.reserve(counts.len() * opts.len());
-    for (j, &c) in counts.iter().enumerate() {
-        let u = &utils[j * d..(j + 1) * d];
-        for &o in opts {
-            cu.extend(u.iter().zip(model.terms(k, o)).map(|(a, b)| a + b));
+    // Option by option: the partial vectors come in descending order (as `merge` leaves them), and adding
+    // one option's terms keeps that order, so the candidates form one sorted run per option.
+    for &o in opts {
+        let t = model.terms(k, o);
+        for (j, &c) in counts.iter().enumerate() {
+            let u = &utils[j * d..(j + 1) * d];
+            cu.extend(u.iter().zip(t).map(|(a, b)| a + b));
             cc.push(c);
         }
     }
@@ -160,7 +163,7 @@ fn merge<C: Tally>(
     let mut ok = true;
     out_u.clear();
     out_c.clear();
-    for &k in buf.descending(d, utils, counts.len()) {
+    for &k in buf.descending(d, utils, counts.len(), true) {
         let u = &utils[k * d..(k + 1) * d];
         if !out_c.is_empty() && same(&out_u[out_u.len() - d..], u) {
             let last = out_c.len() - 1;
@@ -263,6 +266,7 @@ fn programme(
     let mut counts: Vec<u128> = vec![1];
     let (mut cu, mut cc, mut buf) = (Vec::new(), Vec::new(), SortBuf::default());
     let mut little_merging = false;
+    let mut kept_before = 0;
     for k in 0..=n {
         // Decide what is settled at this depth.
         let rest = product(bx.iter().skip(k).map(<[usize]>::len));
@@ -297,6 +301,15 @@ fn programme(
                 return None;
             }
         }
+        // And when the vectors still grow in number, assume they will not shrink: give up now if this many
+        // for each issue left would exceed the budget.
+        if kept > kept_before {
+            let left: usize = bx.iter().skip(k).map(<[usize]>::len).sum();
+            if kept.saturating_mul(left) > *work {
+                return None;
+            }
+        }
+        kept_before = kept;
         *work -= candidates;
         if k + 1 == n {
             // The last issue: count the acceptable completions directly, nothing left to merge.

@@ -89,12 +89,13 @@ pub(crate) struct SortBuf {
 impl SortBuf {
     /// The indices of `n` vectors (each `d` long, flattened in `utils`) in lexicographically descending
     /// order, equal vectors in index order (what a stable sort gives). Up to three coordinates sort as packed
-    /// integer keys, several times faster than comparing slices.
-    pub(crate) fn descending(&mut self, d: usize, utils: &[i64], n: usize) -> &[usize] {
+    /// integer keys, several times faster than comparing slices. `runs`: the vectors come as a few runs
+    /// already in order, which a run-adaptive sort merges instead of sorting from scratch.
+    pub(crate) fn descending(&mut self, d: usize, utils: &[i64], n: usize, runs: bool) -> &[usize] {
         let index_bits = usize::BITS - n.leading_zeros();
         self.keys.clear();
         if d <= 3 && (0..n).all(|k| self.push(&utils[k * d..(k + 1) * d], k, index_bits)) {
-            return self.finish(index_bits);
+            return self.finish(index_bits, runs);
         }
         let u = |k: usize| &utils[k * d..(k + 1) * d];
         self.order.clear();
@@ -110,9 +111,13 @@ impl SortBuf {
             .is_some()
     }
 
-    /// The indices of the keys pushed, sorted.
-    fn finish(&mut self, index_bits: u32) -> &[usize] {
-        self.keys.sort_unstable();
+    /// The indices of the keys pushed, sorted (by a run-adaptive sort for `runs`).
+    fn finish(&mut self, index_bits: u32, runs: bool) -> &[usize] {
+        if runs {
+            self.keys.sort();
+        } else {
+            self.keys.sort_unstable();
+        }
         let mask = (1u128 << index_bits) - 1;
         self.order.clear();
         #[allow(clippy::cast_possible_truncation)]
@@ -157,7 +162,7 @@ fn reduce_with(
     buf: &mut SortBuf,
     merged: &mut Vec<(usize, u128)>,
 ) {
-    let order = buf.descending(d, utils, counts.len());
+    let order = buf.descending(d, utils, counts.len(), false);
     sweep(d, utils, order, |k| counts[k], saturated, merged);
 }
 
