@@ -1,4 +1,5 @@
-//! Criterion benches for the hot paths: the frontier merge and a full solve.
+//! Criterion benches for the hot paths: loading a small ANAC domain, and whole solves from a few hundred
+//! packages (where fixed costs dominate) to 10^30.
 #![allow(clippy::unwrap_used)]
 
 use backchannel_formula::synth::{Shape, random};
@@ -22,6 +23,15 @@ fn bench(c: &mut Criterion) {
     let demo = Scenario::from_json_str(include_str!("../scenarios/us-iran.json")).unwrap();
     c.bench_function("solve us-iran", |b| {
         b.iter(|| solve(&demo, &SolveOptions::default()))
+    });
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/IS_BT_Acquisition");
+    c.bench_function("load ANAC IS_BT_Acquisition", |b| {
+        b.iter(|| backchannel_formula::load(&folder).unwrap())
+    });
+    let acquisition = backchannel_formula::load(&folder).unwrap();
+    c.bench_function("solve ANAC IS_BT_Acquisition (384 packages)", |b| {
+        b.iter(|| solve(&acquisition, &SolveOptions::default()))
     });
     let s30 = random(42, shape(2, 30));
     c.bench_function("solve 2 parties 30x10", |b| {
