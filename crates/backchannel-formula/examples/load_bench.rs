@@ -1,5 +1,6 @@
 //! Times loading (and solving) one GENIUS folder or scenario file many times, and, for a folder, the same
-//! file-system work alone (list the folder, read each XML file): the floor under any loader.
+//! file-system work alone (list the folder, read each XML file): the floor under any loader; then that work
+//! in parts (listing, opening and closing, reading), and parsing the files' XML already in memory.
 //!
 //! `cargo run --release -p backchannel-formula --example load_bench -- FOLDER [REPEATS]`
 
@@ -57,6 +58,7 @@ fn main() {
             "list and read the files only: {:.1} us ({bytes} bytes)",
             io_s * 1e6
         );
+        parts(path, repeat);
     }
     let Ok(s) = load(path) else { return };
     let t1 = Instant::now();
@@ -68,5 +70,48 @@ fn main() {
         "load {:.1} us, solve {:.1} us ({n})",
         load_s * 1e6,
         solve_s * 1e6
+    );
+}
+
+/// The file-system work in parts, and the XML parse of the files already read.
+fn parts(dir: &Path, repeat: u32) {
+    let per = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / f64::from(repeat);
+    let t = Instant::now();
+    let mut files = Vec::new();
+    for _ in 0..repeat {
+        files = std::fs::read_dir(dir)
+            .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+    }
+    let list = per(t);
+    let t = Instant::now();
+    for _ in 0..repeat {
+        for f in &files {
+            drop(std::fs::File::open(f));
+        }
+    }
+    let open = per(t);
+    let mut texts = vec![String::new(); files.len()];
+    let t = Instant::now();
+    for _ in 0..repeat {
+        for (f, text) in files.iter().zip(&mut texts) {
+            text.clear();
+            if let Ok(mut file) = std::fs::File::open(f) {
+                let _ = std::io::Read::read_to_string(&mut file, text);
+            }
+        }
+    }
+    let read = per(t);
+    let t = Instant::now();
+    for _ in 0..repeat {
+        for text in &texts {
+            let _ = std::hint::black_box(backchannel_formula::xml::parse_doc(text));
+        }
+    }
+    let parse = per(t);
+    println!(
+        "in parts: list {list:.1} us; open and close {:.1} us per file; read {:.1} us per file; parse the XML in memory {parse:.1} us",
+        open / files.len().max(1) as f64,
+        (read - open) / files.len().max(1) as f64,
     );
 }
