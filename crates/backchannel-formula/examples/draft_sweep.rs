@@ -5,34 +5,15 @@
 //!
 //! `cargo run --release -p backchannel-formula --example draft_sweep -- DOMAINS_DIR [SEEDS] [DRAFTS]`
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use backchannel_formula::draft::simulate;
-use backchannel_formula::load::load_with_notes;
+use backchannel_formula::load::{genius_folders, load_with_notes};
 use backchannel_formula::{SolveOptions, solve};
 
 /// Shares at or above this count as reaching the Nash point (the bar).
 const TARGET: f64 = 0.995;
-
-fn folders(root: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    if entries
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "xml"))
-    {
-        out.push(root.to_path_buf());
-    }
-    for e in entries {
-        if e.is_dir() {
-            folders(&e, out);
-        }
-    }
-}
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -47,8 +28,7 @@ fn main() {
         .unwrap_or_else(|| "../shared/negotiation-domains/anac".to_string());
     let seeds = arg(2, 10) as u64;
     let drafts = arg(3, 10);
-    let mut dirs = Vec::new();
-    folders(Path::new(&root), &mut dirs);
+    let dirs = genius_folders(Path::new(&root));
     let (mut runs, mut reached, mut domains, mut worst) =
         (0usize, 0usize, 0usize, (f64::INFINITY, String::new()));
     let mut finals = Vec::new();

@@ -8,27 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use backchannel_formula::load::load_with_notes;
+use backchannel_formula::load::{genius_folders, load_with_notes};
 use backchannel_formula::{SolveOptions, solve};
-
-fn folders(root: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    if entries
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "xml"))
-    {
-        out.push(root.to_path_buf());
-    }
-    for e in entries {
-        if e.is_dir() {
-            folders(&e, out);
-        }
-    }
-}
 
 /// Solving alone is repeated at least REPEATS times, and beyond that while under this budget, up to
 /// [`SOLVE_ONLY_RUNS_MAX`] runs.
@@ -52,8 +33,7 @@ fn main() {
     // Optional: write each loaded domain, normalised as GENIUS semantics define it, to this folder; timings are
     // then taken on the exported folder, the very files a comparison with another tool reads.
     let export = std::env::args().nth(3).map(PathBuf::from);
-    let mut dirs = Vec::new();
-    folders(Path::new(&root), &mut dirs);
+    let dirs = genius_folders(Path::new(&root));
     for dir in dirs {
         let name = dir
             .strip_prefix(&root)

@@ -126,6 +126,58 @@ impl Tally for f64 {
     }
 }
 
+/// Settles partial vectors before an issue, given what the issues from there on can add at most and at
+/// least (`maxrem`, `minrem` from that issue): drops those that can no longer reach every reservation, adds
+/// to `accepted` those that reach it whatever follows (times the `rest` packages each), and keeps the others
+/// in order. Returns how many are kept.
+fn settle<C: Tally>(
+    d: usize,
+    r: &[i64],
+    (maxrem, minrem): (&[i64], &[i64]),
+    rest: Count,
+    (utils, counts): (&mut Vec<i64>, &mut Vec<C>),
+    accepted: &mut Count,
+) -> usize {
+    let mut kept = 0;
+    for j in 0..counts.len() {
+        let u = &utils[j * d..(j + 1) * d];
+        if (0..d).any(|p| u[p] + maxrem[p] < r[p]) {
+            continue;
+        }
+        if (0..d).all(|p| u[p] + minrem[p] >= r[p]) {
+            *accepted = accepted.add(counts[j].times(rest));
+            continue;
+        }
+        utils.copy_within(j * d..(j + 1) * d, kept * d);
+        counts[kept] = counts[j];
+        kept += 1;
+    }
+    utils.truncate(kept * d);
+    counts.truncate(kept);
+    kept
+}
+
+/// Adds to `accepted` the acceptable completions of each partial vector by the options `opts` of the last
+/// issue `k`.
+fn tally_last<C: Tally>(
+    model: &Model,
+    k: usize,
+    opts: &[usize],
+    (utils, counts): (&[i64], &[C]),
+    accepted: &mut Count,
+) {
+    let (d, r) = (model.parties, &model.reservation);
+    for (j, &c) in counts.iter().enumerate() {
+        let u = &utils[j * d..(j + 1) * d];
+        for &o in opts {
+            let t = model.terms(k, o);
+            if (0..d).all(|p| u[p] + t[p] >= r[p]) {
+                *accepted = accepted.add(c.times(Count::Exact(1)));
+            }
+        }
+    }
+}
+
 /// The candidates of issue `k`: each option in `opts` plus every partial vector (with its count), into
 /// `cu` and `cc` (cleared first).
 fn extend<C: Copy>(
@@ -270,22 +322,14 @@ fn programme(
     for k in 0..=n {
         // Decide what is settled at this depth.
         let rest = product(bx.iter().skip(k).map(<[usize]>::len));
-        let mut kept = 0;
-        for j in 0..counts.len() {
-            let u = &utils[j * d..(j + 1) * d];
-            if (0..d).any(|p| u[p] + maxrem[k * d + p] < r[p]) {
-                continue;
-            }
-            if (0..d).all(|p| u[p] + minrem[k * d + p] >= r[p]) {
-                accepted = accepted.add(times(counts[j], rest));
-                continue;
-            }
-            utils.copy_within(j * d..(j + 1) * d, kept * d);
-            counts[kept] = counts[j];
-            kept += 1;
-        }
-        utils.truncate(kept * d);
-        counts.truncate(kept);
+        let kept = settle(
+            d,
+            r,
+            (&maxrem[k * d..], &minrem[k * d..]),
+            rest,
+            (&mut utils, &mut counts),
+            &mut accepted,
+        );
         if k == n || kept == 0 {
             break;
         }
@@ -313,15 +357,7 @@ fn programme(
         *work -= candidates;
         if k + 1 == n {
             // The last issue: count the acceptable completions directly, nothing left to merge.
-            for j in 0..kept {
-                let u = &utils[j * d..(j + 1) * d];
-                for &o in &bx[k] {
-                    let t = model.terms(k, o);
-                    if (0..d).all(|p| u[p] + t[p] >= r[p]) {
-                        accepted = accepted.add(Count::Exact(counts[j]));
-                    }
-                }
-            }
+            tally_last(model, k, &bx[k], (&utils, &counts), &mut accepted);
             break;
         }
         extend(model, k, &bx[k], (&utils, &counts), (&mut cu, &mut cc));
@@ -356,35 +392,19 @@ fn bound_in_box<C: Tally>(model: &Model, bx: &Box, states_max: usize, upper: boo
     let mut delta: i64 = 1;
     for k in 0..=n {
         let rest = product(bx.iter().skip(k).map(<[usize]>::len));
-        let mut kept = 0;
-        for j in 0..counts.len() {
-            let u = &utils[j * d..(j + 1) * d];
-            if (0..d).any(|p| u[p] + maxrem[k * d + p] < r[p]) {
-                continue;
-            }
-            if (0..d).all(|p| u[p] + minrem[k * d + p] >= r[p]) {
-                accepted = accepted.add(counts[j].times(rest));
-                continue;
-            }
-            utils.copy_within(j * d..(j + 1) * d, kept * d);
-            counts[kept] = counts[j];
-            kept += 1;
-        }
-        utils.truncate(kept * d);
-        counts.truncate(kept);
+        let kept = settle(
+            d,
+            r,
+            (&maxrem[k * d..], &minrem[k * d..]),
+            rest,
+            (&mut utils, &mut counts),
+            &mut accepted,
+        );
         if k == n || kept == 0 {
             break;
         }
         if k + 1 == n {
-            for j in 0..kept {
-                let u = &utils[j * d..(j + 1) * d];
-                for &o in &bx[k] {
-                    let t = model.terms(k, o);
-                    if (0..d).all(|p| u[p] + t[p] >= r[p]) {
-                        accepted = accepted.add(counts[j].times(Count::Exact(1)));
-                    }
-                }
-            }
+            tally_last(model, k, &bx[k], (&utils, &counts), &mut accepted);
             break;
         }
         extend(model, k, &bx[k], (&utils, &counts), (&mut cu, &mut cc));

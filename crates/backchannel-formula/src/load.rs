@@ -111,6 +111,30 @@ pub fn load_with_notes(path: &Path) -> Result<(Scenario, Vec<String>), LoadError
     Ok((s, Vec::new()))
 }
 
+/// Every folder at or under `root` that holds an XML file (a GENIUS domain folder, or one that will be
+/// refused with its reason), in sorted path order; folders that cannot be listed are skipped.
+pub fn genius_folders(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        if entries
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
+        {
+            out.push(dir.to_path_buf());
+        }
+        for e in entries.into_iter().filter(|e| e.is_dir()) {
+            walk(&e, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out
+}
+
 /// Loads a GENIUS folder: one domain XML and one utility-space XML per party (parties in file-name order).
 pub fn load_genius_folder(dir: &Path) -> Result<(Scenario, Vec<String>), LoadError> {
     let entries = fs::read_dir(dir).map_err(|cause| LoadError::Io {

@@ -87,23 +87,6 @@ fn domains_dir() -> Option<PathBuf> {
     d.is_dir().then_some(d)
 }
 
-fn folders(root: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    if entries
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "xml"))
-    {
-        out.push(root.to_path_buf());
-    }
-    for e in entries.into_iter().filter(|e| e.is_dir()) {
-        folders(&e, out);
-    }
-}
-
 #[test]
 fn every_anac_folder_loads_or_is_refused_clearly() {
     let Some(root) = domains_dir() else {
@@ -112,8 +95,7 @@ fn every_anac_folder_loads_or_is_refused_clearly() {
         );
         return;
     };
-    let mut dirs = Vec::new();
-    folders(&root, &mut dirs);
+    let dirs = backchannel_formula::load::genius_folders(&root);
     assert!(
         !dirs.is_empty(),
         "no GENIUS folders under {}",
