@@ -162,27 +162,15 @@ fn reduce_with(
     buf: &mut SortBuf,
     merged: &mut Vec<(usize, u128)>,
 ) {
+    // Among equal vectors the first generated stays the representative (determinism).
     let order = buf.descending(d, utils, counts.len(), false);
-    sweep(d, utils, order, |k| counts[k], saturated, merged);
-}
-
-/// Given vectors (indices into `utils`) in lexicographically descending order, merges equal ones (the first
-/// stays the representative, counts add) and keeps the non-dominated ones, into `merged`.
-fn sweep(
-    d: usize,
-    utils: &[i64],
-    order: &[usize],
-    count: impl Fn(usize) -> u128,
-    saturated: &mut bool,
-    merged: &mut Vec<(usize, u128)>,
-) {
     let u = |k: usize| &utils[k * d..(k + 1) * d];
     merged.clear();
     for &k in order {
         if let Some(last) = merged.last_mut()
             && same(u(last.0), u(k))
         {
-            let (c, over) = last.1.overflowing_add(count(k));
+            let (c, over) = last.1.overflowing_add(counts[k]);
             if over {
                 *saturated = true;
                 last.1 = u128::MAX;
@@ -191,7 +179,7 @@ fn sweep(
             }
             continue;
         }
-        merged.push((k, count(k)));
+        merged.push((k, counts[k]));
     }
     match d {
         0 | 1 => {

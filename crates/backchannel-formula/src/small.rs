@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use crate::frontier::Points;
+use crate::frontier::{Points, packed_key};
 use crate::model::{Box, Model};
 
 /// Most packages in a box for the small path (measured on the ANAC domains: beyond about a hundred, sorting
@@ -99,26 +99,24 @@ fn solve_in(
     let codes = &codes[..m];
     let order = &mut order[..m];
     let u = |k: u32| &utils[k as usize * d..(k as usize + 1) * d];
-    // Lexicographically descending by vector, packages in odometer order within equal vectors. Utilities of
-    // up to three parties in [0, 2^31) and the package number (below 2^10) pack into one integer key, the
-    // complement of each utility then the number: an ascending sort of keys is that order.
-    const BITS: u32 = 31;
-    const TOP: i64 = (1 << BITS) - 1;
-    let packed = d <= 3 && m <= 1 << KEY_BITS && utils.iter().all(|&x| (0..=TOP).contains(&x));
+    // Lexicographically descending by vector, packages in odometer order within equal vectors: packed keys
+    // (`frontier::packed_key`, the package number in the low bits) sort in that order. Vectors that do not
+    // pack are sorted by comparing them.
+    let mut packed = d <= 3;
     for (k, slot) in order.iter_mut().enumerate() {
-        let mut key: u128 = 0;
-        if packed {
-            for &x in u(k as u32) {
-                key = (key << BITS) | (TOP - x) as u128;
+        *slot = match packed_key(u(k as u32), k, KEY_BITS).filter(|_| packed) {
+            Some(key) => key,
+            None => {
+                packed = false;
+                k as u128
             }
-        }
-        *slot = (key << KEY_BITS) | k as u128;
+        };
     }
+    let at = |k: &u128| (*k & KEY_MASK) as u32;
     if packed {
         order.sort_unstable();
     } else {
-        let at = |k: &u128| (*k & KEY_MASK) as u32;
-        order.sort_unstable_by(|a, b| u(at(b)).cmp(u(at(a))).then(a.cmp(b)));
+        order.sort_unstable_by(|a, b| u(at(b)).cmp(u(at(a))).then(at(a).cmp(&at(b))));
     }
     let at = |g: usize| (order[g] & KEY_MASK) as u32;
     // Room for the points most small answers have, in blocks under 1 KiB (see `STACK_PACKAGES`).
