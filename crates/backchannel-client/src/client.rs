@@ -1,68 +1,62 @@
-//! [`Client`]: one participant's view of its cases. Every command syncs first, verifies every
-//! entry it receives (the MLS layer, the act's signature, its chain and the case's rules) and
-//! refuses — naming the entry — anything that does not verify, without folding it.
+//! [`Client`]: one participant's view of its cases, kept in the home's store (`store`).
+//!
+//! An act is verified once, when it arrives (the MLS layer, the signature, the chain and the
+//! case's rules), and stored verified with the fold it leads to; opening a home reads each
+//! case's fold, not its log. Every step is one transaction of the store, whose cost does not
+//! grow with the case: the act, the MLS changes it caused and the new fold together. What
+//! goes to the hub goes through the outbox first (`outbox`), so that a process killed at any
+//! instant, or a hub that drops its reply, leaves a home that completes or drops the post
+//! on its next command.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use backchannel_core::act::{ChannelPurpose, SignedAct, VerifiedAct};
+use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
 use backchannel_core::api::{
     Blob, CreateInvite, EntryKind, Join, MemberRole, PostEntry, UploadKeyPackages,
 };
-use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, PublicKey, Role};
+use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, History, PublicKey, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
 use crate::hub::{HubClient, now_ms};
 use crate::invite::{InviteCode, InviteRole};
-use crate::mls::{self, Incoming, Provider};
+use crate::mls::{self, Provider};
+use crate::store::{Batch, Filter, NewAct, Store, StoredAct};
 use crate::vault::{self, Vault};
 
 /// How many key packages a participant leaves on the hub when it joins.
 const KEY_PACKAGES_ON_JOIN: usize = 5;
-/// How often a post is retried when another member posted first.
-const POST_ATTEMPTS: usize = 8;
 
-#[derive(Default, Serialize, Deserialize)]
-struct StoredState {
-    #[serde(default)]
-    mls: Vec<(Blob, Blob)>,
-    #[serde(default)]
-    cases: BTreeMap<CaseId, CaseLocal>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CaseLocal {
-    hub: String,
-    case_key: [u8; 32],
-    mediator: PublicKey,
+/// What a participant keeps of one case besides its log: where it is, the keys, how far each
+/// channel has been read, and the fold of the log. Its size is the procedure's, not the log's.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct CaseLocal {
+    pub(crate) hub: String,
+    pub(crate) case_key: [u8; 32],
+    pub(crate) mediator: PublicKey,
     /// Per channel this participant reads: the hub seq of the last entry it processed.
-    cursors: BTreeMap<ChannelName, u64>,
-    /// The verified acts, in the order they were folded.
-    log: Vec<LoggedAct>,
-    /// `log`, verified: checked once when folded or when the home is opened, not on every read.
-    #[serde(skip)]
-    verified: Vec<VerifiedAct>,
-    #[serde(default)]
-    welcome_cursor: u64,
+    pub(crate) cursors: BTreeMap<ChannelName, u64>,
+    pub(crate) welcome_cursor: u64,
     /// The mediator's record of the invites it issued, to check the roles the hub reports.
-    #[serde(default)]
-    invites: Vec<IssuedInvite>,
+    pub(crate) invites: Vec<IssuedInvite>,
+    /// How many acts the local log holds.
+    pub(crate) log_len: u64,
+    /// The fold of the log; `None` until the genesis is read.
+    pub(crate) state: Option<CaseState>,
+    /// When the last complete sync with the hub ended (ms since the epoch).
+    pub(crate) synced_ms: Option<u64>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
-struct LoggedAct {
-    seq: u64,
-    act: SignedAct,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-struct IssuedInvite {
-    code_hash: String,
-    role: MemberRole,
-    party: Option<String>,
-    used_by: Option<PublicKey>,
+pub(crate) struct IssuedInvite {
+    pub(crate) code_hash: String,
+    pub(crate) role: MemberRole,
+    pub(crate) party: Option<String>,
+    pub(crate) used_by: Option<PublicKey>,
 }
 
 /// One line of a channel's verified log, for people and scripts.
@@ -114,85 +108,148 @@ pub struct CaseSummary {
     pub my_role: String,
     pub participants: Vec<ParticipantSummary>,
     pub channels: Vec<ChannelSummary>,
+    /// When this copy last completed a sync with the hub (ms since the epoch).
+    pub synced_ms: Option<u64>,
 }
 
 pub struct Client {
-    vault: Vault,
-    provider: Provider,
-    stored: StoredState,
-    states: BTreeMap<CaseId, CaseState>,
+    pub(crate) vault: Vault,
+    pub(crate) store: Store,
+    pub(crate) provider: Provider,
+    /// The MLS storage as last committed to the store: what the next batch is diffed
+    /// against, and what a refused entry rolls the working copy back to.
+    pub(crate) mls_committed: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub(crate) cases: BTreeMap<CaseId, CaseLocal>,
     /// Built on first use and shared by every hub call.
     http: std::sync::OnceLock<reqwest::Client>,
+    /// Requests sent to hubs, for tests that count round trips.
+    requests: Arc<AtomicU64>,
+    /// Never reach the network: read-only commands use the local copy.
+    pub(crate) offline: bool,
+    /// Where tests make this client stop as if killed: a named point, and how many times it
+    /// is passed before it fails.
+    fault: Option<(&'static str, u32)>,
 }
 
-fn public_aad(case: &CaseId) -> Vec<u8> {
+/// What the rules look up in a case's past, answered from the store.
+pub(crate) struct StoreHistory<'a> {
+    store: &'a Store,
+    case: CaseId,
+}
+
+impl<'a> StoreHistory<'a> {
+    pub(crate) fn new(store: &'a Store, case: CaseId) -> Self {
+        Self { store, case }
+    }
+}
+
+impl History for StoreHistory<'_> {
+    fn hash_at(&self, channel: &ChannelName, index: u64) -> Option<Digest32> {
+        self.store
+            .hash_at(&self.case, channel, index)
+            .inspect_err(|e| tracing::error!("reading a hash from the store: {e}"))
+            .ok()
+            .flatten()
+    }
+
+    fn message(&self, hash: &Digest32) -> Option<(ChannelName, PublicKey)> {
+        let stored = self.store.act_by_hash(&self.case, hash).ok().flatten()?;
+        backchannel_core::history::is_conveyable(&stored.act)
+            .then(|| (stored.act.act.channel.clone(), stored.act.act.author))
+    }
+}
+
+pub(crate) fn public_aad(case: &CaseId) -> Vec<u8> {
     let mut aad = b"backchannel/public/v1".to_vec();
     aad.extend_from_slice(&case.0);
     aad
 }
 
+fn malformed(home: &Path, what: &str, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Home {
+        path: home.display().to_string(),
+        why: format!("{what} is malformed: {e}"),
+    }
+}
+
 impl Client {
-    /// Creates a new identity in `home`.
+    /// Creates a new identity in `home`, with an empty store.
     pub fn create_identity(
         home: &Path,
         name: &str,
         passphrase: &str,
     ) -> Result<PublicKey, ClientError> {
         let vault = Vault::create(home, name, passphrase)?;
-        let client = Self {
-            vault,
-            provider: Provider::default(),
-            stored: StoredState::default(),
-            states: BTreeMap::new(),
-            http: std::sync::OnceLock::new(),
-        };
-        client.save()?;
-        Ok(client.key())
+        let key = vault.identity.public_key();
+        Store::open(home, vault.storage_key(), key)?;
+        Ok(key)
     }
 
-    /// Opens the identity and state in `home`, replaying every case's log.
+    /// Opens the identity and the store in `home`: each case's fold is read as stored, and
+    /// nothing is verified or replayed again (see [`Client::verify_log`] for an audit). A
+    /// home of an earlier version is migrated first.
     pub fn open(home: &Path, passphrase: &str) -> Result<Self, ClientError> {
         let vault = Vault::open(home, passphrase)?;
-        let stored: StoredState = match vault.load_state()? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ClientError::Home {
-                path: home.display().to_string(),
-                why: format!("the state is malformed: {e}"),
-            })?,
-            None => StoredState::default(),
-        };
-        let provider = Provider::restore(
-            stored
-                .mls
-                .iter()
-                .map(|(k, v)| (k.0.clone(), v.0.clone()))
-                .collect(),
-        );
-        let mut stored = stored;
-        let mut states = BTreeMap::new();
-        for (case, local) in &mut stored.cases {
-            if local.log.is_empty() {
-                continue;
-            }
-            let verified = local
-                .log
-                .iter()
-                .map(|logged| logged.act.clone().verify())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ClientError::Home {
-                    path: home.display().to_string(),
-                    why: format!("the local log of case {case} does not verify: {e}"),
-                })?;
-            let state = CaseState::replay(&verified, Some(local.mediator))?;
-            states.insert(*case, state);
-            local.verified = verified;
+        let store = Store::open(home, vault.storage_key(), vault.identity.public_key())?;
+        let mut cases = BTreeMap::new();
+        for (case, bytes) in store.cases()? {
+            let local: CaseLocal = serde_json::from_slice(&bytes)
+                .map_err(|e| malformed(home, &format!("the record of case {case}"), e))?;
+            cases.insert(case, local);
         }
-        Ok(Self {
+        let mls_committed: BTreeMap<Vec<u8>, Vec<u8>> = store.mls_entries()?.into_iter().collect();
+        let provider = Provider::restore(mls_committed.clone().into_iter().collect());
+        let mut client = Self {
             vault,
+            store,
             provider,
-            stored,
-            states,
+            mls_committed,
+            cases,
             http: std::sync::OnceLock::new(),
-        })
+            requests: Arc::new(AtomicU64::new(0)),
+            offline: false,
+            fault: None,
+        };
+        crate::migrate::from_whole_state_file(&mut client)?;
+        Ok(client)
+    }
+
+    /// Never reach the network: read-only commands use the local copy, and anything that
+    /// needs the hub fails with `hub_unreachable`.
+    pub fn set_offline(&mut self, offline: bool) {
+        self.offline = offline;
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// For crash tests: the `hits`+1-th time this client reaches `point` (`post:outbox-written`,
+    /// `post:accepted`, `admit:admitted`, `seat:opened`, `seat:added`), the operation stops
+    /// there with an error and writes nothing more, as if the process were killed. Reopen the
+    /// home to go on.
+    #[doc(hidden)]
+    pub fn inject_fault(&mut self, point: &'static str, hits: u32) {
+        self.fault = Some((point, hits));
+    }
+
+    pub(crate) fn fault(&mut self, point: &'static str) -> Result<(), ClientError> {
+        match &mut self.fault {
+            Some((at, 0)) if *at == point => {
+                self.fault = None;
+                Err(ClientError::Invalid(format!("stopped at {point} (injected)")))
+            }
+            Some((at, hits)) if *at == point => {
+                *hits -= 1;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// How many requests this client has sent to hubs.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     pub fn key(&self) -> PublicKey {
@@ -204,42 +261,96 @@ impl Client {
     }
 
     pub fn cases(&self) -> Vec<CaseId> {
-        self.stored.cases.keys().copied().collect()
+        self.cases.keys().copied().collect()
     }
 
-    /// Seals and writes the state.
-    pub fn save(&self) -> Result<(), ClientError> {
-        let mut stored =
-            serde_json::to_value(&self.stored).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        let mls: Vec<(Blob, Blob)> = self
-            .provider
-            .snapshot()
-            .into_iter()
-            .map(|(k, v)| (Blob(k), Blob(v)))
+    pub(crate) fn history(&self, case: CaseId) -> StoreHistory<'_> {
+        StoreHistory::new(&self.store, case)
+    }
+
+    /// Writes one step in one transaction: what changed in the MLS storage, the case's
+    /// record, the acts it folded and its outbox slots. `durable` syncs it to disk first
+    /// (an outbox entry must be on disk before it leaves the machine). If the write fails,
+    /// the working copy goes back to what the store holds.
+    pub(crate) fn persist(
+        &mut self,
+        case: Option<CaseId>,
+        acts: Vec<NewAct>,
+        outbox: Vec<(CaseId, ChannelName, Option<Vec<u8>>)>,
+        durable: bool,
+    ) -> Result<(), ClientError> {
+        let now: BTreeMap<Vec<u8>, Vec<u8>> = self.provider.snapshot().into_iter().collect();
+        let mut mls: Vec<(Vec<u8>, Option<Vec<u8>>)> = now
+            .iter()
+            .filter(|(k, v)| self.mls_committed.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect();
-        stored["mls"] =
-            serde_json::to_value(mls).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        let bytes = serde_json::to_vec(&stored).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        self.vault.save_state(&bytes)
+        mls.extend(
+            self.mls_committed
+                .keys()
+                .filter(|k| !now.contains_key(*k))
+                .map(|k| (k.clone(), None)),
+        );
+        let mut batch = Batch {
+            mls,
+            acts,
+            outbox,
+            ..Batch::default()
+        };
+        if let Some(case) = case {
+            let local = self.local(case)?;
+            let bytes =
+                serde_json::to_vec(local).map_err(|e| ClientError::Invalid(e.to_string()))?;
+            batch.cases.push((case, bytes));
+        }
+        match self.store.commit(&batch, durable) {
+            Ok(()) => {
+                self.mls_committed = now;
+                Ok(())
+            }
+            Err(e) => {
+                self.provider
+                    .rollback(self.mls_committed.clone().into_iter().collect());
+                if let Some(case) = case {
+                    self.reload_case(case)?;
+                }
+                Err(e)
+            }
+        }
     }
 
-    fn local(&self, case: CaseId) -> Result<&CaseLocal, ClientError> {
-        self.stored
-            .cases
+    /// Reads a case's record back from the store, dropping what the working copy changed.
+    pub(crate) fn reload_case(&mut self, case: CaseId) -> Result<(), ClientError> {
+        let stored = self.store.cases()?.into_iter().find(|(c, _)| *c == case);
+        match stored {
+            Some((_, bytes)) => {
+                let local = serde_json::from_slice(&bytes)
+                    .map_err(|e| malformed(self.vault.dir(), "a case's record", e))?;
+                self.cases.insert(case, local);
+            }
+            None => {
+                self.cases.remove(&case);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn local(&self, case: CaseId) -> Result<&CaseLocal, ClientError> {
+        self.cases
             .get(&case)
             .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))
     }
 
-    fn local_mut(&mut self, case: CaseId) -> Result<&mut CaseLocal, ClientError> {
-        self.stored
-            .cases
+    pub(crate) fn local_mut(&mut self, case: CaseId) -> Result<&mut CaseLocal, ClientError> {
+        self.cases
             .get_mut(&case)
             .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))
     }
 
     pub fn state(&self, case: CaseId) -> Result<&CaseState, ClientError> {
-        self.states
-            .get(&case)
+        self.local(case)?
+            .state
+            .as_ref()
             .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))
     }
 
@@ -248,11 +359,17 @@ impl Client {
         self.hub(case)
     }
 
-    fn hub(&self, case: CaseId) -> Result<HubClient, ClientError> {
+    pub(crate) fn hub(&self, case: CaseId) -> Result<HubClient, ClientError> {
         self.hub_at(&self.local(case)?.hub)
     }
 
     fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
+        if self.offline {
+            return Err(ClientError::Unreachable {
+                url: url.into(),
+                why: "working offline (--offline)".into(),
+            });
+        }
         let http = match self.http.get() {
             Some(http) => http.clone(),
             None => {
@@ -263,17 +380,15 @@ impl Client {
                 self.http.get_or_init(|| http).clone()
             }
         };
-        Ok(HubClient::with_http(
-            url,
-            self.vault.identity.key.clone(),
-            http,
-        ))
+        Ok(
+            HubClient::with_http(url, self.vault.identity.key.clone(), http)
+                .counting(self.requests.clone()),
+        )
     }
 
     /// Resolves a case from a full id or a unique prefix of it.
     pub fn resolve_case(&self, text: &str) -> Result<CaseId, ClientError> {
         let matches: Vec<CaseId> = self
-            .stored
             .cases
             .keys()
             .filter(|c| c.to_hex().starts_with(text))
@@ -303,7 +418,7 @@ impl Client {
             case,
             channel: ChannelName::public(),
             index: 1,
-            prev: backchannel_core::Digest32::ZERO,
+            prev: Digest32::ZERO,
             author: me,
             at_ms: now_ms(),
             body: ActBody::CaseOpened {
@@ -312,9 +427,23 @@ impl Client {
             },
         }
         .sign(&self.vault.identity.key);
-        let state = CaseState::genesis(&genesis, Some(me))?;
+        CaseState::genesis(&genesis, Some(me))?;
         let hub = self.hub_at(hub_url)?;
         hub.create_case(case, self.name()).await?;
+        self.cases.insert(
+            case,
+            CaseLocal {
+                hub: hub.url().to_owned(),
+                case_key,
+                mediator: me,
+                cursors: BTreeMap::from([(ChannelName::public(), 0)]),
+                welcome_cursor: 0,
+                invites: vec![],
+                log_len: 0,
+                state: None,
+                synced_ms: None,
+            },
+        );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
         let entry = PostEntry {
             kind: EntryKind::Message,
@@ -324,25 +453,23 @@ impl Client {
             add: vec![],
             remove: vec![],
         };
-        let seq = hub.post_entry(case, &ChannelName::public(), &entry).await?;
-        self.stored.cases.insert(
-            case,
-            CaseLocal {
-                hub: hub.url().to_owned(),
-                case_key,
-                mediator: me,
-                cursors: BTreeMap::from([(ChannelName::public(), seq)]),
-                log: vec![LoggedAct {
-                    seq,
-                    act: genesis.signed.clone(),
-                }],
-                verified: vec![genesis],
-                welcome_cursor: 0,
-                invites: vec![],
-            },
-        );
-        self.states.insert(case, state);
-        self.save()?;
+        let posted = self
+            .send_entry(case, &ChannelName::public(), entry, Some(genesis.signed))
+            .await;
+        if let Err(e) = posted {
+            // Nothing of the case is on the hub's record: forget it here too.
+            if e.hub_refused() {
+                self.cases.remove(&case);
+                self.store.commit(
+                    &Batch {
+                        forget: vec![case],
+                        ..Batch::default()
+                    },
+                    false,
+                )?;
+            }
+            return Err(e);
+        }
         Ok(case)
     }
 
@@ -375,29 +502,30 @@ impl Client {
             role,
             party: party.clone(),
         };
-        self.hub(case)?.create_invite(case, &request).await?;
-        let local = self.local_mut(case)?;
-        local.invites.push(IssuedInvite {
+        // Recorded before the hub hears of it, so that whoever redeems it is recognised even
+        // if this process dies before the hub's answer.
+        self.local_mut(case)?.invites.push(IssuedInvite {
             code_hash,
             role,
             party,
             used_by: None,
         });
-        let code = InviteCode {
+        self.persist(Some(case), vec![], vec![], true)?;
+        self.hub(case)?.create_invite(case, &request).await?;
+        let local = self.local(case)?;
+        Ok(InviteCode {
             hub: local.hub.clone(),
             case,
             mediator: local.mediator,
             secret,
             case_key: local.case_key,
-        };
-        self.save()?;
-        Ok(code)
+        })
     }
 
     /// Spends an invite code: leaves key packages on the hub, joins, and reads the public
     /// record from its genesis.
     pub async fn join(&mut self, code: &InviteCode) -> Result<CaseId, ClientError> {
-        if self.stored.cases.contains_key(&code.case) {
+        if self.cases.contains_key(&code.case) {
             return Err(ClientError::Invalid(format!(
                 "already a participant of case {}",
                 code.case
@@ -407,553 +535,33 @@ impl Client {
         let key_packages = (0..KEY_PACKAGES_ON_JOIN)
             .map(|_| mls::key_package(&self.provider, &self.vault.identity).map(Blob))
             .collect::<Result<Vec<_>, _>>()?;
+        // The key packages' private halves are on disk before their public halves leave.
+        self.persist(None, vec![], vec![], true)?;
         hub.upload_key_packages(UploadKeyPackages { key_packages })
             .await?;
-        self.save()?;
         let join = Join {
             case_id: code.case,
             code: hex::encode(code.secret),
             name: self.name().to_owned(),
         };
         hub.join(&join).await?;
-        self.stored.cases.insert(
+        self.cases.insert(
             code.case,
             CaseLocal {
                 hub: code.hub.clone(),
                 case_key: code.case_key,
                 mediator: code.mediator,
                 cursors: BTreeMap::from([(ChannelName::public(), 0)]),
-                log: vec![],
-                verified: vec![],
                 welcome_cursor: 0,
                 invites: vec![],
+                log_len: 0,
+                state: None,
+                synced_ms: None,
             },
         );
-        self.save()?;
+        self.persist(Some(code.case), vec![], vec![], true)?;
         self.sync(code.case).await?;
         Ok(code.case)
-    }
-
-    // --- sync and verification -------------------------------------------------------------
-
-    /// Fetches, verifies and folds everything new; as mediator, admits newcomers.
-    pub async fn sync(&mut self, case: CaseId) -> Result<SyncReport, ClientError> {
-        let mut report = SyncReport::default();
-        let result = self.sync_inner(case, &mut report).await;
-        self.save()?;
-        result.map(|()| report)
-    }
-
-    async fn sync_inner(
-        &mut self,
-        case: CaseId,
-        report: &mut SyncReport,
-    ) -> Result<(), ClientError> {
-        self.pull(case, &ChannelName::public(), report).await?;
-        self.take_welcomes(case).await?;
-        let channels: Vec<ChannelName> = self
-            .local(case)?
-            .cursors
-            .keys()
-            .filter(|c| !c.is_public())
-            .cloned()
-            .collect();
-        for channel in channels {
-            self.pull(case, &channel, report).await?;
-        }
-        if self.state(case)?.mediator == self.key() {
-            self.admit_newcomers(case, report).await?;
-        }
-        Ok(())
-    }
-
-    async fn take_welcomes(&mut self, case: CaseId) -> Result<(), ClientError> {
-        let hub = self.hub(case)?;
-        let after = self.local(case)?.welcome_cursor;
-        let welcomes = hub.welcomes(after).await?.welcomes;
-        for welcome in welcomes {
-            let local = self.local_mut(case)?;
-            local.welcome_cursor = local.welcome_cursor.max(welcome.id);
-            if welcome.case_id != case || local.cursors.contains_key(&welcome.channel) {
-                continue;
-            }
-            let refused = |why: String| ClientError::Refused {
-                channel: welcome.channel.clone(),
-                seq: welcome.seq,
-                why,
-            };
-            let group = mls::join_from_welcome(&self.provider, &welcome.body.0)
-                .map_err(|e| refused(e.to_string()))?;
-            if group.group_id() != &mls::group_id(&case, &welcome.channel) {
-                return Err(refused("the welcome is for another group".into()));
-            }
-            let state = self.state(case)?;
-            for key in mls::member_keys(&group)? {
-                if !state.participants.contains_key(&key) {
-                    return Err(refused(format!(
-                        "the group holds {}, who is not a participant",
-                        key.short()
-                    )));
-                }
-            }
-            self.local_mut(case)?
-                .cursors
-                .insert(welcome.channel.clone(), welcome.seq);
-        }
-        Ok(())
-    }
-
-    /// Reads every new entry of one channel, verifying and folding each in order.
-    async fn pull(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        report: &mut SyncReport,
-    ) -> Result<(), ClientError> {
-        let hub = self.hub(case)?;
-        loop {
-            let after = self.local(case)?.cursors.get(channel).copied().unwrap_or(0);
-            let page = hub.entries(case, channel, after).await?;
-            let count = page.entries.len();
-            for entry in page.entries {
-                let refused = |why: String| ClientError::Refused {
-                    channel: channel.clone(),
-                    seq: entry.seq,
-                    why,
-                };
-                let expected = self.local(case)?.cursors.get(channel).copied().unwrap_or(0) + 1;
-                if entry.seq != expected {
-                    return Err(refused(format!(
-                        "the hub skipped from seq {} to {}",
-                        expected - 1,
-                        entry.seq
-                    )));
-                }
-                // Only an MLS entry touches the MLS storage: keep a copy to roll back to.
-                let checkpoint = (!channel.is_public()).then(|| self.provider.snapshot());
-                let line = match self.verify_entry(case, channel, &entry) {
-                    Ok(line) => line,
-                    Err(e) => {
-                        if let Some(checkpoint) = checkpoint {
-                            self.provider.rollback(checkpoint);
-                        }
-                        return Err(refused(e.to_string()));
-                    }
-                };
-                self.local_mut(case)?
-                    .cursors
-                    .insert(channel.clone(), entry.seq);
-                report.new.extend(line);
-            }
-            if count < backchannel_core::api::MAX_LIST {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Verifies one entry and folds it; returns its log line if it carried an act.
-    fn verify_entry(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        entry: &backchannel_core::api::Entry,
-    ) -> Result<Option<LogLine>, ClientError> {
-        let (bytes, sender) = if channel.is_public() {
-            let local = self.local(case)?;
-            let opened = vault::open_with(&local.case_key, &public_aad(&case), &entry.body.0)
-                .ok_or_else(|| {
-                    ClientError::Invalid(
-                        "it does not open under the case key: it was altered or forged".into(),
-                    )
-                })?;
-            (opened, None)
-        } else {
-            let mut group = mls::load_group(&self.provider, &case, channel)?;
-            match mls::process(&self.provider, &mut group, &entry.body.0)? {
-                Incoming::Application { sender, bytes } => (bytes, Some(sender)),
-                Incoming::Commit { members } => {
-                    let state = self.state(case)?;
-                    if let Some(stranger) =
-                        members.iter().find(|k| !state.participants.contains_key(k))
-                    {
-                        return Err(ClientError::Invalid(format!(
-                            "a commit added {}, who is not a participant",
-                            stranger.short()
-                        )));
-                    }
-                    return Ok(None);
-                }
-            }
-        };
-        let verified =
-            SignedAct::decode(&bytes).map_err(|e| ClientError::Invalid(e.to_string()))?;
-        if verified.act.channel != *channel {
-            return Err(backchannel_core::Rejection::WrongChannel {
-                posted: channel.clone(),
-                named: verified.act.channel.clone(),
-            }
-            .into());
-        }
-        if sender.is_some_and(|s| s != verified.act.author) {
-            return Err(ClientError::Invalid(
-                "the MLS sender is not the act's author".into(),
-            ));
-        }
-        self.fold(case, entry.seq, verified).map(Some)
-    }
-
-    /// Folds a verified act into the state (the genesis starts it) and the local log.
-    fn fold(
-        &mut self,
-        case: CaseId,
-        seq: u64,
-        verified: VerifiedAct,
-    ) -> Result<LogLine, ClientError> {
-        match self.states.get_mut(&case) {
-            Some(state) => state.accept(&verified)?,
-            None => {
-                let mediator = self.local(case)?.mediator;
-                self.states
-                    .insert(case, CaseState::genesis(&verified, Some(mediator))?);
-            }
-        }
-        let line = self.line(case, seq, &verified);
-        let local = self.local_mut(case)?;
-        local.log.push(LoggedAct {
-            seq,
-            act: verified.signed.clone(),
-        });
-        local.verified.push(verified);
-        Ok(line)
-    }
-
-    fn line(&self, case: CaseId, seq: u64, verified: &VerifiedAct) -> LogLine {
-        let state = self.states.get(&case);
-        let act = &verified.act;
-        LogLine {
-            channel: act.channel.clone(),
-            index: act.index,
-            seq,
-            author: state.map_or_else(|| act.author.short(), |s| s.name_of(&act.author)),
-            author_key: act.author,
-            at_ms: act.at_ms,
-            kind: act.body.kind(),
-            text: crate::narrate::describe(&act.body, state),
-        }
-    }
-
-    /// Follows a case live: syncs on every push notice from the hub and hands each batch of
-    /// newly verified acts to `on_new`; returns when `on_new` says stop or the hub closes the
-    /// stream. Notices are only hints: everything is fetched and verified as in [`Client::sync`].
-    pub async fn watch(
-        &mut self,
-        case: CaseId,
-        mut on_new: impl FnMut(&SyncReport) -> bool,
-    ) -> Result<(), ClientError> {
-        use futures_util::StreamExt as _;
-        let mut stream = self.hub(case)?.stream(case).await?;
-        let report = self.sync(case).await?;
-        if !on_new(&report) {
-            return Ok(());
-        }
-        let url = self.local(case)?.hub.clone();
-        while let Some(frame) = stream.next().await {
-            let frame = frame.map_err(|e| ClientError::Unreachable {
-                url: url.clone(),
-                why: e.to_string(),
-            })?;
-            if !frame.is_text() {
-                continue;
-            }
-            let report = self.sync(case).await?;
-            if !report.new.is_empty() && !on_new(&report) {
-                return Ok(());
-            }
-        }
-        Ok(())
-    }
-
-    // --- posting ---------------------------------------------------------------------------
-
-    /// Posts an act on a channel, re-syncing and retrying while others post first.
-    pub async fn post(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        body: ActBody,
-    ) -> Result<LogLine, ClientError> {
-        let hub = self.hub(case)?;
-        // Refuse what the rules refuse before touching the hub.
-        self.state(case)?
-            .next_act(channel, self.key(), now_ms(), body.clone())?;
-        for _ in 0..POST_ATTEMPTS {
-            let mut report = SyncReport::default();
-            self.pull(case, channel, &mut report).await?;
-            let after = *self
-                .local(case)?
-                .cursors
-                .get(channel)
-                .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))?;
-            let act = self
-                .state(case)?
-                .next_act(channel, self.key(), now_ms(), body.clone())?;
-            let verified = act.sign(&self.vault.identity.key);
-            let sealed = if channel.is_public() {
-                vault::seal_with(
-                    &self.local(case)?.case_key,
-                    &public_aad(&case),
-                    &verified.signed.to_bytes(),
-                )
-            } else {
-                let mut group = mls::load_group(&self.provider, &case, channel)?;
-                mls::encrypt(
-                    &self.provider,
-                    &self.vault.identity,
-                    &mut group,
-                    &verified.signed.to_bytes(),
-                )?
-            };
-            let entry = PostEntry {
-                kind: EntryKind::Message,
-                after,
-                body: Blob(sealed),
-                welcome: None,
-                add: vec![],
-                remove: vec![],
-            };
-            match hub.post_entry(case, channel, &entry).await {
-                Ok(seq) => {
-                    let line = self.fold(case, seq, verified)?;
-                    self.local_mut(case)?.cursors.insert(channel.clone(), seq);
-                    self.save()?;
-                    return Ok(line);
-                }
-                Err(e) if e.is_stale_head() => continue,
-                Err(e) => {
-                    self.save()?;
-                    return Err(e);
-                }
-            }
-        }
-        Err(ClientError::Invalid(format!(
-            "channel {channel} is too busy: gave up after {POST_ATTEMPTS} attempts"
-        )))
-    }
-
-    /// Sends a text message on a channel (on `public`, a public statement).
-    pub async fn send(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        text: &str,
-    ) -> Result<LogLine, ClientError> {
-        self.sync(case).await?;
-        self.post(
-            case,
-            channel,
-            ActBody::Message {
-                text: text.to_owned(),
-            },
-        )
-        .await
-    }
-
-    /// Posts a commit on an MLS channel; makes it effective only once the hub accepted it.
-    async fn commit(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        build: impl FnOnce(
-            &Provider,
-            &crate::vault::Identity,
-            &mut openmls::prelude::MlsGroup,
-        ) -> Result<(Vec<u8>, Option<Vec<u8>>), ClientError>,
-        add: Vec<PublicKey>,
-        remove: Vec<PublicKey>,
-    ) -> Result<(), ClientError> {
-        let hub = self.hub(case)?;
-        let after = *self
-            .local(case)?
-            .cursors
-            .get(channel)
-            .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))?;
-        let mut group = mls::load_group(&self.provider, &case, channel)?;
-        let (commit, welcome) = build(&self.provider, &self.vault.identity, &mut group)?;
-        let entry = PostEntry {
-            kind: EntryKind::Commit,
-            after,
-            body: Blob(commit),
-            welcome: welcome.map(Blob),
-            add,
-            remove,
-        };
-        let posted = hub.post_entry(case, channel, &entry).await;
-        mls::settle(&self.provider, &mut group, posted.is_ok())?;
-        let seq = posted?;
-        self.local_mut(case)?.cursors.insert(channel.clone(), seq);
-        self.save()
-    }
-
-    /// As mediator: admits every participant who joined with an invite since the last sync.
-    async fn admit_newcomers(
-        &mut self,
-        case: CaseId,
-        report: &mut SyncReport,
-    ) -> Result<(), ClientError> {
-        let hub = self.hub(case)?;
-        let me = self.key();
-        for member in hub.members(case).await? {
-            if member.key == me || self.state(case)?.participants.contains_key(&member.key) {
-                continue;
-            }
-            // The hub reports the invite's role; admit only against an invite this mediator
-            // issued with that role, so a lying hub cannot promote anyone.
-            let local = self.local_mut(case)?;
-            let Some(invite) = local
-                .invites
-                .iter_mut()
-                .find(|i| i.used_by.is_none() && i.role == member.role && i.party == member.party)
-            else {
-                tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
-                continue;
-            };
-            invite.used_by = Some(member.key);
-            let role = match (&member.role, &member.party) {
-                (MemberRole::Party, Some(party)) => Role::Party {
-                    party: party.clone(),
-                },
-                (MemberRole::Observer, None) => Role::Observer,
-                _ => continue,
-            };
-            let admit = ActBody::MemberAdmitted {
-                key: member.key,
-                name: member.name.clone(),
-                role: role.clone(),
-            };
-            self.post(case, &ChannelName::public(), admit).await?;
-            report
-                .admitted
-                .push(format!("{} as {}", member.name, role.label()));
-            if let Role::Party { party } = role {
-                self.seat_in_bilateral(case, &party, member.key).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds a party's participant to that party's bilateral channel, opening it if needed.
-    async fn seat_in_bilateral(
-        &mut self,
-        case: CaseId,
-        party: &str,
-        key: PublicKey,
-    ) -> Result<(), ClientError> {
-        let existing = self.state(case)?.bilateral_channel(party).cloned();
-        let channel = match existing {
-            Some(channel) => channel,
-            None => {
-                let channel = ChannelName::for_party(party).ok_or_else(|| {
-                    ClientError::Invalid(format!(
-                        "the party name {party:?} has no letters or digits"
-                    ))
-                })?;
-                let purpose = ChannelPurpose::Bilateral {
-                    party: party.to_owned(),
-                };
-                self.open_channel(case, &channel, purpose).await?;
-                channel
-            }
-        };
-        self.add_to_channel(case, &channel, &[key]).await
-    }
-
-    /// As mediator: opens a discreet channel (on the hub, as an MLS group of the mediator
-    /// alone) and announces it on the public record.
-    pub(crate) async fn open_channel(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        purpose: ChannelPurpose,
-    ) -> Result<(), ClientError> {
-        let opened = ActBody::ChannelOpened {
-            channel: channel.clone(),
-            purpose,
-        };
-        // Check the rules before anything reaches the hub.
-        self.state(case)?
-            .next_act(&ChannelName::public(), self.key(), now_ms(), opened.clone())?;
-        self.hub(case)?.create_channel(case, channel).await?;
-        mls::create_group(&self.provider, &self.vault.identity, &case, channel)?;
-        self.post(case, &ChannelName::public(), opened).await?;
-        self.local_mut(case)?.cursors.insert(channel.clone(), 0);
-        Ok(())
-    }
-
-    /// As mediator: adds participants to a discreet channel with one commit (their key
-    /// packages claimed from the hub and checked to be theirs), then names the members.
-    pub(crate) async fn add_to_channel(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        keys: &[PublicKey],
-    ) -> Result<(), ClientError> {
-        let mut key_packages = Vec::with_capacity(keys.len());
-        for key in keys {
-            let bytes = self.hub(case)?.claim_key_package(case, *key).await?;
-            key_packages.push(mls::validate_key_package(&self.provider, &bytes, *key)?);
-        }
-        self.commit(
-            case,
-            channel,
-            |provider, identity, group| {
-                let (commit, welcome) = mls::add(provider, identity, group, &key_packages)?;
-                Ok((commit, Some(welcome)))
-            },
-            keys.to_vec(),
-            vec![],
-        )
-        .await?;
-        self.announce_members(case, channel).await
-    }
-
-    async fn announce_members(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-    ) -> Result<(), ClientError> {
-        let group = mls::load_group(&self.provider, &case, channel)?;
-        let members: Vec<PublicKey> = mls::member_keys(&group)?.into_iter().collect();
-        self.post(case, channel, ActBody::MembersChanged { members })
-            .await?;
-        Ok(())
-    }
-
-    /// As mediator: removes a participant from a discreet channel. The commit rotates the
-    /// group's keys, so the removed member reads nothing sent after it.
-    pub async fn remove_from_channel(
-        &mut self,
-        case: CaseId,
-        channel: &ChannelName,
-        key: PublicKey,
-    ) -> Result<(), ClientError> {
-        self.sync(case).await?;
-        if self.state(case)?.mediator != self.key() {
-            return Err(backchannel_core::Rejection::MediatorOnly("remove members").into());
-        }
-        if channel.is_public() {
-            return Err(ClientError::Invalid(
-                "the public record has no members to remove".into(),
-            ));
-        }
-        self.commit(
-            case,
-            channel,
-            |provider, identity, group| Ok((mls::remove(provider, identity, group, &[key])?, None)),
-            vec![],
-            vec![key],
-        )
-        .await?;
-        self.announce_members(case, channel).await
     }
 
     // --- reading ---------------------------------------------------------------------------
@@ -964,14 +572,54 @@ impl Client {
         case: CaseId,
         channel: Option<&ChannelName>,
     ) -> Result<Vec<LogLine>, ClientError> {
-        let local = self.local(case)?;
-        Ok(local
-            .log
+        self.read_last(case, channel, None)
+    }
+
+    /// The last `last` acts of the verified log (all with `None`), optionally of one channel.
+    pub fn read_last(
+        &self,
+        case: CaseId,
+        channel: Option<&ChannelName>,
+        last: Option<u64>,
+    ) -> Result<Vec<LogLine>, ClientError> {
+        self.local(case)?;
+        let filter = Filter {
+            channel,
+            procedural: false,
+            last,
+        };
+        Ok(self
+            .store
+            .acts(&case, filter)?
             .iter()
-            .zip(&local.verified)
-            .filter(|(_, verified)| channel.is_none_or(|c| *c == verified.act.channel))
-            .map(|(logged, verified)| self.line(case, logged.seq, verified))
+            .map(|stored| self.line(case, stored.seq, &stored.act))
             .collect())
+    }
+
+    /// Stored acts of a case, in log order.
+    pub(crate) fn stored_acts(
+        &self,
+        case: CaseId,
+        filter: Filter<'_>,
+    ) -> Result<Vec<StoredAct>, ClientError> {
+        self.local(case)?;
+        self.store.acts(&case, filter)
+    }
+
+    /// The act at `index` of `channel`, if this participant holds it.
+    pub fn act_at(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+        index: u64,
+    ) -> Result<Option<VerifiedAct>, ClientError> {
+        self.local(case)?;
+        Ok(self.store.act_at(&case, channel, index)?.map(|s| s.act))
+    }
+
+    /// When the last complete sync of a case with its hub ended (ms since the epoch).
+    pub fn synced_ms(&self, case: CaseId) -> Result<Option<u64>, ClientError> {
+        Ok(self.local(case)?.synced_ms)
     }
 
     /// Participants, channels and phase as this participant knows them.
@@ -1025,6 +673,7 @@ impl Client {
                 .map_or_else(|| "not yet admitted".into(), |p| p.role.label()),
             participants,
             channels,
+            synced_ms: local.synced_ms,
         })
     }
 
@@ -1033,27 +682,32 @@ impl Client {
         &self.vault.identity.key
     }
 
-    /// Every folded act, as verified when it was folded, in log order.
+    /// Every folded act, as verified when it arrived, in log order.
     pub fn verified_log(&self, case: CaseId) -> Result<Vec<VerifiedAct>, ClientError> {
-        Ok(self.verified(case)?.to_vec())
+        Ok(self
+            .stored_acts(case, Filter::default())?
+            .into_iter()
+            .map(|s| s.act)
+            .collect())
     }
 
-    /// The folded acts, borrowed.
-    pub(crate) fn verified(&self, case: CaseId) -> Result<&[VerifiedAct], ClientError> {
-        Ok(&self.local(case)?.verified)
-    }
-
-    /// Re-verifies every stored act (signatures, chains, rules) and replays the log from its
-    /// genesis: the state an auditor would derive from this participant's record.
+    /// The audit: re-verifies every stored act (signatures, chains, rules), replays the log
+    /// from its genesis and checks the result against the stored fold.
     pub fn verify_log(&self, case: CaseId) -> Result<CaseState, ClientError> {
         let local = self.local(case)?;
-        let verified = local
-            .log
-            .iter()
-            .map(|logged| logged.act.clone().verify())
+        let verified = self
+            .stored_acts(case, Filter::default())?
+            .into_iter()
+            .map(|s| s.act.signed.verify())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))?;
-        Ok(CaseState::replay(&verified, Some(local.mediator))?)
+        let replayed = CaseState::replay(&verified, Some(local.mediator))?;
+        if local.state.as_ref() != Some(&replayed) {
+            return Err(ClientError::Invalid(
+                "the stored fold differs from a replay of the stored log".into(),
+            ));
+        }
+        Ok(replayed)
     }
 
     /// The channels this participant can read.

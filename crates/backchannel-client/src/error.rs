@@ -62,6 +62,12 @@ impl ClientError {
         }
     }
 
+    /// Whether the hub answered with a refusal (4xx), which changed nothing on its side; any
+    /// other failure of a post leaves its outcome unknown.
+    pub(crate) fn hub_refused(&self) -> bool {
+        matches!(self, ClientError::Hub { status, code, .. } if (400..500).contains(status) && code != "bad_response")
+    }
+
     pub(crate) fn is_stale_head(&self) -> bool {
         matches!(self, ClientError::Hub { code, .. } if code == "stale_head")
     }

@@ -38,6 +38,8 @@ pub struct HubClient {
     base: String,
     http: reqwest::Client,
     key: SigningKey,
+    /// Counts the requests sent, where the owner asked to.
+    sent: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl HubClient {
@@ -55,7 +57,14 @@ impl HubClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
             key,
+            sent: None,
         }
+    }
+
+    /// Counts every request this hub client sends in `sent`.
+    pub fn counting(mut self, sent: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        self.sent = Some(sent);
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -76,6 +85,9 @@ impl HubClient {
         };
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
+        if let Some(sent) = &self.sent {
+            sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let auth = sign_request(&self.key, method.as_str(), path, now_ms(), nonce, &bytes);
         let mut request = self
             .http

@@ -1,14 +1,19 @@
 //! The backchannel client: a participant's keys (encrypted at rest), MLS state and local copy
-//! of each case; it syncs with the hub and verifies everything it receives before folding it
-//! into the case state. The CLI and the demo are thin faces of [`Client`].
+//! of each case in an encrypted store; it syncs with the hub and verifies everything it
+//! receives, once, before folding and storing it. The CLI and the demo are thin faces of
+//! [`Client`].
 
 mod client;
 mod error;
 pub mod hub;
 pub mod invite;
+mod migrate;
 mod mls;
 mod narrate;
+mod outbox;
 pub mod procedure;
+mod store;
+mod sync;
 pub mod vault;
 
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};

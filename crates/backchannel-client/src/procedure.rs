@@ -15,6 +15,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::client::{Client, LogLine};
+use crate::store::Filter;
 use crate::error::ClientError;
 
 /// The engine's proposal for the next single negotiating text.
@@ -141,8 +142,7 @@ impl Client {
             ));
         }
         for channel in &channels {
-            self.state(case)?
-                .next_act(channel, self.key(), 0, body.clone())?;
+            self.check_next(case, channel, &body)?;
         }
         let mut lines = Vec::new();
         for channel in channels {
@@ -163,17 +163,22 @@ impl Client {
         self.post(case, &channel, body).await
     }
 
-    /// The verified acts of this participant's log that satisfy `keep`, in log order.
+    /// The procedure's acts (every act but messages) of this participant's log that satisfy
+    /// `keep`, in log order.
     pub fn acts(
         &self,
         case: CaseId,
         keep: impl Fn(&VerifiedAct) -> bool,
     ) -> Result<Vec<VerifiedAct>, ClientError> {
+        let procedural = Filter {
+            procedural: true,
+            ..Filter::default()
+        };
         Ok(self
-            .verified(case)?
-            .iter()
+            .stored_acts(case, procedural)?
+            .into_iter()
+            .map(|s| s.act)
             .filter(|a| keep(a))
-            .cloned()
             .collect())
     }
 
@@ -304,9 +309,7 @@ impl Client {
         let channel = self.own_channel(case)?;
         let me = self.key();
         let message = self
-            .acts(case, |a| a.act.channel == channel && a.act.index == index)?
-            .into_iter()
-            .next()
+            .act_at(case, &channel, index)?
             .filter(|a| a.act.author == me && matches!(a.act.body, ActBody::Message { .. }))
             .ok_or_else(|| {
                 ClientError::Invalid(format!(
@@ -335,9 +338,7 @@ impl Client {
     ) -> Result<LogLine, ClientError> {
         self.sync(case).await?;
         let original = self
-            .acts(case, |a| a.act.channel == *from && a.act.index == index)?
-            .into_iter()
-            .next()
+            .act_at(case, from, index)?
             .ok_or_else(|| ClientError::Invalid(format!("no act {index} in {from}")))?;
         let consent = self
             .acts(case, |a| {
@@ -600,6 +601,7 @@ impl Client {
             self.key(),
             0,
             ActBody::OfferCommitted { commitment },
+            &self.history(case),
         )?;
         preview.apply(&committed.sign(self.signing_key()));
         preview.next_act(
@@ -610,6 +612,7 @@ impl Client {
                 offer: offer.clone(),
                 salt,
             },
+            &self.history(case),
         )?;
         self.post(
             case,
@@ -714,15 +717,23 @@ impl Client {
     }
 
     /// As mediator: opens the direct channel — refused by the rules unless every party
-    /// consented — and seats every party's participants in it.
+    /// consented — and seats every party's participants in it. Run again, it finishes an
+    /// opening a crash interrupted.
     pub async fn open_direct_talks(
         &mut self,
         case: CaseId,
         channel: &ChannelName,
     ) -> Result<(), ClientError> {
         self.sync(case).await?;
-        self.open_channel(case, channel, ChannelPurpose::Direct)
-            .await?;
+        let opened = self
+            .state(case)?
+            .channels
+            .get(channel)
+            .is_some_and(|c| c.purpose == Some(ChannelPurpose::Direct));
+        if !opened {
+            self.open_channel(case, channel, ChannelPurpose::Direct)
+                .await?;
+        }
         let keys: Vec<PublicKey> = self
             .state(case)?
             .participants
@@ -730,7 +741,7 @@ impl Client {
             .filter(|(_, p)| matches!(p.role, Role::Party { .. }))
             .map(|(k, _)| *k)
             .collect();
-        self.add_to_channel(case, channel, &keys).await
+        self.ensure_members(case, channel, &keys).await
     }
 
     // --- agreement and declarations ---------------------------------------------------------
@@ -867,11 +878,15 @@ impl Client {
     /// it reads — for anyone to verify offline with [`Record::verify`].
     pub fn export(&self, case: CaseId, all: bool) -> Result<Record, ClientError> {
         let state = self.state(case)?;
+        let public = ChannelName::public();
+        let filter = Filter {
+            channel: (!all).then_some(&public),
+            ..Filter::default()
+        };
         let acts = self
-            .verified(case)?
-            .iter()
-            .filter(|a| all || a.act.channel.is_public())
-            .map(|a| a.signed.clone())
+            .stored_acts(case, filter)?
+            .into_iter()
+            .map(|s| s.act.signed)
             .collect();
         Ok(Record {
             format: RECORD_FORMAT.into(),

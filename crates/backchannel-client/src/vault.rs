@@ -1,15 +1,18 @@
-//! A participant's home: the identity key and the client state, both sealed at rest under a
-//! key derived from the passphrase (Argon2id → XChaCha20-Poly1305). A wrong passphrase fails
-//! the AEAD and is reported as such; nothing is ever written in the clear.
+//! A participant's home: the identity key, sealed at rest under a key derived from the
+//! passphrase (Argon2id → XChaCha20-Poly1305), and the storage key the home's store seals
+//! its rows under. A wrong passphrase fails the AEAD and is reported as such; nothing is
+//! ever written in the clear. The home is created owner-only (0700, files 0600).
 //!
 //! ```text
 //! HOME/identity.json   name, public key, KDF parameters and salt, the sealed secret key
-//! HOME/state.sealed    the client state (MLS storage, cases, verified logs), sealed
+//! HOME/store.sqlite    the client's store (see `store`), every value sealed
 //! HOME/lock            held while a process uses the home
+//! HOME/state.sealed    the whole-state file of earlier versions, migrated on first open
 //! ```
 
 use std::fs::{self, File};
 use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -24,13 +27,13 @@ use zeroize::Zeroizing;
 use crate::error::ClientError;
 
 const IDENTITY_FILE: &str = "identity.json";
-const STATE_FILE: &str = "state.sealed";
+const LEGACY_STATE_FILE: &str = "state.sealed";
 const LOCK_FILE: &str = "lock";
 const IDENTITY_FORMAT: &str = "backchannel-identity/1";
-const STATE_AAD: &[u8] = b"backchannel/state/v1";
+const LEGACY_STATE_AAD: &[u8] = b"backchannel/state/v1";
 const KEY_AAD: &[u8] = b"backchannel/identity-key/v1";
-/// The largest state file this client reads.
-const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest whole-state file of an earlier version this client migrates.
+const MAX_LEGACY_STATE_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
 struct IdentityFile {
@@ -174,19 +177,50 @@ fn lock(dir: &Path) -> Result<File, ClientError> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(dir.join(LOCK_FILE))
         .map_err(|e| home_error(dir, e))?;
     file.lock().map_err(|e| home_error(dir, e))?;
     Ok(file)
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file, synced, then renamed).
+/// Creates `path` empty, readable by its owner only, unless it exists.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+/// Creates the home folder, owner-only; an existing one is narrowed to its owner.
+fn create_home(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file (owner-only), synced, renamed, and
+/// the folder synced so that the rename itself survives a crash.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
+    let mut file = File::options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    fs::rename(&tmp, path)
+    fs::rename(&tmp, path)?;
+    match path.parent() {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 impl Vault {
@@ -207,7 +241,7 @@ impl Vault {
                 "the passphrase must not be empty".into(),
             ));
         }
-        fs::create_dir_all(dir).map_err(|e| home_error(dir, e))?;
+        create_home(dir).map_err(|e| home_error(dir, e))?;
         let lock = lock(dir)?;
         if dir.join(IDENTITY_FILE).exists() {
             return Err(ClientError::IdentityExists(dir.display().to_string()));
@@ -294,23 +328,28 @@ impl Vault {
         &self.dir
     }
 
-    fn state_aad(&self) -> Vec<u8> {
-        let mut aad = STATE_AAD.to_vec();
+    /// The key the home's store seals its rows under.
+    pub(crate) fn storage_key(&self) -> &[u8; 32] {
+        &self.storage_key
+    }
+
+    fn legacy_aad(&self) -> Vec<u8> {
+        let mut aad = LEGACY_STATE_AAD.to_vec();
         aad.extend_from_slice(&self.identity.public_key().0);
         aad
     }
 
-    /// Loads the sealed state, or `None` if there is none yet.
-    pub fn load_state(&self) -> Result<Option<Vec<u8>>, ClientError> {
-        let path = self.dir.join(STATE_FILE);
+    /// The whole-state file an earlier version kept, opened, or `None` if there is none.
+    pub(crate) fn legacy_state(&self) -> Result<Option<Vec<u8>>, ClientError> {
+        let path = self.dir.join(LEGACY_STATE_FILE);
         let Ok(meta) = fs::metadata(&path) else {
             return Ok(None);
         };
-        if meta.len() > MAX_STATE_BYTES {
+        if meta.len() > MAX_LEGACY_STATE_BYTES {
             return Err(home_error(&self.dir, "state.sealed is over its size limit"));
         }
         let sealed = fs::read(&path).map_err(|e| home_error(&self.dir, e))?;
-        let plain = open(&self.storage_key, &self.state_aad(), &sealed).ok_or_else(|| {
+        let plain = open(&self.storage_key, &self.legacy_aad(), &sealed).ok_or_else(|| {
             home_error(
                 &self.dir,
                 "state.sealed does not open: it was altered or belongs to another identity",
@@ -319,10 +358,21 @@ impl Vault {
         Ok(Some(plain))
     }
 
-    /// Seals and writes the state atomically.
-    pub fn save_state(&self, plain: &[u8]) -> Result<(), ClientError> {
-        let sealed = seal(&self.storage_key, &self.state_aad(), plain);
-        write_atomic(&self.dir.join(STATE_FILE), &sealed).map_err(|e| home_error(&self.dir, e))
+    /// Removes the migrated whole-state file (after its content is committed to the store).
+    pub(crate) fn retire_legacy_state(&self) -> Result<(), ClientError> {
+        let path = self.dir.join(LEGACY_STATE_FILE);
+        fs::remove_file(&path).map_err(|e| home_error(&self.dir, e))?;
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| home_error(&self.dir, e))
+    }
+
+    /// Writes a whole-state file as earlier versions did: for the migration's tests only.
+    #[doc(hidden)]
+    pub fn write_legacy_state(&self, plain: &[u8]) -> Result<(), ClientError> {
+        let sealed = seal(&self.storage_key, &self.legacy_aad(), plain);
+        write_atomic(&self.dir.join(LEGACY_STATE_FILE), &sealed)
+            .map_err(|e| home_error(&self.dir, e))
     }
 }
 
@@ -336,7 +386,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let created = Vault::create(dir.path(), "Pakistan", "correct horse").unwrap();
         let key = created.identity.public_key();
-        created.save_state(b"secret state").unwrap();
+        created.write_legacy_state(b"secret state").unwrap();
         drop(created);
 
         let raw = fs::read(dir.path().join(IDENTITY_FILE)).unwrap();
@@ -347,7 +397,7 @@ mod tests {
         let opened = Vault::open(dir.path(), "correct horse").unwrap();
         assert_eq!(opened.identity.public_key(), key);
         assert_eq!(
-            opened.load_state().unwrap().as_deref(),
+            opened.legacy_state().unwrap().as_deref(),
             Some(&b"secret state"[..])
         );
         assert!(
@@ -375,12 +425,12 @@ mod tests {
     fn a_tampered_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let vault = Vault::create(dir.path(), "A", "p").unwrap();
-        vault.save_state(b"state").unwrap();
-        let path = dir.path().join(STATE_FILE);
+        vault.write_legacy_state(b"state").unwrap();
+        let path = dir.path().join(LEGACY_STATE_FILE);
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         fs::write(&path, bytes).unwrap();
-        assert_eq!(vault.load_state().unwrap_err().code(), "home_unusable");
+        assert_eq!(vault.legacy_state().unwrap_err().code(), "home_unusable");
     }
 }

@@ -305,7 +305,6 @@ async fn an_offer_changed_after_its_commitment_is_caught() {
     };
     let commitment = us.table_offer(c.case, offer).await.unwrap();
     us.sync(c.case).await.unwrap();
-    let state = us.state(c.case).unwrap().clone();
     // The same party now tables a different offer under the old commitment's salt: it
     // matches no commitment, so the rules refuse it.
     let changed = Offer {
@@ -323,12 +322,11 @@ async fn an_offer_changed_after_its_commitment_is_caught() {
         unreachable!()
     };
     assert_ne!(changed.commitment(&salt), commitment);
-    let err = state
-        .next_act(
+    let err = us
+        .check_next(
+            c.case,
             &channel,
-            us.key(),
-            0,
-            ActBody::OfferTabled {
+            &ActBody::OfferTabled {
                 offer: changed,
                 salt,
             },

@@ -8,11 +8,13 @@ pub mod act;
 pub mod api;
 pub mod auth;
 pub mod b64;
+pub mod history;
 pub mod ids;
 pub mod procedure;
 pub mod record;
 pub mod state;
 
 pub use act::{Act, ActBody, ChannelPurpose, Digest32, Role, SignedAct, VerifiedAct};
+pub use history::{History, Ledger};
 pub use ids::{CaseId, ChannelName, PublicKey};
 pub use state::{CaseState, Phase, Rejection};

@@ -189,7 +189,7 @@ pub enum Conveyance {
 
 // --- state ------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CharterState {
     /// The hash of the `charter_proposed` act.
     pub proposal: Digest32,
@@ -197,7 +197,7 @@ pub struct CharterState {
     pub accepted_by: BTreeSet<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgendaItem {
     pub title: String,
     pub demand: bool,
@@ -207,14 +207,14 @@ pub struct AgendaItem {
     pub adopted: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegisteredRequirement {
     pub by: PublicKey,
     pub requirement: Requirement,
     pub rationale: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OfferStatus {
     Open,
@@ -222,7 +222,7 @@ pub enum OfferStatus {
     Opened,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OfferState {
     pub by: PublicKey,
     pub party: String,
@@ -231,13 +231,13 @@ pub struct OfferState {
     pub offer: Option<Offer>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DirectProposal {
     pub consents: BTreeSet<String>,
     pub opened: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgreementState {
     pub agreement: Agreement,
     pub hash: Digest32,
@@ -248,7 +248,7 @@ pub struct AgreementState {
 }
 
 /// Everything the procedure has established, as this participant can see it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Procedure {
     pub charter: Option<CharterState>,
     pub issues: Vec<Issue>,
@@ -269,8 +269,6 @@ pub struct Procedure {
     /// Declarations tabled, by party.
     pub declarations: BTreeMap<String, SignedAct>,
     pub declarations_published: bool,
-    /// Messages that can be conveyed: act hash → (channel, author).
-    pub messages: BTreeMap<Digest32, (ChannelName, PublicKey)>,
     /// Consents to convey: (message hash, destination channel).
     pub convey_consents: BTreeSet<(Digest32, ChannelName)>,
 }

@@ -47,6 +47,7 @@ impl Record {
             )));
         }
         let mut state: Option<CaseState> = None;
+        let mut ledger = crate::Ledger::default();
         for (position, signed) in record.acts.iter().enumerate() {
             let fail = |why: String| RecordError::Act {
                 position: position + 1,
@@ -58,10 +59,14 @@ impl Record {
                     state = Some(
                         CaseState::genesis(&verified, Some(record.mediator))
                             .map_err(|e| fail(e.to_string()))?,
-                    )
+                    );
+                    ledger.record(&verified);
                 }
-                Some(state) => state.accept(&verified).map_err(|e| fail(e.to_string()))?,
+                Some(state) => ledger
+                    .fold(state, &verified)
+                    .map_err(|e| fail(e.to_string()))?,
             }
+
         }
         let state = state.ok_or_else(|| RecordError::Malformed("no acts".into()))?;
         if state.case != record.case {

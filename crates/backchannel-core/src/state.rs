@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::act::SignedAct;
 use crate::act::{
     ACT_VERSION, Act, ActBody, ChannelPurpose, Digest32, MAX_LABEL_CHARS, MAX_TEXT_CHARS, Role,
     VerifiedAct,
 };
+use crate::history::{History, Ledger};
 use crate::ids::{CaseId, ChannelName, PublicKey};
 use crate::procedure::{
     AgendaItem, AgendaProposers, AgreementState, Attribution, CharterState, ClauseAnswer,
@@ -126,7 +127,7 @@ impl Rejection {
 }
 
 /// Where the case stands on the ladder: proximity talks → direct talks → public record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The mediator talks with each side separately.
@@ -137,13 +138,13 @@ pub enum Phase {
     Public,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
     pub name: String,
     pub role: Role,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelState {
     /// `None` for the public channel.
     pub purpose: Option<ChannelPurpose>,
@@ -154,7 +155,7 @@ pub struct ChannelState {
 }
 
 /// Everything a participant knows about a case, derived from the acts it has verified.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseState {
     pub case: CaseId,
     pub title: String,
@@ -163,9 +164,6 @@ pub struct CaseState {
     pub participants: BTreeMap<PublicKey, Participant>,
     pub channels: BTreeMap<ChannelName, ChannelState>,
     pub procedure: Procedure,
-    /// The hash of every act folded, by channel and index: what checkpoints are held to.
-    #[serde(skip)]
-    pub hashes: BTreeMap<(ChannelName, u64), Digest32>,
 }
 
 fn check_label(what: &str, text: &str) -> Result<(), Rejection> {
@@ -226,7 +224,6 @@ impl CaseState {
             participants,
             channels,
             procedure: Procedure::default(),
-            hashes: BTreeMap::from([((ChannelName::public(), 1), first.hash)]),
         })
     }
 
@@ -239,8 +236,10 @@ impl CaseState {
         let mut acts = log.into_iter();
         let first = acts.next().ok_or(Rejection::BadGenesis)?;
         let mut state = Self::genesis(first, mediator)?;
+        let mut ledger = Ledger::default();
+        ledger.record(first);
         for act in acts {
-            state.accept(act)?;
+            ledger.fold(&mut state, act)?;
         }
         Ok(state)
     }
@@ -252,6 +251,7 @@ impl CaseState {
         author: PublicKey,
         at_ms: u64,
         body: ActBody,
+        history: &dyn History,
     ) -> Result<Act, Rejection> {
         let state = self
             .channels
@@ -267,19 +267,20 @@ impl CaseState {
             at_ms,
             body,
         };
-        self.check_rules(&act)?;
+        self.check_rules(&act, history)?;
         Ok(act)
     }
 
-    /// Checks and folds one verified act posted on `act.act.channel`.
-    pub fn accept(&mut self, act: &VerifiedAct) -> Result<(), Rejection> {
-        self.check(act)?;
+    /// Checks and folds one verified act posted on `act.act.channel`; `history` answers
+    /// what the rules look up in the past. The caller records the act in its history.
+    pub fn accept(&mut self, act: &VerifiedAct, history: &dyn History) -> Result<(), Rejection> {
+        self.check(act, history)?;
         self.apply(act);
         Ok(())
     }
 
     /// Whether `act` may follow the current state: its chain position, then the rules.
-    pub fn check(&self, verified: &VerifiedAct) -> Result<(), Rejection> {
+    pub fn check(&self, verified: &VerifiedAct, history: &dyn History) -> Result<(), Rejection> {
         let act = &verified.act;
         if act.case != self.case {
             return Err(Rejection::WrongCase(act.case));
@@ -300,11 +301,11 @@ impl CaseState {
                 expected_prev: channel.head,
             });
         }
-        self.check_rules(act)
+        self.check_rules(act, history)
     }
 
     /// The procedural rules, independent of chain position.
-    fn check_rules(&self, act: &Act) -> Result<(), Rejection> {
+    fn check_rules(&self, act: &Act, history: &dyn History) -> Result<(), Rejection> {
         let Some(author) = self.participants.get(&act.author) else {
             return Err(Rejection::NotParticipant(act.author));
         };
@@ -330,6 +331,7 @@ impl CaseState {
         }
         let ctx = Ctx {
             state: self,
+            history,
             act,
             public,
             channel,
@@ -439,13 +441,7 @@ impl CaseState {
                     channel.members = members.iter().copied().collect();
                 }
             }
-            ActBody::Message { .. } => {
-                if !act.channel.is_public() {
-                    procedure
-                        .messages
-                        .insert(verified.hash, (act.channel.clone(), act.author));
-                }
-            }
+            ActBody::Message { .. } => {}
             ActBody::CharterProposed { charter } => {
                 procedure.charter = Some(CharterState {
                     proposal: verified.hash,
@@ -636,8 +632,6 @@ impl CaseState {
             channel.length = act.index;
             channel.head = verified.hash;
         }
-        self.hashes
-            .insert((act.channel.clone(), act.index), verified.hash);
     }
 
     /// The participant's display name, or the key's short form.
@@ -689,6 +683,7 @@ fn check_text(what: &str, text: &str) -> Result<(), Rejection> {
 /// One act under check, with what the rules need to hand.
 struct Ctx<'a> {
     state: &'a CaseState,
+    history: &'a dyn History,
     act: &'a Act,
     public: bool,
     channel: &'a ChannelState,
@@ -986,8 +981,8 @@ impl Ctx<'_> {
                 if self.charter()?.charter.attribution != Attribution::OriginalWithConsent {
                     return Err(Rejection::CharterForbids("conveying originals"));
                 }
-                match procedure.messages.get(message) {
-                    Some((channel, author)) if *channel == act.channel && *author == act.author => {
+                match self.history.message(message) {
+                    Some((channel, author)) if channel == act.channel && author == act.author => {
                     }
                     _ => {
                         return Err(Rejection::Unknown(
@@ -1429,8 +1424,8 @@ impl Ctx<'_> {
                     }
                     // Compare what this participant holds; positions it has not reached, or
                     // channels it does not read, are for others to check.
-                    if let Some(mine) = state.hashes.get(&(head.channel.clone(), head.index))
-                        && *mine != head.hash
+                    if let Some(mine) = self.history.hash_at(&head.channel, head.index)
+                        && mine != head.hash
                     {
                         return Err(Rejection::Equivocation {
                             channel: head.channel.clone(),

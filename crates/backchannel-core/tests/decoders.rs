@@ -15,7 +15,8 @@ use backchannel_core::procedure::{
 };
 use backchannel_core::record::{RECORD_FORMAT, Record};
 use backchannel_core::{
-    Act, ActBody, CaseId, CaseState, ChannelName, Digest32, PublicKey, Role, SignedAct, VerifiedAct,
+    Act, ActBody, CaseId, CaseState, ChannelName, Digest32, Ledger, PublicKey, Role, SignedAct,
+    VerifiedAct,
 };
 use backchannel_formula::{Condition, Issue, IssueOption, Requirement, RequirementKind};
 use ed25519_dalek::SigningKey;
@@ -57,6 +58,15 @@ fn genesis() -> VerifiedAct {
     .sign(&key(MEDIATOR))
 }
 
+/// The in-memory history of a log.
+fn ledger_of(log: &[VerifiedAct]) -> Ledger {
+    let mut ledger = Ledger::default();
+    for act in log {
+        ledger.record(act);
+    }
+    ledger
+}
+
 /// A short valid log: genesis, two parties and an observer admitted, a bilateral channel
 /// each, the charter proposed and accepted, the issues defined, messages.
 fn valid_log() -> (CaseState, Vec<VerifiedAct>) {
@@ -65,11 +75,12 @@ fn valid_log() -> (CaseState, Vec<VerifiedAct>) {
     let mut log = vec![first];
     let public = ChannelName::public();
     let mut post = |state: &mut CaseState, author: u8, channel: &ChannelName, body: ActBody| {
+        let ledger = ledger_of(&log);
         let act = state
-            .next_act(channel, pk(author), 1_700_000_000_000, body)
+            .next_act(channel, pk(author), 1_700_000_000_000, body, &ledger)
             .unwrap()
             .sign(&key(author));
-        state.accept(&act).unwrap();
+        state.accept(&act, &ledger).unwrap();
         log.push(act.clone());
         act
     };
@@ -365,7 +376,7 @@ proptest! {
                     .find_map(|(a, c)| {
                         let author = (step.author - 1 + a) % KEYS + 1;
                         let channel = channel(CHANNELS[(step.channel + c) % CHANNELS.len()]);
-                        let act = state.next_act(&channel, pk(author), step.n, body.clone());
+                        let act = state.next_act(&channel, pk(author), step.n, body.clone(), &ledger_of(&log));
                         act.ok().map(|act| (author, act))
                     });
                 match placed {
@@ -386,8 +397,9 @@ proptest! {
                 (step.author, act)
             };
             let act = act.sign(&key(author));
+            let ledger = ledger_of(&log);
             log.push(act.clone());
-            if state.accept(&act).is_err() {
+            if state.accept(&act, &ledger).is_err() {
                 refused = true;
                 break;
             }

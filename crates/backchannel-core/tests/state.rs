@@ -3,13 +3,15 @@
 
 use backchannel_core::act::ChannelPurpose;
 use backchannel_core::{
-    ActBody, CaseId, CaseState, ChannelName, Digest32, PublicKey, Rejection, Role, VerifiedAct,
+    ActBody, CaseId, CaseState, ChannelName, Digest32, Ledger, PublicKey, Rejection, Role,
+    VerifiedAct,
 };
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
 struct World {
     state: CaseState,
+    ledger: Ledger,
     log: Vec<VerifiedAct>,
 }
 
@@ -47,8 +49,11 @@ impl World {
         }
         .sign(&key(MEDIATOR));
         let state = CaseState::genesis(&genesis, Some(pk(MEDIATOR))).unwrap();
+        let mut ledger = Ledger::default();
+        ledger.record(&genesis);
         Self {
             state,
+            ledger,
             log: vec![genesis],
         }
     }
@@ -59,7 +64,9 @@ impl World {
         channel: &ChannelName,
         body: ActBody,
     ) -> Result<VerifiedAct, Rejection> {
-        let act = self.state.next_act(channel, pk(author), 0, body)?;
+        let act = self
+            .state
+            .next_act(channel, pk(author), 0, body, &self.ledger)?;
         Ok(act.sign(&key(author)))
     }
 
@@ -70,7 +77,7 @@ impl World {
         body: ActBody,
     ) -> Result<VerifiedAct, Rejection> {
         let act = self.make(author, channel, body)?;
-        self.state.accept(&act)?;
+        self.ledger.fold(&mut self.state, &act)?;
         self.log.push(act.clone());
         Ok(act)
     }
@@ -233,19 +240,20 @@ fn dropped_replayed_reordered_and_foreign_acts_break_the_chain() {
     let second = sender.post(US, &us, text("two")).unwrap();
 
     // Dropped: the receiver gets the second without the first.
-    let mut receiver = w.state.clone();
-    assert_eq!(receiver.accept(&second).unwrap_err().code(), "broken_chain");
+    let (mut receiver, mut ledger) = (w.state.clone(), w.ledger.clone());
+    let mut accept = |act: &VerifiedAct| ledger.fold(&mut receiver, act);
+    assert_eq!(accept(&second).unwrap_err().code(), "broken_chain");
     // Replayed: the first twice.
-    receiver.accept(&first).unwrap();
-    assert_eq!(receiver.accept(&first).unwrap_err().code(), "broken_chain");
-    receiver.accept(&second).unwrap();
+    accept(&first).unwrap();
+    assert_eq!(accept(&first).unwrap_err().code(), "broken_chain");
+    accept(&second).unwrap();
 
     // Foreign: an act of another case.
     let mut other = World::seeded();
     other.state.case = CaseId([1; 16]);
     let foreign = other.make(US, &us, text("x")).unwrap();
     assert_eq!(
-        w.state.clone().accept(&foreign).unwrap_err().code(),
+        w.state.clone().accept(&foreign, &w.ledger).unwrap_err().code(),
         "wrong_case"
     );
 }
@@ -308,7 +316,10 @@ fn a_checkpoint_exposes_a_forked_channel() {
         .post(MEDIATOR, &ChannelName::public(), checkpoint)
         .unwrap();
     let before = seen_by_us.state.clone();
-    let err = seen_by_us.state.accept(&act).unwrap_err();
+    let err = seen_by_us
+        .state
+        .accept(&act, &seen_by_us.ledger)
+        .unwrap_err();
     assert_eq!(err.code(), "equivocation");
     assert_eq!(seen_by_us.state, before);
 
@@ -317,7 +328,7 @@ fn a_checkpoint_exposes_a_forked_channel() {
     honest
         .post(MEDIATOR, &us, text("version shown to the mediator"))
         .unwrap();
-    assert!(honest.state.accept(&act).is_ok());
+    assert!(honest.state.accept(&act, &honest.ledger).is_ok());
 }
 
 #[test]

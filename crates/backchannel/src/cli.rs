@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use backchannel_client::{Client, InviteCode, InviteRole};
-use backchannel_core::ChannelName;
+use backchannel_core::{CaseId, ChannelName};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -25,6 +25,10 @@ pub struct Args {
     /// Log progress on stderr.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Do not reach the hub: commands that only read use this participant's own verified
+    /// copy (saying how old it is); commands that post fail with `hub_unreachable`.
+    #[arg(long, global = true)]
+    pub offline: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,7 +73,13 @@ pub enum Command {
         case: String,
         #[arg(long)]
         channel: Option<String>,
+        /// Only the last N acts.
+        #[arg(long, value_name = "N")]
+        last: Option<u64>,
     },
+    /// Audit this participant's home: re-verify every stored act of every case (signatures,
+    /// chains, rules) and replay each log against its stored fold.
+    VerifyHome,
     /// The formula engine: frontier, fair points, Adjusted Winner, next draft, conversion.
     Formula {
         #[command(subcommand)]
@@ -195,13 +205,37 @@ pub(crate) fn channel(name: &str) -> anyhow::Result<ChannelName> {
         .with_context(|| format!("{name:?} is not a channel name (1 to 64 of a-z, 0-9 and '-')"))
 }
 
-pub(crate) fn open(home_dir: Option<PathBuf>) -> anyhow::Result<Client> {
+pub(crate) fn open(home_dir: Option<PathBuf>, offline: bool) -> anyhow::Result<Client> {
     let home = home(home_dir)?;
-    Ok(Client::open(&home, &passphrase(false)?)?)
+    let mut client = Client::open(&home, &passphrase(false)?)?;
+    client.set_offline(offline);
+    Ok(client)
+}
+
+/// Brings a case up to date for a command that only reads: syncs, unless working offline
+/// or the hub cannot be reached, and then says (on stderr) how old the local copy is.
+pub(crate) async fn refresh(client: &mut Client, case: CaseId) -> anyhow::Result<()> {
+    if client.refresh(case).await? {
+        return Ok(());
+    }
+    let why = if client.is_offline() {
+        "working offline"
+    } else {
+        "the hub is unreachable"
+    };
+    match client.synced_ms(case)? {
+        Some(ms) => eprintln!(
+            "note: {why}: this is your verified copy as of its last sync, {}",
+            output::utc(ms)
+        ),
+        None => eprintln!("note: {why}: this is your verified copy, never synced in full"),
+    }
+    Ok(())
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let json = args.json;
+    let offline = args.offline;
     match args.command {
         Command::Hub { listen, db } => {
             // Shown without the password a PostgreSQL URL may carry.
@@ -242,9 +276,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        Command::Case { command } => case(args.home, json, command).await,
+        Command::Case { command } => case(args.home, json, offline, command).await,
         Command::Sync { case } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
             let report = client.sync(case).await?;
             if json {
@@ -267,7 +301,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             channel: name,
             text,
         } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
             let line = client.send(case, &channel(&name)?, &text).await?;
             if json {
@@ -280,12 +314,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Read {
             case,
             channel: name,
+            last,
         } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
             let filter = name.as_deref().map(channel).transpose()?;
-            let lines = client.read(case, filter.as_ref())?;
+            refresh(&mut client, case).await?;
+            let lines = client.read_last(case, filter.as_ref(), last)?;
             if json {
                 return output::json(&lines);
             }
@@ -298,9 +333,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Formula { command } => crate::formula_cmd::run(command),
-        Command::Procedure(command) => crate::procedure_cmd::run(args.home, json, command).await,
+        Command::Procedure(command) => {
+            crate::procedure_cmd::run(args.home, json, offline, command).await
+        }
         Command::Watch { case, count } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
             let mut seen = 0usize;
             client
@@ -322,7 +359,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Checkpoint { case } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
             let line = client.checkpoint(case).await?;
             if json {
@@ -332,10 +369,33 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 Ok(())
             }
         }
+        Command::VerifyHome => {
+            let client = open(args.home, offline)?;
+            let mut cases = Vec::new();
+            for case in client.cases() {
+                let acts = client.verify_log(case).map(|_| client.verified_log(case).map(|l| l.len()));
+                match acts {
+                    Ok(Ok(acts)) => cases.push(json!({ "case": case, "acts": acts, "verified": true })),
+                    Ok(Err(e)) | Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("case {case} of this home does not verify")));
+                    }
+                }
+            }
+            if json {
+                output::json(&json!({ "cases": cases }))
+            } else {
+                for case in &cases {
+                    println!("case {}: {} acts re-verified and replayed to the stored state", case["case"].as_str().unwrap_or("?"), case["acts"]);
+                }
+                println!("{} case(s) verified", cases.len());
+                Ok(())
+            }
+        }
         Command::Export { case, all, out } => {
-            let mut client = open(args.home)?;
+            let mut client = open(args.home, offline)?;
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            refresh(&mut client, case).await?;
             let record = serde_json::to_vec_pretty(&client.export(case, all)?)?;
             match out {
                 Some(path) => std::fs::write(&path, record)
@@ -351,8 +411,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> anyhow::Result<()> {
-    let mut client = open(home_dir)?;
+async fn case(
+    home_dir: Option<PathBuf>,
+    json: bool,
+    offline: bool,
+    command: CaseCommand,
+) -> anyhow::Result<()> {
+    let mut client = open(home_dir, offline)?;
     match command {
         CaseCommand::New { hub, title } => {
             let case = client.create_case(&hub, &title).await?;
@@ -391,7 +456,7 @@ async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> an
         }
         CaseCommand::Show { case } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            refresh(&mut client, case).await?;
             let summary = client.show(case)?;
             let procedure = crate::procedure_cmd::summary(client.state(case)?);
             if json {
@@ -440,7 +505,7 @@ async fn case(home_dir: Option<PathBuf>, json: bool, command: CaseCommand) -> an
                 .cases()
                 .into_iter()
                 .filter_map(|case| client.show(case).ok())
-                .map(|s| json!({ "case": s.case, "title": s.title, "role": s.my_role, "hub": s.hub }))
+                .map(|s| json!({ "case": s.case, "title": s.title, "role": s.my_role, "hub": s.hub, "synced_ms": s.synced_ms }))
                 .collect();
             if json {
                 return output::json(&cases);

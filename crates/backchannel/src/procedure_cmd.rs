@@ -892,9 +892,10 @@ pub fn print_summary(summary: &Value) {
 pub async fn run(
     home: Option<PathBuf>,
     json: bool,
+    offline: bool,
     command: ProcedureCommand,
 ) -> anyhow::Result<()> {
-    let mut client = open(home)?;
+    let mut client = open(home, offline)?;
     match command {
         ProcedureCommand::Charter { command } => charter(&mut client, json, command).await,
         ProcedureCommand::Issues {
@@ -1073,7 +1074,7 @@ async fn agenda(client: &mut Client, json: bool, command: AgendaCommand) -> anyh
         }
         AgendaCommand::List { case } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            crate::cli::refresh(client, case).await?;
             let summary = summary(client.state(case)?);
             if json {
                 return output::json(&summary["agenda"]);
@@ -1490,7 +1491,7 @@ async fn draft(client: &mut Client, json: bool, command: DraftCommand) -> anyhow
         }
         DraftCommand::Diff { case, a, b } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            crate::cli::refresh(client, case).await?;
             let (before, after) = (client.draft(case, a)?, client.draft(case, b)?);
             let changes = diff(&before, &after);
             if json {
@@ -1508,7 +1509,7 @@ async fn draft(client: &mut Client, json: bool, command: DraftCommand) -> anyhow
         }
         DraftCommand::Show { case, version } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            crate::cli::refresh(client, case).await?;
             let state = client.state(case)?;
             let version = match version {
                 Some(v) => v,
@@ -1681,7 +1682,7 @@ async fn offer(client: &mut Client, json: bool, command: OfferCommand) -> anyhow
         }
         OfferCommand::List { case } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            crate::cli::refresh(client, case).await?;
             let summary = summary(client.state(case)?);
             if json {
                 return output::json(&summary["offers"]);
@@ -1843,7 +1844,7 @@ async fn agreement(
         }
         AgreementCommand::Show { case } => {
             let case = client.resolve_case(&case)?;
-            client.sync(case).await?;
+            crate::cli::refresh(client, case).await?;
             let state = client.state(case)?;
             let Some(a) = state.procedure.agreement.as_ref() else {
                 return Err(invalid(

@@ -1,0 +1,320 @@
+//! Reading from the hub: every new entry of a channel is verified (the MLS layer, the act's
+//! signature, its chain and the case's rules) and folded, one transaction per entry; an
+//! entry that does not verify is refused, named, and leaves no trace (its MLS changes are
+//! rolled back). An entry of this participant's own outbox is recognised by its bytes and
+//! completes that post instead of being decrypted.
+
+use backchannel_core::act::{SignedAct, VerifiedAct};
+use backchannel_core::{CaseState, ChannelName};
+
+use crate::client::{Client, LogLine, StoreHistory, SyncReport, public_aad};
+use crate::error::ClientError;
+use crate::hub::now_ms;
+use crate::mls::{self, Incoming};
+use crate::store::NewAct;
+use crate::vault;
+use backchannel_core::CaseId;
+
+impl Client {
+    /// Fetches, verifies and folds everything new; completes or drops what the outbox holds;
+    /// as mediator, admits newcomers and finishes seating them.
+    pub async fn sync(&mut self, case: CaseId) -> Result<SyncReport, ClientError> {
+        let mut report = SyncReport::default();
+        self.pull(case, &ChannelName::public(), &mut report).await?;
+        self.take_welcomes(case).await?;
+        let channels: Vec<ChannelName> = self
+            .local(case)?
+            .cursors
+            .keys()
+            .filter(|c| !c.is_public())
+            .cloned()
+            .collect();
+        for channel in channels {
+            self.pull(case, &channel, &mut report).await?;
+        }
+        self.resend_outbox(case).await?;
+        if self.state(case)?.mediator == self.key() {
+            self.admit_newcomers(case, &mut report).await?;
+        }
+        self.local_mut(case)?.synced_ms = Some(now_ms());
+        self.persist(Some(case), vec![], vec![], false)?;
+        Ok(report)
+    }
+
+    /// Syncs unless working offline; if the hub cannot be reached, carries on with the
+    /// local copy. Returns whether the copy is fresh from the hub.
+    pub async fn refresh(&mut self, case: CaseId) -> Result<bool, ClientError> {
+        if self.offline {
+            return Ok(false);
+        }
+        match self.sync(case).await {
+            Ok(_) => Ok(true),
+            Err(ClientError::Unreachable { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn take_welcomes(&mut self, case: CaseId) -> Result<(), ClientError> {
+        let hub = self.hub(case)?;
+        let after = self.local(case)?.welcome_cursor;
+        let welcomes = hub.welcomes(after).await?.welcomes;
+        for welcome in welcomes {
+            let local = self.local_mut(case)?;
+            local.welcome_cursor = local.welcome_cursor.max(welcome.id);
+            if welcome.case_id != case || local.cursors.contains_key(&welcome.channel) {
+                continue;
+            }
+            let refused = |why: String| ClientError::Refused {
+                channel: welcome.channel.clone(),
+                seq: welcome.seq,
+                why,
+            };
+            let joined = mls::join_from_welcome(&self.provider, &welcome.body.0)
+                .map_err(|e| refused(e.to_string()))
+                .and_then(|group| {
+                    if group.group_id() != &mls::group_id(&case, &welcome.channel) {
+                        return Err(refused("the welcome is for another group".into()));
+                    }
+                    let state = self.state(case)?;
+                    match mls::member_keys(&group)?
+                        .into_iter()
+                        .find(|key| !state.participants.contains_key(key))
+                    {
+                        Some(stranger) => Err(refused(format!(
+                            "the group holds {}, who is not a participant",
+                            stranger.short()
+                        ))),
+                        None => Ok(()),
+                    }
+                });
+            if let Err(e) = joined {
+                self.provider
+                    .rollback(self.mls_committed.clone().into_iter().collect());
+                self.reload_case(case)?;
+                return Err(e);
+            }
+            self.local_mut(case)?
+                .cursors
+                .insert(welcome.channel.clone(), welcome.seq);
+            self.persist(Some(case), vec![], vec![], false)?;
+        }
+        self.persist(Some(case), vec![], vec![], false)
+    }
+
+    /// Reads every new entry of one channel, verifying and folding each in order.
+    pub(crate) async fn pull(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        report: &mut SyncReport,
+    ) -> Result<(), ClientError> {
+        let hub = self.hub(case)?;
+        let mut pending = self.outgoing(case, channel)?;
+        loop {
+            let after = self.cursor(case, channel)?;
+            let page = hub.entries(case, channel, after).await?;
+            let count = page.entries.len();
+            for entry in page.entries {
+                let refused = |why: String| ClientError::Refused {
+                    channel: channel.clone(),
+                    seq: entry.seq,
+                    why,
+                };
+                let expected = self.cursor(case, channel)? + 1;
+                if entry.seq != expected {
+                    return Err(refused(format!(
+                        "the hub skipped from seq {} to {}",
+                        expected - 1,
+                        entry.seq
+                    )));
+                }
+                if let Some(outgoing) = pending.take() {
+                    if outgoing.entry.body.0 == entry.body.0 {
+                        report
+                            .new
+                            .extend(self.complete_outgoing(case, channel, entry.seq, outgoing)?);
+                        continue;
+                    }
+                    if outgoing.entry.after < entry.seq {
+                        // Another entry holds the place the post asked for: the hub never
+                        // accepted it.
+                        self.drop_outgoing(case, channel, &outgoing)?;
+                    } else {
+                        pending = Some(outgoing);
+                    }
+                }
+                let line = match self.verify_entry(case, channel, &entry) {
+                    Ok(line) => line,
+                    Err(e) => {
+                        self.provider
+                            .rollback(self.mls_committed.clone().into_iter().collect());
+                        self.reload_case(case)?;
+                        return Err(refused(e.to_string()));
+                    }
+                };
+                report.new.extend(line);
+            }
+            if count < backchannel_core::api::MAX_LIST {
+                return Ok(());
+            }
+        }
+    }
+
+    pub(crate) fn cursor(&self, case: CaseId, channel: &ChannelName) -> Result<u64, ClientError> {
+        self.local(case)?
+            .cursors
+            .get(channel)
+            .copied()
+            .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))
+    }
+
+    /// Verifies one entry and folds it, in one transaction with the MLS changes it caused;
+    /// returns its log line if it carried an act.
+    fn verify_entry(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        entry: &backchannel_core::api::Entry,
+    ) -> Result<Option<LogLine>, ClientError> {
+        let (bytes, sender) = if channel.is_public() {
+            let local = self.local(case)?;
+            let opened = vault::open_with(&local.case_key, &public_aad(&case), &entry.body.0)
+                .ok_or_else(|| {
+                    ClientError::Invalid(
+                        "it does not open under the case key: it was altered or forged".into(),
+                    )
+                })?;
+            (opened, None)
+        } else {
+            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            match mls::process(&self.provider, &mut group, &entry.body.0)? {
+                Incoming::Application { sender, bytes } => (bytes, Some(sender)),
+                Incoming::Commit { members } => {
+                    let state = self.state(case)?;
+                    if let Some(stranger) =
+                        members.iter().find(|k| !state.participants.contains_key(k))
+                    {
+                        return Err(ClientError::Invalid(format!(
+                            "a commit added {}, who is not a participant",
+                            stranger.short()
+                        )));
+                    }
+                    self.local_mut(case)?
+                        .cursors
+                        .insert(channel.clone(), entry.seq);
+                    self.persist(Some(case), vec![], vec![], false)?;
+                    return Ok(None);
+                }
+            }
+        };
+        let verified =
+            SignedAct::decode(&bytes).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        if verified.act.channel != *channel {
+            return Err(backchannel_core::Rejection::WrongChannel {
+                posted: channel.clone(),
+                named: verified.act.channel.clone(),
+            }
+            .into());
+        }
+        if sender.is_some_and(|s| s != verified.act.author) {
+            return Err(ClientError::Invalid(
+                "the MLS sender is not the act's author".into(),
+            ));
+        }
+        self.fold_and_store(case, channel, entry.seq, verified)
+            .map(Some)
+    }
+
+    /// Folds a verified act that arrived at `seq` of `channel` and stores it, the fold and
+    /// the cursor in one transaction.
+    pub(crate) fn fold_and_store(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        seq: u64,
+        verified: VerifiedAct,
+    ) -> Result<LogLine, ClientError> {
+        let (line, new) = self.fold(case, seq, verified)?;
+        self.local_mut(case)?.cursors.insert(channel.clone(), seq);
+        self.persist(Some(case), vec![new], vec![], false)?;
+        Ok(line)
+    }
+
+    /// Folds a verified act into the case's state (the genesis starts it).
+    pub(crate) fn fold(
+        &mut self,
+        case: CaseId,
+        seq: u64,
+        verified: VerifiedAct,
+    ) -> Result<(LogLine, NewAct), ClientError> {
+        let history = StoreHistory::new(&self.store, case);
+        let local = self
+            .cases
+            .get_mut(&case)
+            .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))?;
+        // A refused act changes nothing: `accept` checks before it applies.
+        match &mut local.state {
+            Some(state) => state.accept(&verified, &history)?,
+            None => local.state = Some(CaseState::genesis(&verified, Some(local.mediator))?),
+        }
+        local.log_len += 1;
+        let n = local.log_len;
+        let line = self.line(case, seq, &verified);
+        Ok((
+            line,
+            NewAct {
+                case,
+                n,
+                seq,
+                act: verified,
+            },
+        ))
+    }
+
+    pub(crate) fn line(&self, case: CaseId, seq: u64, verified: &VerifiedAct) -> LogLine {
+        let state = self.cases.get(&case).and_then(|l| l.state.as_ref());
+        let act = &verified.act;
+        LogLine {
+            channel: act.channel.clone(),
+            index: act.index,
+            seq,
+            author: state.map_or_else(|| act.author.short(), |s| s.name_of(&act.author)),
+            author_key: act.author,
+            at_ms: act.at_ms,
+            kind: act.body.kind(),
+            text: crate::narrate::describe(&act.body, state),
+        }
+    }
+
+    /// Follows a case live: syncs on every push notice from the hub and hands each batch of
+    /// newly verified acts to `on_new`; returns when `on_new` says stop or the hub closes the
+    /// stream. Notices are only hints: everything is fetched and verified as in
+    /// [`Client::sync`], and each act is stored as it is folded.
+    pub async fn watch(
+        &mut self,
+        case: CaseId,
+        mut on_new: impl FnMut(&SyncReport) -> bool,
+    ) -> Result<(), ClientError> {
+        use futures_util::StreamExt as _;
+        let mut stream = self.hub(case)?.stream(case).await?;
+        let report = self.sync(case).await?;
+        if !on_new(&report) {
+            return Ok(());
+        }
+        let url = self.local(case)?.hub.clone();
+        while let Some(frame) = stream.next().await {
+            let frame = frame.map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                why: e.to_string(),
+            })?;
+            if !frame.is_text() {
+                continue;
+            }
+            let report = self.sync(case).await?;
+            if !report.new.is_empty() && !on_new(&report) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
