@@ -114,6 +114,7 @@ struct Report {
     visibility: Vec<Visibility>,
     hub_entries: usize,
     plaintexts_found_in_hub_storage: usize,
+    plaintexts_found_in_homes: usize,
 }
 
 struct Narrator {
@@ -428,6 +429,26 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     if found > 0 {
         bail!("the hub's storage holds {found} message texts in the clear");
     }
+    // The participants' homes: every file, for the messages, the titles and every option of
+    // the scenario (which drafts, positions, offers and answers carry).
+    let mut secrets: Vec<String> = texts.iter().map(|t| (*t).to_owned()).collect();
+    secrets.push(TITLE.to_owned());
+    secrets.extend(procedure::scenario_texts()?);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let home_files = files_under(&homes)?;
+    let found_in_homes = plaintexts_in_files(&home_files, &secrets)?;
+    n.say(format!(
+        "  Searching the {} files of the {} participants' homes for those texts, the case title and the",
+        home_files.len(),
+        cast.all_mut().len()
+    ));
+    n.say(format!(
+        "  scenario's {} option texts: {found_in_homes} found (every value in a home is sealed under its owner's key).",
+        secrets.len() - texts.len() - 1
+    ));
+    if found_in_homes > 0 {
+        bail!("the participants' homes hold {found_in_homes} secret texts in the clear");
+    }
     if let Some(dir) = &keep {
         n.say("");
         n.say(format!(
@@ -445,6 +466,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
             visibility,
             hub_entries,
             plaintexts_found_in_hub_storage: found,
+            plaintexts_found_in_homes: found_in_homes,
         })?;
     }
     Ok(())
@@ -466,13 +488,36 @@ pub fn plaintexts_in(db: &Path, texts: &[&str]) -> anyhow::Result<usize> {
         .and_then(|n| n.to_str())
         .context("the database path is not UTF-8")?
         .to_owned();
-    let mut blobs = Vec::new();
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if entry.file_name().to_string_lossy().starts_with(&stem) {
-            blobs.push(std::fs::read(entry.path())?);
+            files.push(entry.path());
         }
     }
+    plaintexts_in_files(&files, texts)
+}
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// Counts the texts found, in any of several encodings, in any of `files`.
+fn plaintexts_in_files(files: &[PathBuf], texts: &[&str]) -> anyhow::Result<usize> {
+    let blobs = files
+        .iter()
+        .map(std::fs::read)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(texts
         .iter()
         .filter(|text| {

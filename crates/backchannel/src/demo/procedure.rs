@@ -26,6 +26,17 @@ pub(super) const AGREEMENT_TITLE: &str =
 /// Drafts the single-text process may take before the mediator falls back to declarations.
 const DRAFTS_MAX: u32 = 6;
 
+/// The texts of the scenario that only discreet acts carry or that are sealed at rest: every
+/// issue's options, as clauses of drafts, positions and offers name them.
+pub(super) fn scenario_texts() -> anyhow::Result<Vec<String>> {
+    let scenario = Scenario::from_json_str(SCENARIO).context("the demo scenario")?;
+    Ok(scenario
+        .issues
+        .iter()
+        .flat_map(|issue| issue.options.iter().map(|o| o.label.clone()))
+        .collect())
+}
+
 fn cond(issue: &str, options: &[&str]) -> Condition {
     Condition {
         issue: issue.into(),
