@@ -325,10 +325,21 @@ async fn main() {
                     "id show" => vec!["id".into(), "show".into()],
                     "case list" => vec!["case".into(), "list".into()],
                     "read --last 20 --offline" => {
-                        vec!["--offline".into(), "read".into(), case_hex.clone(), "--last".into(), "20".into()]
+                        vec![
+                            "--offline".into(),
+                            "read".into(),
+                            case_hex.clone(),
+                            "--last".into(),
+                            "20".into(),
+                        ]
                     }
                     "read --last 20" => {
-                        vec!["read".into(), case_hex.clone(), "--last".into(), "20".into()]
+                        vec![
+                            "read".into(),
+                            case_hex.clone(),
+                            "--last".into(),
+                            "20".into(),
+                        ]
                     }
                     "case show" => vec!["case".into(), "show".into(), case_hex.clone()],
                     "send" => vec![

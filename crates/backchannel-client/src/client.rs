@@ -237,7 +237,9 @@ impl Client {
         match &mut self.fault {
             Some((at, 0)) if *at == point => {
                 self.fault = None;
-                Err(ClientError::Invalid(format!("stopped at {point} (injected)")))
+                Err(ClientError::Invalid(format!(
+                    "stopped at {point} (injected)"
+                )))
             }
             Some((at, hits)) if *at == point => {
                 *hits -= 1;

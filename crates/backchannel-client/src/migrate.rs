@@ -59,11 +59,7 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
     let old: WholeState =
         serde_json::from_slice(&bytes).map_err(|e| unusable(format!("it is malformed: {e}")))?;
     let mut batch = Batch {
-        mls: old
-            .mls
-            .into_iter()
-            .map(|(k, v)| (k.0, Some(v.0)))
-            .collect(),
+        mls: old.mls.into_iter().map(|(k, v)| (k.0, Some(v.0))).collect(),
         ..Batch::default()
     };
     let mut cases = BTreeMap::new();
@@ -78,8 +74,9 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
             None
         } else {
             Some(
-                CaseState::replay(&verified, Some(old.mediator))
-                    .map_err(|e| unusable(format!("the log of case {case} does not replay: {e}")))?,
+                CaseState::replay(&verified, Some(old.mediator)).map_err(|e| {
+                    unusable(format!("the log of case {case} does not replay: {e}"))
+                })?,
             )
         };
         for (n, (logged, act)) in old.log.iter().zip(verified).enumerate() {

@@ -95,7 +95,12 @@ impl Client {
             mls::settle(&self.provider, &mut group, false)?;
         }
         tracing::info!(%channel, "an earlier post did not reach the hub and was dropped");
-        self.persist(Some(case), vec![], vec![(case, channel.clone(), None)], false)
+        self.persist(
+            Some(case),
+            vec![],
+            vec![(case, channel.clone(), None)],
+            false,
+        )
     }
 
     /// Sends again what the outbox of every channel still holds (after a pull of each).
@@ -336,11 +341,17 @@ impl Client {
             };
             // The hub reports the invite's role; admit only against an invite this mediator
             // issued with that role, so a lying hub cannot promote anyone.
+            // An invite already matched to this member comes first: an admission that a
+            // crash or a lost place in the channel left unposted is made again with it.
             let local = self.local_mut(case)?;
+            let fits = |i: &&mut crate::client::IssuedInvite, used_by: Option<PublicKey>| {
+                i.used_by == used_by && i.role == member.role && i.party == member.party
+            };
             let Some(invite) = local
                 .invites
                 .iter_mut()
-                .find(|i| i.used_by.is_none() && i.role == member.role && i.party == member.party)
+                .filter(|i| fits(i, Some(member.key)) || fits(i, None))
+                .min_by_key(|i| i.used_by.is_none())
             else {
                 tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
                 continue;

@@ -15,8 +15,8 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::client::{Client, LogLine};
-use crate::store::Filter;
 use crate::error::ClientError;
+use crate::store::Filter;
 
 /// The engine's proposal for the next single negotiating text.
 #[derive(Clone, Debug, Serialize)]

@@ -151,7 +151,8 @@ impl Store {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
         .map_err(|e| sql_error(&path, e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| sql_error(&path, e))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| sql_error(&path, e))?;
         let format: Option<i64> = conn
             .query_row("SELECT value FROM meta WHERE name = 'format'", [], |r| {
                 r.get(0)
@@ -201,9 +202,7 @@ impl Store {
         vault::open_with(&self.seal_key, &self.aad(table, row), sealed).ok_or_else(|| {
             ClientError::Home {
                 path: self.path.display().to_string(),
-                why: format!(
-                    "a row of its {table} table does not open: it was altered or moved"
-                ),
+                why: format!("a row of its {table} table does not open: it was altered or moved"),
             }
         })
     }
@@ -223,7 +222,9 @@ impl Store {
             .prepare("SELECT id, sealed FROM mls")
             .map_err(|e| self.err(e))?;
         let rows = statement
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(|e| self.err(e))?;
         let mut entries = Vec::new();
         for row in rows {
@@ -245,7 +246,9 @@ impl Store {
             .prepare("SELECT case_id, sealed FROM cases")
             .map_err(|e| self.err(e))?;
         let rows = statement
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(|e| self.err(e))?;
         let mut cases = Vec::new();
         for row in rows {
@@ -409,8 +412,9 @@ impl Store {
         for name in names {
             let name = name.map_err(|e| self.err(e))?;
             channels.push(
-                ChannelName::parse(&name)
-                    .ok_or_else(|| self.err(format!("an outbox slot for a bad channel {name:?}")))?,
+                ChannelName::parse(&name).ok_or_else(|| {
+                    self.err(format!("an outbox slot for a bad channel {name:?}"))
+                })?,
             );
         }
         Ok(channels)

@@ -66,7 +66,6 @@ impl Record {
                     .fold(state, &verified)
                     .map_err(|e| fail(e.to_string()))?,
             }
-
         }
         let state = state.ok_or_else(|| RecordError::Malformed("no acts".into()))?;
         if state.case != record.case {

@@ -982,8 +982,7 @@ impl Ctx<'_> {
                     return Err(Rejection::CharterForbids("conveying originals"));
                 }
                 match self.history.message(message) {
-                    Some((channel, author)) if channel == act.channel && author == act.author => {
-                    }
+                    Some((channel, author)) if channel == act.channel && author == act.author => {}
                     _ => {
                         return Err(Rejection::Unknown(
                             "consent refers to no message of the author in this channel".into(),

@@ -253,7 +253,11 @@ fn dropped_replayed_reordered_and_foreign_acts_break_the_chain() {
     other.state.case = CaseId([1; 16]);
     let foreign = other.make(US, &us, text("x")).unwrap();
     assert_eq!(
-        w.state.clone().accept(&foreign, &w.ledger).unwrap_err().code(),
+        w.state
+            .clone()
+            .accept(&foreign, &w.ledger)
+            .unwrap_err()
+            .code(),
         "wrong_case"
     );
 }

@@ -373,9 +373,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let client = open(args.home, offline)?;
             let mut cases = Vec::new();
             for case in client.cases() {
-                let acts = client.verify_log(case).map(|_| client.verified_log(case).map(|l| l.len()));
+                let acts = client
+                    .verify_log(case)
+                    .map(|_| client.verified_log(case).map(|l| l.len()));
                 match acts {
-                    Ok(Ok(acts)) => cases.push(json!({ "case": case, "acts": acts, "verified": true })),
+                    Ok(Ok(acts)) => {
+                        cases.push(json!({ "case": case, "acts": acts, "verified": true }))
+                    }
                     Ok(Err(e)) | Err(e) => {
                         return Err(anyhow::Error::new(e)
                             .context(format!("case {case} of this home does not verify")));
@@ -386,7 +390,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 output::json(&json!({ "cases": cases }))
             } else {
                 for case in &cases {
-                    println!("case {}: {} acts re-verified and replayed to the stored state", case["case"].as_str().unwrap_or("?"), case["acts"]);
+                    println!(
+                        "case {}: {} acts re-verified and replayed to the stored state",
+                        case["case"].as_str().unwrap_or("?"),
+                        case["acts"]
+                    );
                 }
                 println!("{} case(s) verified", cases.len());
                 Ok(())

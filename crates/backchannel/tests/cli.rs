@@ -3,78 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-const PASS: &str = "cli test passphrase";
+mod common;
 
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_backchannel"));
-    command
-        .env_remove("BACKCHANNEL_HOME")
-        .env("BACKCHANNEL_PASSPHRASE", PASS);
-    command
-}
-
-fn run(home: &Path, args: &[&str]) -> Output {
-    bin().arg("--home").arg(home).args(args).output().unwrap()
-}
-
-fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let mut full = vec!["--json"];
-    full.extend_from_slice(args);
-    let out = run(home, &full);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-struct Hub {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(dir: &Path) -> Hub {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = bin()
-        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(dir.join("hub.sqlite"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the hub did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Hub { child, url }
-}
-
-fn texts(lines: &serde_json::Value) -> Vec<String> {
-    lines
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["kind"] == "message")
-        .map(|l| l["text"].as_str().unwrap().to_owned())
-        .collect()
-}
+use common::{bin, ok_json, run, start_hub, texts};
 
 #[test]
 fn five_participants_on_one_machine() {
