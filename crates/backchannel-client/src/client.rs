@@ -197,7 +197,7 @@ impl Client {
                 .map_err(|e| malformed(home, &format!("the record of case {case}"), e))?;
             cases.insert(case, local);
         }
-        let mls_committed: BTreeMap<Vec<u8>, Vec<u8>> = store.mls_entries()?.into_iter().collect();
+        let mls_committed: BTreeMap<Vec<u8>, Vec<u8>> = store.mls_entries()?;
         let provider = Provider::restore(mls_committed.clone().into_iter().collect());
         let mut client = Self {
             vault,

@@ -104,7 +104,7 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
     }
     client.store.commit(&batch, true)?;
     client.vault.retire_legacy_state()?;
-    let mls: BTreeMap<Vec<u8>, Vec<u8>> = client.store.mls_entries()?.into_iter().collect();
+    let mls: BTreeMap<Vec<u8>, Vec<u8>> = client.store.mls_entries()?;
     client.provider = crate::mls::Provider::restore(mls.clone().into_iter().collect());
     client.mls_committed = mls;
     client.cases = cases;

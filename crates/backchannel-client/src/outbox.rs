@@ -362,18 +362,7 @@ impl Client {
                 name: member.name.clone(),
                 role: role.clone(),
             };
-            if let Err(e) = self.post(case, &ChannelName::public(), admit).await {
-                if !self.state(case)?.participants.contains_key(&member.key)
-                    && let Some(invite) = self
-                        .local_mut(case)?
-                        .invites
-                        .iter_mut()
-                        .find(|i| i.used_by == Some(member.key))
-                {
-                    invite.used_by = None;
-                }
-                return Err(e);
-            }
+            self.post(case, &ChannelName::public(), admit).await?;
             report
                 .admitted
                 .push(format!("{} as {}", member.name, role.label()));

@@ -12,6 +12,7 @@
 //! how long the case is. The outbox's batches are also synced to disk before the entry they
 //! hold leaves the machine; the rest may be fetched again from the hub after a power loss.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use backchannel_core::act::{Digest32, SignedAct, VerifiedAct};
@@ -215,8 +216,8 @@ impl Store {
         sql_error(&self.path, e)
     }
 
-    /// Every MLS storage entry.
-    pub fn mls_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ClientError> {
+    /// Every MLS storage entry, by its key.
+    pub fn mls_entries(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, ClientError> {
         let mut statement = self
             .conn
             .prepare("SELECT id, sealed FROM mls")
@@ -226,7 +227,7 @@ impl Store {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
             .map_err(|e| self.err(e))?;
-        let mut entries = Vec::new();
+        let mut entries = BTreeMap::new();
         for row in rows {
             let (id, sealed) = row.map_err(|e| self.err(e))?;
             let plain = self.open_row("mls", &id, &sealed)?;
@@ -234,7 +235,7 @@ impl Store {
             if self.mls_id(key) != id {
                 return Err(self.err("an MLS row under another entry's id"));
             }
-            entries.push((key.to_vec(), value.to_vec()));
+            entries.insert(key.to_vec(), value.to_vec());
         }
         Ok(entries)
     }
