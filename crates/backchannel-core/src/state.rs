@@ -1141,11 +1141,15 @@ impl Ctx<'_> {
             }
             ActBody::OfferTabled { offer, salt } => {
                 self.own_channel()?;
+                // Any commitment of the author's, whatever became of it since: a delegate who
+                // reads the public record's match or withdrawal before this channel must
+                // accept the same history as one who read them in the order they were made.
                 match procedure.offers.get(&offer.commitment(salt)) {
-                    Some(o) if o.by == act.author && o.status == OfferStatus::Open => {}
+                    Some(o) if o.by == act.author => {}
                     _ => {
                         return Err(Rejection::Unknown(
-                            "the offer matches no open commitment of its author on the public record".into(),
+                            "the offer matches no commitment of its author on the public record"
+                                .into(),
                         ));
                     }
                 }
