@@ -126,6 +126,7 @@ pub struct Client {
     requests: Arc<AtomicU64>,
     /// Never reach the network: read-only commands use the local copy.
     pub(crate) offline: bool,
+
     /// Where tests make this client stop as if killed: a named point, and how many times it
     /// is passed before it fails.
     fault: Option<(&'static str, u32)>,
@@ -367,7 +368,7 @@ impl Client {
 
     fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
         if self.offline {
-            return Err(ClientError::Unreachable {
+            return Err(ClientError::NotConnected {
                 url: url.into(),
                 why: "working offline (--offline)".into(),
             });

@@ -26,6 +26,9 @@ pub enum ClientError {
     },
     #[error("the hub at {url} could not be reached: {why}")]
     Unreachable { url: String, why: String },
+    /// Unreachable before anything was sent: no connection, or working offline.
+    #[error("the hub at {url} could not be reached: {why}")]
+    NotConnected { url: String, why: String },
     #[error("entry {seq} of channel {channel} does not verify and was refused: {why}")]
     Refused {
         channel: ChannelName,
@@ -53,7 +56,9 @@ impl ClientError {
             ClientError::UnknownCase(_) => "unknown_case".into(),
             ClientError::BadInvite(_) => "bad_invite".into(),
             ClientError::Hub { code, .. } => code.clone(),
-            ClientError::Unreachable { .. } => "hub_unreachable".into(),
+            ClientError::Unreachable { .. } | ClientError::NotConnected { .. } => {
+                "hub_unreachable".into()
+            }
             ClientError::Refused { .. } => "entry_refused".into(),
             ClientError::Rule(rejection) => rejection.code().into(),
             ClientError::NotInChannel(_) => "not_in_channel".into(),
@@ -62,10 +67,25 @@ impl ClientError {
         }
     }
 
-    /// Whether the hub answered with a refusal (4xx), which changed nothing on its side; any
-    /// other failure of a post leaves its outcome unknown.
+    /// Whether the hub certainly does not hold what was sent: it answered with a refusal (4xx),
+    /// which changes nothing on its side, or no connection was made. Any other failure of a
+    /// post leaves its outcome unknown.
     pub(crate) fn hub_refused(&self) -> bool {
-        matches!(self, ClientError::Hub { status, code, .. } if (400..500).contains(status) && code != "bad_response")
+        match self {
+            ClientError::Hub { status, code, .. } => {
+                (400..500).contains(status) && code != "bad_response"
+            }
+            ClientError::NotConnected { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the hub could not be reached, whether or not a request left.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable { .. } | ClientError::NotConnected { .. }
+        )
     }
 
     pub(crate) fn is_stale_head(&self) -> bool {

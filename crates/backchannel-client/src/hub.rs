@@ -98,9 +98,13 @@ impl HubClient {
                 .header("content-type", "application/json")
                 .body(bytes);
         }
-        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
-            url: self.base.clone(),
-            why: e.to_string(),
+        let unreachable = |e: reqwest::Error| {
+            let (url, why) = (self.base.clone(), e.to_string());
+            if e.is_connect() {
+                ClientError::NotConnected { url, why }
+            } else {
+                ClientError::Unreachable { url, why }
+            }
         };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status();

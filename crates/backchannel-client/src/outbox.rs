@@ -150,6 +150,7 @@ impl Client {
         entry: PostEntry,
         act: Option<SignedAct>,
     ) -> Result<Option<LogLine>, ClientError> {
+        let hub = self.hub(case)?;
         let outgoing = Outgoing { entry, act };
         let bytes =
             serde_json::to_vec(&outgoing).map_err(|e| ClientError::Invalid(e.to_string()))?;
@@ -160,11 +161,7 @@ impl Client {
             true,
         )?;
         self.fault("post:outbox-written")?;
-        match self
-            .hub(case)?
-            .post_entry(case, channel, &outgoing.entry)
-            .await
-        {
+        match hub.post_entry(case, channel, &outgoing.entry).await {
             Ok(seq) => {
                 self.fault("post:accepted")?;
                 self.complete_outgoing(case, channel, seq, outgoing)

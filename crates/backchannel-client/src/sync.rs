@@ -49,7 +49,7 @@ impl Client {
         }
         match self.sync(case).await {
             Ok(_) => Ok(true),
-            Err(ClientError::Unreachable { .. }) => Ok(false),
+            Err(e) if e.is_unreachable() => Ok(false),
             Err(e) => Err(e),
         }
     }
