@@ -43,14 +43,14 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
         }
         ActBody::Message { text } => text.clone(),
         ActBody::CharterProposed { charter } => format!(
-            "proposed the charter: agenda items by {:?}, non-papers {}, attribution {:?}, {} deadline(s)",
-            charter.agenda_proposers,
+            "proposed the charter: agenda items by {}, non-papers {}, attribution {}, {} deadline(s)",
+            charter.agenda_proposers.word(),
             if charter.non_papers {
                 "allowed"
             } else {
                 "not allowed"
             },
-            charter.attribution,
+            charter.attribution.word(),
             charter.deadlines.len()
         ),
         ActBody::CharterAccepted { .. } => "accepted the charter".into(),

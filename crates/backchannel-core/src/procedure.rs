@@ -21,6 +21,16 @@ pub enum AgendaProposers {
     PartiesAndMediator,
 }
 
+impl AgendaProposers {
+    /// The word the command line uses for it (`charter propose --agenda-by`).
+    pub fn word(self) -> &'static str {
+        match self {
+            AgendaProposers::MediatorOnly => "mediator",
+            AgendaProposers::PartiesAndMediator => "parties",
+        }
+    }
+}
+
 /// How the mediator may carry one side's words to the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +39,16 @@ pub enum Attribution {
     ParaphraseOnly,
     /// Also the original, signed by its author, when the author consents.
     OriginalWithConsent,
+}
+
+impl Attribution {
+    /// The word the command line uses for it (`charter propose --attribution`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Attribution::ParaphraseOnly => "paraphrase",
+            Attribution::OriginalWithConsent => "original",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,16 @@ pub enum RecordError {
     Act { position: usize, why: String },
 }
 
+impl RecordError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordError::Malformed(_) => "record_malformed",
+            RecordError::Act { .. } => "record_refused",
+        }
+    }
+}
+
 impl Record {
     /// Parses and verifies a record: every signature, every chain, every rule.
     pub fn verify(bytes: &[u8]) -> Result<(Record, CaseState), RecordError> {

@@ -31,7 +31,7 @@ pub enum Rejection {
     #[error("channel {0} is not open in this case")]
     UnknownChannel(ChannelName),
     #[error(
-        "act {index} on channel {channel} breaks the chain: expected index {expected_index} after {expected_prev:?}"
+        "act {index} on channel {channel} breaks the chain: expected index {expected_index} after act {}", expected_prev.short()
     )]
     BrokenChain {
         channel: ChannelName,
@@ -43,9 +43,9 @@ pub enum Rejection {
         "the first act of a case must be case_opened at index 1 on the public channel by the mediator"
     )]
     BadGenesis,
-    #[error("{0} is not a participant of this case")]
+    #[error("the key {} belongs to no participant of this case", .0.short())]
     NotParticipant(PublicKey),
-    #[error("{author:?} is not a member of channel {channel}")]
+    #[error("participant {} is not a member of channel {channel}", author.short())]
     NotChannelMember {
         author: PublicKey,
         channel: ChannelName,
@@ -56,11 +56,11 @@ pub enum Rejection {
     PublicOnly(&'static str),
     #[error("{0} is not allowed on the public channel")]
     DiscreetOnly(&'static str),
-    #[error("{0:?} is already a participant")]
+    #[error("participant {} is already a participant", .0.short())]
     AlreadyParticipant(PublicKey),
     #[error("channel {0} already exists")]
     ChannelExists(ChannelName),
-    #[error("{member:?} may not be in channel {channel}: {why}")]
+    #[error("participant {} may not be in channel {channel}: {why}", member.short())]
     MemberNotAllowed {
         member: PublicKey,
         channel: ChannelName,

@@ -52,6 +52,27 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// A stable machine-readable code: a scenario file's validation `kind` (see
+    /// docs/scenario.md), or what kept the path from being read.
+    pub fn code(&self) -> String {
+        match self {
+            LoadError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => {
+                "not_found".into()
+            }
+            LoadError::Io { .. } | LoadError::Unreadable { .. } => "unreadable".into(),
+            LoadError::Scenario(e) => serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "invalid_scenario".into()),
+            LoadError::Genius {
+                cause: GeniusError::Unsupported(_),
+                ..
+            } => "genius_unsupported".into(),
+            LoadError::Genius { .. } => "genius_invalid".into(),
+            LoadError::Folder { .. } => "not_a_domain".into(),
+        }
+    }
+
     /// Whether the cause is an unsupported feature (as opposed to a broken file).
     pub fn is_unsupported(&self) -> bool {
         matches!(

@@ -206,11 +206,11 @@ impl Scenario {
     /// Parses and validates a scenario from JSON text.
     pub fn from_json_str(text: &str) -> Result<Scenario, ScenarioError> {
         let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
-            ScenarioError::new(
-                format!("line {} column {}", e.line(), e.column()),
-                ScenarioErrorKind::Syntax,
-                e.to_string(),
-            )
+            let at = format!("line {} column {}", e.line(), e.column());
+            // serde_json ends its sentence with the position, which the path already gives.
+            let said = e.to_string();
+            let message = said.strip_suffix(&format!(" at {at}")).unwrap_or(&said);
+            ScenarioError::new(at.clone(), ScenarioErrorKind::Syntax, message)
         })?;
         scenario.validate()?;
         Ok(scenario)

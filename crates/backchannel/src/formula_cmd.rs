@@ -52,8 +52,8 @@ pub enum FormulaCommand {
 }
 
 fn load_scenario(path: &std::path::Path) -> anyhow::Result<backchannel_formula::Scenario> {
-    let (s, notes) =
-        load_with_notes(path).with_context(|| format!("cannot load {}", path.display()))?;
+    // Every load error names its file already.
+    let (s, notes) = load_with_notes(path).context("cannot load the scenario")?;
     for n in notes {
         eprintln!("note: {n}");
     }

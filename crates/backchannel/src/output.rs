@@ -10,17 +10,36 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stable code and the sentence for an error.
+/// The stable code and the sentence for an error: the code of the first cause that has one;
+/// the causes' sentences joined, each said once.
 pub fn describe(error: &anyhow::Error) -> (String, String) {
     let code = error
         .chain()
-        .find_map(|cause| cause.downcast_ref::<ClientError>())
-        .map_or_else(|| "error".to_owned(), ClientError::code);
-    let message = error
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ");
+        .find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<ClientError>() {
+                Some(e.code())
+            } else if let Some(e) = cause.downcast_ref::<backchannel_core::Rejection>() {
+                Some(e.code().to_owned())
+            } else if let Some(e) = cause.downcast_ref::<backchannel_core::record::RecordError>() {
+                Some(e.code().to_owned())
+            } else {
+                cause
+                    .downcast_ref::<backchannel_formula::LoadError>()
+                    .map(backchannel_formula::LoadError::code)
+            }
+        })
+        .unwrap_or_else(|| "error".to_owned());
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
     (code, message)
 }
 

@@ -231,6 +231,82 @@ fn bad_arguments_are_refused_without_a_panic() {
     }
 }
 
+/// A refusal is a stable code and one sentence: no Rust names, nothing said twice.
+#[test]
+fn refusals_read_as_one_sentence_with_a_stable_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let (mediator, us, iran) = (
+        dir.path().join("pakistan"),
+        dir.path().join("us"),
+        dir.path().join("iran"),
+    );
+    for (home, name) in [
+        (&mediator, "Pakistan"),
+        (&us, "United States"),
+        (&iran, "Iran"),
+    ] {
+        ok_json(home, &["id", "new", "--name", name]);
+    }
+    let case = ok_json(
+        &mediator,
+        &["case", "new", "--hub", &hub.url, "--title", "T"],
+    )["case"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (home, party) in [(&us, "United States"), (&iran, "Iran")] {
+        let code = ok_json(
+            &mediator,
+            &["case", "invite", &case, "--role", "party", "--party", party],
+        )["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok_json(home, &["case", "join", &code]);
+    }
+    ok_json(&mediator, &["sync", &case]);
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, b"{ not json").unwrap();
+    let garbage = garbage.to_str().unwrap();
+    let refusals: [(&Path, Vec<&str>, &str); 4] = [
+        (
+            &us,
+            vec!["send", &case, "--channel", "iran", "--text", "x"],
+            "not_channel_member",
+        ),
+        (&us, vec!["charter", "propose", &case], "mediator_only"),
+        (&us, vec!["verify", garbage], "record_malformed"),
+        (&us, vec!["formula", "solve", garbage], "syntax"),
+    ];
+    for (home, args, code) in refusals {
+        let out = run(home, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        assert!(
+            stderr.starts_with(&format!("error[{code}]: ")),
+            "{args:?}: {stderr}"
+        );
+        for rust in [
+            "PublicKey(",
+            "Digest32(",
+            "CaseId(",
+            "PartiesAndMediator",
+            "OriginalWithConsent",
+        ] {
+            assert!(!stderr.contains(rust), "{args:?}: {stderr}");
+        }
+        let sentence = stderr.split_once("]: ").unwrap().1;
+        let parts: Vec<&str> = sentence.split(": ").collect();
+        for (i, part) in parts.iter().enumerate() {
+            assert!(
+                !parts[i + 1..].iter().any(|later| later.contains(part)),
+                "{args:?} says {part:?} twice: {stderr}"
+            );
+        }
+    }
+}
+
 /// Every message any participant holds, gathered from the kept homes without the hub.
 fn all_texts(homes: &Path) -> Vec<String> {
     let mut texts = Vec::new();
