@@ -28,7 +28,7 @@ use crate::mls::{self, Provider};
 use crate::store::{Batch, Filter, NewAct, Store, StoredAct};
 use crate::vault::{self, Vault};
 
-/// How many key packages a participant leaves on the hub when it joins.
+/// How many key packages a participant keeps on a hub when it joins a case there.
 const KEY_PACKAGES_ON_JOIN: usize = 5;
 
 /// What a participant keeps of one case besides its log: where it is, the keys, how far each
@@ -535,13 +535,24 @@ impl Client {
             )));
         }
         let hub = self.hub_at(&code.hub)?;
-        let key_packages = (0..KEY_PACKAGES_ON_JOIN)
+        // Key packages are left on the hub for whoever seats this participant in a channel;
+        // those of earlier cases not yet claimed count, so that they never pile up to the
+        // hub's limit across cases.
+        let held = hub
+            .upload_key_packages(UploadKeyPackages {
+                key_packages: vec![],
+            })
+            .await?
+            .available;
+        let key_packages = (held..KEY_PACKAGES_ON_JOIN)
             .map(|_| mls::key_package(&self.provider, &self.vault.identity).map(Blob))
             .collect::<Result<Vec<_>, _>>()?;
-        // The key packages' private halves are on disk before their public halves leave.
-        self.persist(None, vec![], vec![], true)?;
-        hub.upload_key_packages(UploadKeyPackages { key_packages })
-            .await?;
+        if !key_packages.is_empty() {
+            // The key packages' private halves are on disk before their public halves leave.
+            self.persist(None, vec![], vec![], true)?;
+            hub.upload_key_packages(UploadKeyPackages { key_packages })
+                .await?;
+        }
         let join = Join {
             case_id: code.case,
             code: hex::encode(code.secret),

@@ -214,3 +214,47 @@ async fn watching_a_case_delivers_new_acts_by_push() {
     watched.unwrap();
     assert_eq!(heard, ["are you there?"]);
 }
+
+/// An observer of many cases on one hub: the key packages it leaves there do not pile up to
+/// the hub's limit, and a party of a later case is still seated.
+#[tokio::test]
+async fn a_participant_joins_many_cases_on_one_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = backchannel_hub::spawn_local(&dir.path().join("hub.sqlite"))
+        .await
+        .unwrap();
+    let mut mediator = new_client(dir.path(), "Mediator");
+    let mut observer = new_client(dir.path(), "Observer");
+    let cases = backchannel_core::api::MAX_KEY_PACKAGES / 5 + 5;
+    for n in 0..cases {
+        let case = mediator
+            .create_case(&hub.url, &format!("Case {n}"))
+            .await
+            .unwrap();
+        let code = mediator.invite(case, InviteRole::Observer).await.unwrap();
+        observer.join(&code).await.unwrap();
+        mediator.sync(case).await.unwrap();
+        assert_eq!(observer.sync(case).await.unwrap().new.len(), 1, "case {n}");
+    }
+    assert_eq!(observer.cases().len(), cases);
+    // The observer, a party in one more case, is seated in its channel from the packages
+    // it left.
+    let case = mediator.create_case(&hub.url, "One more").await.unwrap();
+    let code = mediator
+        .invite(case, InviteRole::Party("Observer's party".into()))
+        .await
+        .unwrap();
+    observer.join(&code).await.unwrap();
+    mediator.sync(case).await.unwrap();
+    observer.sync(case).await.unwrap();
+    let ch = ChannelName::for_party("Observer's party").unwrap();
+    observer.send(case, &ch, "seated").await.unwrap();
+    mediator.sync(case).await.unwrap();
+    assert!(
+        mediator
+            .read(case, Some(&ch))
+            .unwrap()
+            .iter()
+            .any(|l| l.text == "seated")
+    );
+}
