@@ -229,10 +229,10 @@ impl Vault {
         let chars = name.chars().count();
         if chars == 0
             || chars > backchannel_core::api::MAX_NAME_CHARS
-            || name.chars().any(char::is_control)
+            || name.chars().any(backchannel_core::ids::is_deceptive)
         {
             return Err(ClientError::Invalid(format!(
-                "a name is 1 to {} characters without control characters",
+                "a name is 1 to {} characters without control, invisible or direction-changing characters",
                 backchannel_core::api::MAX_NAME_CHARS
             )));
         }

@@ -168,9 +168,10 @@ pub struct CaseState {
 
 fn check_label(what: &str, text: &str) -> Result<(), Rejection> {
     let chars = text.chars().count();
-    if chars == 0 || chars > MAX_LABEL_CHARS || text.chars().any(char::is_control) {
+    if chars == 0 || chars > MAX_LABEL_CHARS || text.chars().any(crate::ids::is_deceptive) {
         return Err(Rejection::Invalid(format!(
-            "{what} must be 1 to {MAX_LABEL_CHARS} characters without control characters"
+            "{what} must be 1 to {MAX_LABEL_CHARS} characters without control, invisible or \
+             direction-changing characters"
         )));
     }
     Ok(())

@@ -18,15 +18,22 @@ use tls_codec::Deserialize as _;
 use crate::error::ApiError;
 use crate::store::{NewEntry, NewInvite};
 
-/// A display or party name: 1 to [`MAX_NAME_CHARS`] characters, none of them control
-/// characters.
+/// A display or party name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, and
+/// none of the invisible or direction-changing ones that let a name pass for another.
 pub fn name(text: &str) -> Result<(), ApiError> {
     let chars = text.chars().count();
-    if (1..=MAX_NAME_CHARS).contains(&chars) && !text.chars().any(char::is_control) {
-        Ok(())
-    } else {
+    if !(1..=MAX_NAME_CHARS).contains(&chars) || text.chars().any(char::is_control) {
         Err(ApiError::InvalidName)
+    } else if text.chars().any(backchannel_core::ids::is_deceptive) {
+        Err(ApiError::DeceptiveName)
+    } else {
+        Ok(())
     }
+}
+
+/// A position in a list (`after`): the store keeps positions as signed 64-bit integers.
+pub fn cursor(after: u64) -> Result<i64, ApiError> {
+    i64::try_from(after).map_err(|_| ApiError::InvalidCursor)
 }
 
 /// An invite: a 64-hex-digit code hash, a non-mediator role, and a party name exactly for
@@ -153,6 +160,7 @@ pub fn entry(
             Some(message.epoch().as_u64())
         }
     };
+    cursor(post.after)?;
     Ok(NewEntry {
         kind: post.kind,
         after: post.after,

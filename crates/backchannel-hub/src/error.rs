@@ -29,6 +29,12 @@ pub enum ApiError {
 
     #[error("the name must be 1 to 80 characters with no control characters")]
     InvalidName,
+    #[error(
+        "the name holds invisible or direction-changing characters that could pass it off as another"
+    )]
+    DeceptiveName,
+    #[error("`after` must be at most 9223372036854775807")]
+    InvalidCursor,
     #[error("the invite is malformed: {0}")]
     InvalidInvite(&'static str),
     #[error("the key package does not parse as an MLS KeyPackage")]
@@ -85,10 +91,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            BadRequest(_) | InvalidName | InvalidInvite(_) | InvalidKeyPackage
-            | TooManyKeyPackages | InvalidEntry(_) | WrongGroup | InvalidLimit => {
-                StatusCode::BAD_REQUEST
-            }
+            BadRequest(_) | InvalidName | DeceptiveName | InvalidCursor | InvalidInvite(_)
+            | InvalidKeyPackage | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
+            | InvalidLimit => StatusCode::BAD_REQUEST,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             NoRoute | CaseNotFound | ChannelNotFound | InviteUnknown | MemberNotFound
             | NoKeyPackage => StatusCode::NOT_FOUND,
@@ -120,6 +125,8 @@ impl ApiError {
             AuthExpired => "auth_expired",
             AuthReplayed => "auth_replayed",
             InvalidName => "invalid_name",
+            DeceptiveName => "deceptive_name",
+            InvalidCursor => "invalid_cursor",
             InvalidInvite(_) => "invalid_invite",
             InvalidKeyPackage => "invalid_key_package",
             TooManyKeyPackages => "too_many_key_packages",

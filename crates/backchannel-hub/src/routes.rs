@@ -237,6 +237,7 @@ async fn entries(
     if !(1..=MAX_LIST).contains(&limit) {
         return Err(ApiError::InvalidLimit);
     }
+    check::cursor(query.after)?;
     let entries = state
         .db(move |store| store.entries(&case, &channel, &caller, query.after, limit))
         .await?;
@@ -255,6 +256,7 @@ async fn welcomes(
     Caller(caller): Caller,
     QueryParams(query): QueryParams<WelcomesQuery>,
 ) -> ApiResult<Json<Welcomes>> {
+    check::cursor(query.after)?;
     let welcomes = state
         .db(move |store| store.welcomes(&caller, query.after, MAX_LIST))
         .await?;

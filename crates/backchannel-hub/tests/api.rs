@@ -306,6 +306,15 @@ async fn invalid_names_and_invites_change_nothing() {
             (StatusCode::BAD_REQUEST, "invalid_name")
         );
     }
+    // "Iran" spelt with a right-to-left override, and names hiding invisible characters.
+    for name in ["\u{202E}narI", "Ir\u{200B}an", "Iran\u{2066}"] {
+        let body = serde_json::to_vec(&json!({"case_id": case, "name": name})).unwrap();
+        let (status, answer) = hub.signed(&mediator, "POST", "/v1/cases", &body).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::BAD_REQUEST, "deceptive_name")
+        );
+    }
     assert_eq!(hub.stats(), Stats::default());
 
     let body = serde_json::to_vec(&json!({"case_id": case, "name": "Islamabad"})).unwrap();
@@ -426,6 +435,19 @@ async fn an_entries_limit_beyond_the_maximum_is_refused() {
         assert_eq!(
             (status, code(&answer)),
             (StatusCode::BAD_REQUEST, "invalid_limit")
+        );
+    }
+    // Positions beyond what the store holds are refused, not an internal error.
+    for path in [
+        format!("{base}?after=9223372036854775808"),
+        format!("{base}?after=18446744073709551615"),
+        "/v1/welcomes?after=9223372036854775808".to_owned(),
+    ] {
+        let (status, answer) = hub.signed(&mediator, "GET", &path, b"").await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            "{path}"
         );
     }
     let (status, answer) = hub
