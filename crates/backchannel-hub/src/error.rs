@@ -81,6 +81,8 @@ pub enum ApiError {
 
     #[error("the hub has too many open streams")]
     TooManyStreams,
+    #[error("this key holds as many push streams as one key may; close one first")]
+    StreamQuota,
     /// A failure of the hub itself; the detail is logged, never sent.
     #[error("the hub failed to handle this request")]
     Internal(String),
@@ -108,6 +110,7 @@ impl ApiError {
             | StaleHead { .. }
             | EpochTaken => StatusCode::CONFLICT,
             TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
+            StreamQuota => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,6 +151,7 @@ impl ApiError {
             StaleHead { .. } => "stale_head",
             EpochTaken => "epoch_taken",
             TooManyStreams => "too_many_streams",
+            StreamQuota => "quota_exceeded",
             Internal(_) => "internal",
         }
     }

@@ -1,17 +1,20 @@
 //! The state every handler shares: the store, the clock, the push channel and the bound on
 //! open streams.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use backchannel_core::api::Notice;
 use backchannel_core::{CaseId, PublicKey};
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
 use crate::store::Backend;
 
 /// The most WebSocket streams the hub keeps open at once.
 pub const MAX_STREAMS: usize = 1024;
+/// The most of them one key may hold, so that no key takes every slot.
+pub const MAX_STREAMS_PER_KEY: usize = 8;
 /// How many notices a slow stream may fall behind before it is closed.
 const NOTICE_BUFFER: usize = 1024;
 
@@ -31,6 +34,28 @@ pub struct AppState {
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
     notices: broadcast::Sender<Published>,
     streams: Arc<Semaphore>,
+    /// Open streams by key, and how many one key may hold.
+    streams_by_key: Arc<Mutex<HashMap<PublicKey, usize>>>,
+    max_streams_per_key: usize,
+}
+
+/// A stream's place among the open ones: given back when dropped.
+pub struct StreamSlot {
+    _global: OwnedSemaphorePermit,
+    key: PublicKey,
+    by_key: Arc<Mutex<HashMap<PublicKey, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut held = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -42,6 +67,8 @@ impl AppState {
             clock: Arc::new(crate::now_ms),
             notices,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            streams_by_key: Arc::default(),
+            max_streams_per_key: MAX_STREAMS_PER_KEY,
         }
     }
 
@@ -51,9 +78,10 @@ impl AppState {
         self
     }
 
-    /// Replaces the bound on open streams (tests).
-    pub fn with_max_streams(mut self, max_streams: usize) -> Self {
+    /// Replaces the bounds on open streams, in all and per key (tests).
+    pub fn with_max_streams(mut self, max_streams: usize, per_key: usize) -> Self {
         self.streams = Arc::new(Semaphore::new(max_streams));
+        self.max_streams_per_key = per_key;
         self
     }
 
@@ -89,7 +117,25 @@ impl AppState {
         self.notices.subscribe()
     }
 
-    pub(crate) fn streams(&self) -> &Arc<Semaphore> {
-        &self.streams
+    /// A place for one more stream of `key`: refused when the hub is full
+    /// (`too_many_streams`) or the key holds its share (`quota_exceeded`).
+    pub(crate) fn claim_stream(&self, key: PublicKey) -> Result<StreamSlot, ApiError> {
+        let global = Arc::clone(&self.streams)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyStreams)?;
+        let mut held = self
+            .streams_by_key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = held.entry(key).or_insert(0);
+        if *count >= self.max_streams_per_key {
+            return Err(ApiError::StreamQuota);
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            _global: global,
+            key,
+            by_key: Arc::clone(&self.streams_by_key),
+        })
     }
 }

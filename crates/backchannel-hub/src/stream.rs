@@ -9,12 +9,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::response::Response;
 use backchannel_core::api::Notice;
 use backchannel_core::{CaseId, PublicKey};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::error::ApiError;
 use crate::extract::{Caller, PathParams};
-use crate::state::{AppState, Published};
+use crate::state::{AppState, Published, StreamSlot};
 
 /// Opens a stream for a member of the case, if the hub has room for one more.
 pub async fn open(
@@ -28,11 +27,7 @@ pub async fn open(
         .await?;
     let upgrade =
         upgrade.map_err(|_| ApiError::BadRequest("this route takes a WebSocket upgrade".into()))?;
-    let permit = state
-        .streams()
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::TooManyStreams)?;
+    let permit = state.claim_stream(caller)?;
     // Subscribe before answering, so no notice falls between the answer and the loop.
     let notices = state.subscribe();
     Ok(upgrade.on_upgrade(move |socket| forward(socket, notices, case, caller, permit)))
@@ -45,7 +40,7 @@ async fn forward(
     mut notices: broadcast::Receiver<Published>,
     case: CaseId,
     caller: PublicKey,
-    _permit: OwnedSemaphorePermit,
+    _permit: StreamSlot,
 ) {
     loop {
         tokio::select! {

@@ -374,7 +374,7 @@ async fn stopping_the_hub_stops_serving() {
 async fn streams_are_bounded_and_end_when_the_hub_stops() {
     let dir = tempfile::tempdir().unwrap();
     let store = backchannel_hub::store::Sqlite::open(&dir.path().join("hub.db")).unwrap();
-    let state = backchannel_hub::AppState::new(std::sync::Arc::new(store)).with_max_streams(1);
+    let state = backchannel_hub::AppState::new(std::sync::Arc::new(store)).with_max_streams(3, 2);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -400,24 +400,43 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
         .unwrap();
     assert_eq!(created.status(), 201);
 
-    let path = format!("/v1/cases/{case}/stream");
-    let connect = || {
+    let connect = |who: &Identity, case: backchannel_core::CaseId| {
+        let path = format!("/v1/cases/{case}/stream");
         let mut request = format!("ws://{address}{path}")
             .into_client_request()
             .unwrap();
-        let header = mediator.header("GET", &path, b"", backchannel_hub::now_ms());
+        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
         request
             .headers_mut()
             .insert("authorization", header.parse().unwrap());
         tokio_tungstenite::connect_async(request)
     };
-    let (mut stream, _) = connect().await.unwrap();
-    match connect().await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 503)
-        }
-        other => panic!("a second stream must be refused, got {other:?}"),
-    }
+    let refused =
+        |attempt: Result<_, tokio_tungstenite::tungstenite::Error>, status: u16| match attempt {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), status)
+            }
+            Ok(_) => panic!("a stream beyond the bound must be refused"),
+            Err(other) => panic!("refused with {other:?}"),
+        };
+    // One key holds its share (2) and no more; others still find room, up to the hub's 3.
+    let (mut stream, _) = connect(&mediator, case).await.unwrap();
+    let (_second, _) = connect(&mediator, case).await.unwrap();
+    refused(connect(&mediator, case).await, 429);
+    let other = Identity::random();
+    let other_case = common::random_case();
+    let body = serde_json::to_vec(&json!({"case_id": other_case, "name": "Other"})).unwrap();
+    let header = other.header("POST", "/v1/cases", &body, backchannel_hub::now_ms());
+    let created = client
+        .post(format!("http://{address}/v1/cases"))
+        .header("authorization", header)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let (_third, _) = connect(&other, other_case).await.unwrap();
+    refused(connect(&other, other_case).await, 503);
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server)
