@@ -105,9 +105,13 @@ async fn a_home_reads_offline_and_a_send_without_the_hub_changes_nothing() {
         listen: addr,
         db: c.db.clone().into(),
     };
-    let hub = tokio::spawn(backchannel_hub::serve(config, async move {
-        let _ = stopped.await;
-    }));
+    let hub = tokio::spawn(backchannel_hub::serve(
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+        |_| {},
+    ));
     let mut fresh = false;
     for _ in 0..250 {
         if c.mediator.refresh(case).await.unwrap() {

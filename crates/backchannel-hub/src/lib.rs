@@ -48,8 +48,8 @@ pub fn now_ms() -> u64 {
         })
 }
 
-/// Opens (and migrates) the database, binds `config.listen`, and serves until `shutdown`
-/// resolves; then finishes the requests in flight.
+/// Opens (and migrates) the database, binds `config.listen`, calls `ready` with the bound
+/// address, and serves until `shutdown` resolves; then finishes the requests in flight.
 ///
 /// On PostgreSQL, push notices (the WebSocket stream) are announced only by the process that
 /// accepted the entry: a client streaming from another process of the same deployment learns
@@ -57,11 +57,13 @@ pub fn now_ms() -> u64 {
 pub async fn serve(
     config: HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let state = open_state(&config.db).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    ready(listener.local_addr().unwrap_or(config.listen));
     run(listener, state, shutdown).await
 }
 

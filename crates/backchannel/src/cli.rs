@@ -238,12 +238,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let offline = args.offline;
     match args.command {
         Command::Hub { listen, db } => {
-            // Shown without the password a PostgreSQL URL may carry.
             let db = backchannel_hub::Database::from(db);
-            eprintln!("backchannel hub listening on http://{listen} (database {db})");
+            // Shown without the password a PostgreSQL URL may carry, and only once the
+            // database is open and the port bound: a script may connect when it reads this.
+            let shown = db.to_string();
             backchannel_hub::serve(
                 backchannel_hub::HubConfig { listen, db },
                 backchannel_hub::shutdown_signal(),
+                |at| eprintln!("backchannel hub listening on http://{at} (database {shown})"),
             )
             .await
         }
