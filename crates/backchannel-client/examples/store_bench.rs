@@ -4,7 +4,10 @@
 //! turns. At each size:
 //!
 //! - the library: `Vault::open` (the Argon2id unlock alone), `Client::open`, a sync with
-//!   nothing new, and the sustained post rate of one client (`send`s one after another);
+//!   nothing new, `read_last(20)` and a full `read`, and the sustained post rate of one client
+//!   (`send`s one after another, set against Synapse's 48–66 sequential sends/s), with the
+//!   parts of a send that can be timed from outside: the rules' check, an empty page from the
+//!   hub, a bare 512-byte post to the hub (a second participant's own case), and an fsync;
 //! - the CLI (`target/release/backchannel`, run as a subprocess on the party's home with
 //!   `--home` and `BACKCHANNEL_PASSPHRASE`, the hub still running): median wall time of
 //!   `send`, `read --last 20`, a full `read`, `case show`, and, to tell where the time
@@ -28,11 +31,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backchannel_client::{Client, InviteRole};
+use backchannel_core::api::{Blob, EntryKind, PostEntry};
 use backchannel_core::{CaseId, ChannelName};
 
 const PASS: &str = "store bench passphrase";
 /// Synapse 1.163 (SQLite, loopback, this machine kind): sequential sends per second.
 const SYNAPSE: (f64, f64) = (48.0, 66.0);
+/// About the size of the MLS message a ~100-byte text makes.
+const POST_PROBE_BYTES: usize = 512;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -146,6 +152,11 @@ struct Library {
     unlock: Duration,
     open: Duration,
     empty_sync: Duration,
+    read_last: Duration,
+    read_all: Duration,
+    check_next: Duration,
+    hub_get: Duration,
+    hub_post: Duration,
     posts: usize,
     posts_elapsed: Duration,
     p50: Duration,
@@ -198,6 +209,12 @@ async fn main() {
         );
     }
 
+    // What every CLI command that reaches the hub pays once before its first request: the
+    // first HTTP client this process builds (TLS set-up included).
+    let t = Instant::now();
+    drop(backchannel_client::hub::http_client().unwrap());
+    let http_client_first = t.elapsed();
+
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let hub = backchannel_hub::spawn_local(&dir.path().join("hub.sqlite"))
@@ -238,12 +255,25 @@ async fn main() {
             "skipped".into()
         }
     );
+    println!(
+        "the first HTTP client built in a process (`hub::http_client`): {:.2} ms",
+        ms(http_client_first)
+    );
     let fsync = fsync_cost(dir.path());
     println!(
         "fsync of a 4 KiB append in that folder: {:.2} ms (median of 50)",
         ms(fsync)
     );
 
+    // A second participant of the same hub with a case of its own, for timing bare posts.
+    let probe = backchannel_client::hub::HubClient::new(
+        &hub.url,
+        ed25519_dalek::SigningKey::from_bytes(&rand::random()),
+    )
+    .unwrap();
+    let probe_case = CaseId(rand::random());
+    probe.create_case(probe_case, "Probe").await.unwrap();
+    let mut post_head = 0;
     let case_hex = case.to_hex();
     let mut grows = Vec::new();
     let mut library = Vec::new();
@@ -257,7 +287,7 @@ async fn main() {
         let mut last_report = Instant::now();
         let mut now = from;
         while now < size {
-            if sent % 2 == 0 {
+            if sent.is_multiple_of(2) {
                 party
                     .as_mut()
                     .unwrap()
@@ -385,6 +415,54 @@ async fn main() {
             p.sync(case).await.unwrap();
             syncs.push(t.elapsed());
         }
+        let mut reads_last = Vec::new();
+        let mut reads_all = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            assert!(p.read_last(case, None, Some(20)).unwrap().len() == 20);
+            reads_last.push(t.elapsed());
+            let t = Instant::now();
+            assert!(p.read(case, None).unwrap().len() as u64 == acts_now);
+            reads_all.push(t.elapsed());
+        }
+        // The parts of a send that can be timed from outside the library: the rules' check
+        // (`send` makes it three times), an empty page of the channel (the pull before the
+        // post) and a post of that size to the hub, each signed, over the same loopback.
+        let body = backchannel_core::ActBody::Message {
+            text: text(0, "Cypress"),
+        };
+        let mut checks = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            p.check_next(case, &channel, &body).unwrap();
+            checks.push(t.elapsed());
+        }
+        let head = p.read_last(case, Some(&channel), Some(1)).unwrap()[0].seq;
+        let hub_client = p.hub_client(case).unwrap();
+        let mut gets = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let page = hub_client.entries(case, &channel, head).await.unwrap();
+            gets.push(t.elapsed());
+            assert!(page.entries.is_empty());
+        }
+        let mut post_times = Vec::new();
+        for _ in 0..50 {
+            let entry = PostEntry {
+                kind: EntryKind::Message,
+                after: post_head,
+                body: Blob((0..POST_PROBE_BYTES).map(|_| rand::random()).collect()),
+                welcome: None,
+                add: vec![],
+                remove: vec![],
+            };
+            let t = Instant::now();
+            post_head = probe
+                .post_entry(probe_case, &ChannelName::public(), &entry)
+                .await
+                .unwrap();
+            post_times.push(t.elapsed());
+        }
         let mut latencies = Vec::with_capacity(posts);
         let posts_started = Instant::now();
         for i in 0..posts {
@@ -401,6 +479,11 @@ async fn main() {
             unlock: median(unlocks),
             open: median(opens),
             empty_sync: median(syncs),
+            read_last: median(reads_last),
+            read_all: median(reads_all),
+            check_next: median(checks),
+            hub_get: median(gets),
+            hub_post: median(post_times),
             posts,
             posts_elapsed,
             p50: percentile(&latencies, 0.5),
@@ -456,6 +539,43 @@ async fn main() {
             ms(l.p99),
             rate / SYNAPSE.1,
             rate / SYNAPSE.0
+        );
+    }
+    println!();
+    println!(
+        "Where a library `send` goes (medians; the rules' check runs three times per send, the \
+         pull before the post is one empty page, the post one signed request):"
+    );
+    println!();
+    println!(
+        "| acts | send p50 | check_next ×3 | hub GET, empty page | hub POST, {POST_PROBE_BYTES} B | fsync | rest: MLS, act signing, store commits |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for l in &library {
+        let rest = ms(l.p50) - 3.0 * ms(l.check_next) - ms(l.hub_get) - ms(l.hub_post) - ms(fsync);
+        println!(
+            "| {} | {:.2} ms | {:.3} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            l.acts,
+            ms(l.p50),
+            3.0 * ms(l.check_next),
+            ms(l.hub_get),
+            ms(l.hub_post),
+            ms(fsync),
+            rest
+        );
+    }
+    println!();
+    println!("Library reads (median of {runs}):");
+    println!();
+    println!("| acts | read_last(20) | read (all) | per act |");
+    println!("|---|---|---|---|");
+    for l in &library {
+        println!(
+            "| {} | {:.2} ms | {:.1} ms | {:.1} µs |",
+            l.acts,
+            ms(l.read_last),
+            ms(l.read_all),
+            l.read_all.as_secs_f64() * 1e6 / l.acts as f64
         );
     }
     if !clis.is_empty() {
