@@ -14,12 +14,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use backchannel_client::{Client, InviteRole};
+use backchannel_client::Client;
 use backchannel_core::{CaseId, ChannelName};
 
 mod common;
 
-use common::{channel, consistent, hub_entries, messages, new_client, once, reopen};
+use common::{
+    channel, consistent, hub_entries, mediator_and_party, messages, once, reopen, serve_proxy,
+};
 
 // --- a lying proxy in front of the hub -------------------------------------------------------
 
@@ -101,23 +103,11 @@ async fn proxy_world() -> ProxyWorld {
         http: reqwest::Client::new(),
         next_post: Mutex::new(Lie::Honest),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(forward)
         .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let mut mediator = new_client(dir.path(), "Pakistan");
-    let mut us = new_client(dir.path(), "United States");
-    let case = mediator.create_case(&url, "Talks").await.unwrap();
-    let code = mediator
-        .invite(case, InviteRole::Party("United States".into()))
-        .await
-        .unwrap();
-    us.join(&code).await.unwrap();
-    mediator.sync(case).await.unwrap();
-    us.sync(case).await.unwrap();
+    let url = serve_proxy(app).await;
+    let (case, mediator, us, _) = mediator_and_party(dir.path(), &url).await;
     ProxyWorld {
         dir,
         _hub: hub,

@@ -10,13 +10,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use backchannel_client::{Client, ClientError, InviteCode, InviteRole};
+use backchannel_client::{Client, ClientError};
 use backchannel_core::api::{Blob, Entries, Entry, PostEntry};
 use backchannel_core::{CaseId, ChannelName};
 
 mod common;
 
-use common::new_client;
+use common::{mediator_and_party, messages, serve_proxy};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Tamper {
@@ -210,24 +210,12 @@ async fn world() -> World {
         case_key: Mutex::new(None),
         posted: Mutex::new(Vec::new()),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(forward)
         .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let mut mediator = new_client(dir.path(), "Pakistan");
-    let mut us = new_client(dir.path(), "United States");
-    let case = mediator.create_case(&url, "Talks").await.unwrap();
-    let code = mediator
-        .invite(case, InviteRole::Party("United States".into()))
-        .await
-        .unwrap();
-    *proxy.case_key.lock().unwrap() = Some(InviteCode::decode(&code.encode()).unwrap().case_key);
-    us.join(&code).await.unwrap();
-    mediator.sync(case).await.unwrap();
-    us.sync(case).await.unwrap();
+    let url = serve_proxy(app).await;
+    let (case, mediator, us, code) = mediator_and_party(dir.path(), &url).await;
+    *proxy.case_key.lock().unwrap() = Some(code.case_key);
     World {
         _dir: dir,
         _hub: hub,
@@ -236,16 +224,6 @@ async fn world() -> World {
         mediator,
         us,
     }
-}
-
-fn messages(client: &Client, case: CaseId, channel: &ChannelName) -> Vec<String> {
-    client
-        .read(case, Some(channel))
-        .unwrap()
-        .into_iter()
-        .filter(|l| l.kind == "message")
-        .map(|l| l.text)
-        .collect()
 }
 
 /// The mediator posts two messages on `channel`; with the hub tampering, the US client must

@@ -210,6 +210,33 @@ pub fn mls_group_id(case: &CaseId, channel: &ChannelName) -> Vec<u8> {
     format!("backchannel/{}/{}", case.to_hex(), channel.as_str()).into_bytes()
 }
 
+/// Whether a character may not appear in a name people read: a control character, or one of
+/// the invisible or direction-changing characters that let one name pass for another (with
+/// U+202E, other letters display as "Iran").
+pub fn is_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,31 +276,4 @@ mod tests {
         assert_eq!(fp, PublicKey([7; 32]).fingerprint());
         assert_ne!(fp, PublicKey([8; 32]).fingerprint());
     }
-}
-
-/// Whether a character may not appear in a name people read: a control character, or one of
-/// the invisible or direction-changing characters that let one name pass for another (with
-/// U+202E, other letters display as "Iran").
-pub fn is_deceptive(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{034F}'
-                | '\u{061C}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{17B4}'
-                | '\u{17B5}'
-                | '\u{180B}'..='\u{180F}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}'
-                | '\u{3164}'
-                | '\u{FE00}'..='\u{FE0F}'
-                | '\u{FEFF}'
-                | '\u{FFA0}'
-                | '\u{FFF0}'..='\u{FFF8}'
-                | '\u{E0000}'..='\u{E007F}'
-        )
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{bin, ok_json, run, start_hub, texts};
+use common::{bin, identities, new_case, ok_json, run, seat_parties, start_hub, texts};
 
 #[test]
 fn five_participants_on_one_machine() {
@@ -241,31 +241,13 @@ fn refusals_read_as_one_sentence_with_a_stable_code() {
         dir.path().join("us"),
         dir.path().join("iran"),
     );
-    for (home, name) in [
+    identities(&[
         (&mediator, "Pakistan"),
         (&us, "United States"),
         (&iran, "Iran"),
-    ] {
-        ok_json(home, &["id", "new", "--name", name]);
-    }
-    let case = ok_json(
-        &mediator,
-        &["case", "new", "--hub", &hub.url, "--title", "T"],
-    )["case"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (home, party) in [(&us, "United States"), (&iran, "Iran")] {
-        let code = ok_json(
-            &mediator,
-            &["case", "invite", &case, "--role", "party", "--party", party],
-        )["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        ok_json(home, &["case", "join", &code]);
-    }
-    ok_json(&mediator, &["sync", &case]);
+    ]);
+    let case = new_case(&mediator, &hub.url, "T");
+    seat_parties(&mediator, &case, &[(&us, "United States"), (&iran, "Iran")]);
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, b"{ not json").unwrap();
     let garbage = garbage.to_str().unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ok_json, run, start_hub, texts};
+use common::{identities, new_case, ok_json, run, seat_parties, start_hub, texts};
 
 const SCENARIO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -20,36 +20,22 @@ fn an_offline_delegate_reads_a_match_made_while_it_was_away() {
     let hub = start_hub(dir.path());
     let home = |name: &str| dir.path().join(name);
     let (mediator, a, b, iran) = (home("pakistan"), home("us-a"), home("us-b"), home("iran"));
-    for (h, name) in [
+    identities(&[
         (&mediator, "Pakistan"),
         (&a, "US delegate A"),
         (&b, "US delegate B"),
         (&iran, "Iran"),
-    ] {
-        ok_json(h, &["id", "new", "--name", name]);
-    }
-    let case = ok_json(
+    ]);
+    let case = new_case(&mediator, &hub.url, "Talks");
+    seat_parties(
         &mediator,
-        &["case", "new", "--hub", &hub.url, "--title", "Talks"],
-    )["case"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (h, party) in [
-        (&a, "United States"),
-        (&b, "United States"),
-        (&iran, "Iran"),
-    ] {
-        let code = ok_json(
-            &mediator,
-            &["case", "invite", &case, "--role", "party", "--party", party],
-        )["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        ok_json(h, &["case", "join", &code]);
-    }
-    ok_json(&mediator, &["sync", &case]);
+        &case,
+        &[
+            (&a, "United States"),
+            (&b, "United States"),
+            (&iran, "Iran"),
+        ],
+    );
     for h in [&a, &b, &iran] {
         ok_json(h, &["sync", &case]);
     }

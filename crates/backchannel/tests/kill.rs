@@ -9,7 +9,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{bin, ok_json, run, start_hub, texts};
+use common::{
+    bin, identities, invite_party, new_case, ok_json, run, seat_parties, start_hub, texts,
+};
 
 /// Starts `args` on `home` and SIGKILLs it after `delay`; returns whether it had finished.
 fn killed_after(home: &Path, args: &[&str], delay: Duration) -> bool {
@@ -48,26 +50,9 @@ fn homes_survive_sigkill_during_send_and_admission() {
     let hub = start_hub(dir.path());
     let home = |name: &str| dir.path().join(name);
     let (mediator, cypress) = (home("mediator"), home("cypress"));
-    ok_json(&mediator, &["id", "new", "--name", "Mediator"]);
-    ok_json(&cypress, &["id", "new", "--name", "Cypress A"]);
-    let case = ok_json(
-        &mediator,
-        &["case", "new", "--hub", &hub.url, "--title", "Kills"],
-    )["case"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let invite = |role: &[&str]| {
-        let mut args = vec!["case", "invite", case.as_str()];
-        args.extend_from_slice(role);
-        ok_json(&mediator, &args)["code"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let code = invite(&["--role", "party", "--party", "Cypress"]);
-    ok_json(&cypress, &["case", "join", &code]);
-    ok_json(&mediator, &["sync", &case]);
+    identities(&[(&mediator, "Mediator"), (&cypress, "Cypress A")]);
+    let case = new_case(&mediator, &hub.url, "Kills");
+    seat_parties(&mediator, &case, &[(&cypress, "Cypress")]);
     ok_json(&cypress, &["sync", &case]);
 
     // How long one send takes here, to spread the kills over its whole life.
@@ -115,7 +100,7 @@ fn homes_survive_sigkill_during_send_and_admission() {
             &delegate,
             &["id", "new", "--name", &format!("Cypress {round}")],
         );
-        let code = invite(&["--role", "party", "--party", "Cypress"]);
+        let code = invite_party(&mediator, &case, "Cypress");
         ok_json(&delegate, &["case", "join", &code]);
         // A few kills at spread instants, then a sync that must finish the admission.
         for kill in 0..3 {

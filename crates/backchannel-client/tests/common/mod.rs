@@ -159,3 +159,30 @@ pub async fn consistent(case: CaseId, clients: Vec<&mut Client>) {
         );
     }
 }
+
+/// Serves `app` (a lying proxy in front of a real hub) on a free loopback port; its URL.
+pub async fn serve_proxy(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Pakistan convenes a case on the hub at `url` and seats the United States in its channel;
+/// both synced. Returns the case, the two clients and the invite code used.
+pub async fn mediator_and_party(
+    dir: &Path,
+    url: &str,
+) -> (CaseId, Client, Client, backchannel_client::InviteCode) {
+    let mut mediator = new_client(dir, "Pakistan");
+    let mut us = new_client(dir, "United States");
+    let case = mediator.create_case(url, "Talks").await.unwrap();
+    let code = mediator
+        .invite(case, InviteRole::Party("United States".into()))
+        .await
+        .unwrap();
+    us.join(&code).await.unwrap();
+    mediator.sync(case).await.unwrap();
+    us.sync(case).await.unwrap();
+    (case, mediator, us, code)
+}

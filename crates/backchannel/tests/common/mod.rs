@@ -75,3 +75,39 @@ pub fn texts(lines: &serde_json::Value) -> Vec<String> {
         .map(|l| l["text"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A new identity named `name` in each home.
+pub fn identities(people: &[(&Path, &str)]) {
+    for (home, name) in people {
+        ok_json(home, &["id", "new", "--name", name]);
+    }
+}
+
+/// A case convened by `mediator` on `hub`; prints nothing, returns its id.
+pub fn new_case(mediator: &Path, hub: &str, title: &str) -> String {
+    ok_json(mediator, &["case", "new", "--hub", hub, "--title", title])["case"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An invite code for a delegate of `party` (mediator only).
+pub fn invite_party(mediator: &Path, case: &str, party: &str) -> String {
+    ok_json(
+        mediator,
+        &["case", "invite", case, "--role", "party", "--party", party],
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Each home joins `case` as a delegate of its party; the mediator then admits and seats
+/// them all.
+pub fn seat_parties(mediator: &Path, case: &str, delegates: &[(&Path, &str)]) {
+    for (home, party) in delegates {
+        let code = invite_party(mediator, case, party);
+        ok_json(home, &["case", "join", &code]);
+    }
+    ok_json(mediator, &["sync", case]);
+}
