@@ -666,10 +666,14 @@ impl Client {
                     Some(ChannelPurpose::Direct) => "direct talks".into(),
                     Some(ChannelPurpose::Bilateral { party }) => format!("bilateral ({party})"),
                 },
+                // A channel this participant does not read: its members and length are not
+                // known here (they are named inside it), so none are claimed.
                 members: if name.is_public() {
                     vec!["everyone".into()]
-                } else {
+                } else if local.cursors.contains_key(name) {
                     channel.members.iter().map(|k| state.name_of(k)).collect()
+                } else {
+                    vec![]
                 },
                 acts: channel.length,
                 readable: local.cursors.contains_key(name),

@@ -322,6 +322,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let case = client.resolve_case(&case)?;
             let filter = name.as_deref().map(channel).transpose()?;
             refresh(&mut client, case).await?;
+            if let Some(filter) = &filter
+                && !client.readable_channels(case)?.contains(filter)
+            {
+                // Say so rather than print nothing: a channel of the case this participant
+                // does not sit in, or no such channel at all.
+                return Err(if client.state(case)?.channels.contains_key(filter) {
+                    backchannel_client::ClientError::NotInChannel(filter.to_string()).into()
+                } else {
+                    backchannel_client::ClientError::Rule(
+                        backchannel_core::Rejection::UnknownChannel(filter.clone()),
+                    )
+                    .into()
+                });
+            }
             let lines = client.read_last(case, filter.as_ref(), last)?;
             if json {
                 return output::json(&lines);
@@ -493,19 +507,21 @@ async fn case(
             }
             println!("channels:");
             for c in &summary.channels {
-                let access = if c.readable {
-                    "readable"
+                if c.readable {
+                    println!(
+                        "  {:<16} {:<24} {} acts, readable — members: {}",
+                        c.channel.as_str(),
+                        c.kind,
+                        c.acts,
+                        c.members.join(", ")
+                    );
                 } else {
-                    "not readable by you"
-                };
-                println!(
-                    "  {:<16} {:<24} {} acts, {} — members: {}",
-                    c.channel.as_str(),
-                    c.kind,
-                    c.acts,
-                    access,
-                    c.members.join(", ")
-                );
+                    println!(
+                        "  {:<16} {:<24} not readable by you: its members and acts are not known here",
+                        c.channel.as_str(),
+                        c.kind,
+                    );
+                }
             }
             crate::procedure_cmd::print_summary(&procedure);
             Ok(())

@@ -248,10 +248,32 @@ fn refusals_read_as_one_sentence_with_a_stable_code() {
     ]);
     let case = new_case(&mediator, &hub.url, "T");
     seat_parties(&mediator, &case, &[(&us, "United States"), (&iran, "Iran")]);
+    // A channel one cannot read: no members or length are claimed for it.
+    let shown = ok_json(&us, &["case", "show", &case]);
+    let iran_channel = shown["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "iran")
+        .unwrap();
+    assert_eq!(iran_channel["readable"], false, "{shown}");
+    assert_eq!(iran_channel["members"], serde_json::json!([]), "{shown}");
+    let prose = String::from_utf8_lossy(&run(&us, &["case", "show", &case]).stdout).into_owned();
+    assert!(prose.contains("not readable by you"), "{prose}");
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, b"{ not json").unwrap();
     let garbage = garbage.to_str().unwrap();
-    let refusals: [(&Path, Vec<&str>, &str); 4] = [
+    let refusals: [(&Path, Vec<&str>, &str); 6] = [
+        (
+            &us,
+            vec!["read", &case, "--channel", "iran"],
+            "not_in_channel",
+        ),
+        (
+            &us,
+            vec!["read", &case, "--channel", "nowhere"],
+            "unknown_channel",
+        ),
         (
             &us,
             vec!["send", &case, "--channel", "iran", "--text", "x"],
