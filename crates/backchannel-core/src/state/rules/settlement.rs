@@ -1,0 +1,244 @@
+//! The rules of the settlement: direct talks, the agreement and its signatures and
+//! guarantees, parallel declarations, and checkpoints.
+
+use std::collections::BTreeSet;
+
+use super::{Ctx, check_text};
+use crate::act::{ActBody, Digest32, Head, Role, SignedAct};
+use crate::ids::ChannelName;
+use crate::procedure::{Agreement, Declaration};
+use crate::state::{Rejection, check_label};
+
+impl Ctx<'_> {
+    pub(super) fn direct_talks_proposed(&self, channel: &ChannelName) -> Result<(), Rejection> {
+        let state = self.state;
+        let procedure = &state.procedure;
+        self.mediator("propose direct talks")?;
+        self.public_only()?;
+        if channel.is_public()
+            || state.channels.contains_key(channel)
+            || procedure.direct.contains_key(channel)
+        {
+            return Err(Rejection::ChannelExists(channel.clone()));
+        }
+        Ok(())
+    }
+
+    pub(super) fn direct_talks_consented(&self, channel: &ChannelName) -> Result<(), Rejection> {
+        let procedure = &self.state.procedure;
+        let party = self.party("consent to direct talks")?;
+        self.public_only()?;
+        match procedure.direct.get(channel) {
+            Some(p) if p.consents.contains(party) => Err(Rejection::Conflict(format!(
+                "{party} has already consented"
+            ))),
+            Some(_) => Ok(()),
+            None => Err(Rejection::Unknown(format!(
+                "no direct talks were proposed in {channel}"
+            ))),
+        }
+    }
+
+    pub(super) fn agreement_tabled(&self, agreement: &Agreement) -> Result<(), Rejection> {
+        let state = self.state;
+        let procedure = &state.procedure;
+        self.mediator("table the agreement")?;
+        self.discreet_only()?;
+        if procedure.agreement.as_ref().is_some_and(|a| a.published) {
+            return Err(Rejection::Conflict(
+                "an agreement is already published".into(),
+            ));
+        }
+        check_label("the agreement's title", &agreement.title)?;
+        if agreement.clauses.is_empty() {
+            return Err(Rejection::Invalid(
+                "an agreement has at least one clause".into(),
+            ));
+        }
+        for guarantor in &agreement.guarantors {
+            if !matches!(
+                state.participants.get(guarantor).map(|p| &p.role),
+                Some(Role::Observer)
+            ) {
+                return Err(Rejection::Invalid("guarantors are observers".into()));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn agreement_signed(&self, agreement: &Digest32) -> Result<(), Rejection> {
+        let procedure = &self.state.procedure;
+        let act = self.act;
+        self.discreet_only()?;
+        match &procedure.agreement {
+            // A participant who reads the public record before a discreet channel
+            // meets the publication first and the signature it embeds second.
+            Some(a) if a.hash == *agreement && a.published => {
+                if a.signatures.contains_key(&act.author) {
+                    Ok(())
+                } else {
+                    Err(Rejection::Conflict(
+                        "the agreement is already published".into(),
+                    ))
+                }
+            }
+            Some(a) if a.hash == *agreement => {
+                if a.signatures.contains_key(&act.author) {
+                    Err(Rejection::Conflict("already signed".into()))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(Rejection::Unknown(
+                "no agreement with that hash is on the table".into(),
+            )),
+        }
+    }
+
+    pub(super) fn agreement_published(
+        &self,
+        agreement: &Agreement,
+        signatures: &[SignedAct],
+    ) -> Result<(), Rejection> {
+        let state = self.state;
+        let procedure = &state.procedure;
+        self.mediator("publish the agreement")?;
+        self.public_only()?;
+        if procedure.agreement.as_ref().is_some_and(|a| a.published) {
+            return Err(Rejection::Conflict(
+                "an agreement is already published".into(),
+            ));
+        }
+        let hash = agreement.hash();
+        let mut signed_parties = BTreeSet::new();
+        let mut witnessed = false;
+        for signed in signatures {
+            let verified = self.embedded(signed)?;
+            if verified.act.body != (ActBody::AgreementSigned { agreement: hash }) {
+                return Err(Rejection::BadEmbedded(
+                    "a signature is not over this agreement".into(),
+                ));
+            }
+            if verified.act.author == state.mediator {
+                witnessed = true;
+            } else {
+                signed_parties.insert(self.embedded_party(&verified)?);
+            }
+        }
+        let missing: Vec<String> = state
+            .parties()
+            .difference(&signed_parties)
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Rejection::SignatureMissing(format!(
+                "the agreement is published only when every party has signed; missing: {}",
+                missing.join(", ")
+            )));
+        }
+        if !witnessed {
+            return Err(Rejection::SignatureMissing(
+                "the mediator's signature as witness is missing".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn agreement_guaranteed(&self, agreement: &Digest32) -> Result<(), Rejection> {
+        let procedure = &self.state.procedure;
+        let act = self.act;
+        self.public_only()?;
+        match &procedure.agreement {
+            Some(a) if a.published && a.hash == *agreement => {
+                if !a.agreement.guarantors.contains(&act.author) {
+                    Err(Rejection::Invalid(
+                        "only an invited guarantor co-signs".into(),
+                    ))
+                } else if a.guaranteed_by.contains(&act.author) {
+                    Err(Rejection::Conflict("already guaranteed".into()))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(Rejection::Unknown(
+                "no published agreement has that hash".into(),
+            )),
+        }
+    }
+
+    pub(super) fn declaration_tabled(&self, declaration: &Declaration) -> Result<(), Rejection> {
+        let party = self.own_channel()?;
+        if declaration.party != party {
+            return Err(Rejection::Invalid(format!(
+                "{party} declares only for itself"
+            )));
+        }
+        check_text("a declaration", &declaration.text)
+    }
+
+    pub(super) fn declarations_published(
+        &self,
+        declarations: &[SignedAct],
+    ) -> Result<(), Rejection> {
+        let state = self.state;
+        let procedure = &state.procedure;
+        self.mediator("publish declarations")?;
+        self.public_only()?;
+        if procedure.declarations_published {
+            return Err(Rejection::Conflict(
+                "declarations are already published".into(),
+            ));
+        }
+        let mut declared = BTreeSet::new();
+        for signed in declarations {
+            let verified = self.embedded(signed)?;
+            let ActBody::DeclarationTabled { declaration } = &verified.act.body else {
+                return Err(Rejection::BadEmbedded("it is not a declaration".into()));
+            };
+            let party = self.embedded_party(&verified)?;
+            if declaration.party != party || !declared.insert(party) {
+                return Err(Rejection::Invalid(
+                    "one declaration per party, by that party".into(),
+                ));
+            }
+        }
+        let missing: Vec<String> = state.parties().difference(&declared).cloned().collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::SignatureMissing(format!(
+                "declarations are missing from: {}",
+                missing.join(", ")
+            )))
+        }
+    }
+
+    pub(super) fn checkpoint(&self, heads: &[Head]) -> Result<(), Rejection> {
+        let state = self.state;
+        self.public_only()?;
+        if heads.is_empty() || heads.len() > state.channels.len() {
+            return Err(Rejection::Invalid(
+                "a checkpoint names each channel it covers once".into(),
+            ));
+        }
+        for head in heads {
+            if !state.channels.contains_key(&head.channel) || head.index == 0 {
+                return Err(Rejection::Unknown(format!(
+                    "no position {} in channel {}",
+                    head.index, head.channel
+                )));
+            }
+            // Compare what this participant holds; positions it has not reached, or
+            // channels it does not read, are for others to check.
+            if let Some(mine) = self.history.hash_at(&head.channel, head.index)
+                && mine != head.hash
+            {
+                return Err(Rejection::Equivocation {
+                    channel: head.channel.clone(),
+                    index: head.index,
+                });
+            }
+        }
+        Ok(())
+    }
+}
