@@ -154,7 +154,12 @@ impl History for StoreHistory<'_> {
     }
 
     fn message(&self, hash: &Digest32) -> Option<(ChannelName, PublicKey)> {
-        let stored = self.store.act_by_hash(&self.case, hash).ok().flatten()?;
+        let stored = self
+            .store
+            .act_by_hash(&self.case, hash)
+            .inspect_err(|e| tracing::error!("reading an act from the store: {e}"))
+            .ok()
+            .flatten()?;
         backchannel_core::history::is_conveyable(&stored.act)
             .then(|| (stored.act.act.channel.clone(), stored.act.act.author))
     }
@@ -324,9 +329,8 @@ impl Client {
 
     /// Reads a case's record back from the store, dropping what the working copy changed.
     pub(crate) fn reload_case(&mut self, case: CaseId) -> Result<(), ClientError> {
-        let stored = self.store.cases()?.into_iter().find(|(c, _)| *c == case);
-        match stored {
-            Some((_, bytes)) => {
+        match self.store.case(&case)? {
+            Some(bytes) => {
                 let local = serde_json::from_slice(&bytes)
                     .map_err(|e| malformed(self.vault.dir(), "a case's record", e))?;
                 self.cases.insert(case, local);

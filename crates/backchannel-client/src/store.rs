@@ -264,6 +264,18 @@ impl Store {
         Ok(cases)
     }
 
+    /// One case's local record, if held.
+    pub fn case(&self, case: &CaseId) -> Result<Option<Vec<u8>>, ClientError> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT sealed FROM cases WHERE case_id = ?1")
+            .and_then(|mut s| s.query_row([case.0.to_vec()], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        sealed
+            .map(|sealed| self.open_row("cases", &case.0, &sealed))
+            .transpose()
+    }
+
     fn stored_act(&self, case: &CaseId, n: u64, sealed: &[u8]) -> Result<StoredAct, ClientError> {
         let plain = self.open_row("acts", &case_key(case, n), sealed)?;
         let (seq, signed) = plain

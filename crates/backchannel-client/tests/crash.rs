@@ -12,12 +12,11 @@
 #![allow(clippy::unwrap_used)]
 
 use backchannel_client::{Client, ClientError, InviteRole};
-use backchannel_core::procedure::{AgendaProposers, Attribution, Charter};
 use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey};
 
 mod common;
 
-use common::{Cast, channel, consistent, messages, new_client, once, reopen};
+use common::{Cast, channel, chartered, consistent, messages, new_client, once, reopen};
 
 const OUTBOX_WRITTEN: &str = "post:outbox-written";
 const ACCEPTED: &str = "post:accepted";
@@ -285,33 +284,6 @@ async fn an_admission_whose_post_lost_its_place_is_made_again() {
 }
 
 // --- direct talks opened through a crash -----------------------------------------------------
-
-fn scenario() -> backchannel_formula::Scenario {
-    backchannel_formula::Scenario::from_json_str(include_str!(
-        "../../backchannel-formula/scenarios/us-iran.json"
-    ))
-    .unwrap()
-}
-
-/// The seed's cast with the charter in force and the issues defined (as in procedure.rs).
-async fn chartered() -> Cast {
-    let mut c = Cast::convene().await;
-    let charter = Charter {
-        agenda_proposers: AgendaProposers::PartiesAndMediator,
-        non_papers: true,
-        attribution: Attribution::OriginalWithConsent,
-        deadlines: vec![],
-    };
-    c.mediator.propose_charter(c.case, charter).await.unwrap();
-    c.us.accept_charter(c.case).await.unwrap();
-    c.iran.accept_charter(c.case).await.unwrap();
-    c.mediator
-        .define_issues(c.case, scenario().issues)
-        .await
-        .unwrap();
-    c.sync_all().await;
-    c
-}
 
 /// Opening direct talks (channel_opened on the public record, one commit adding both
 /// parties, members_changed on the channel) stopped at `point`; the mediator, opened again,

@@ -349,39 +349,6 @@ async fn a_home_of_an_earlier_version_is_migrated_and_a_bad_one_is_refused() {
 
 // --- 4. files at rest ------------------------------------------------------------------------
 
-/// The seed's cast under a distinctive title (as `Cast::convene`).
-async fn convene_titled(title: &str) -> Cast {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hub.sqlite");
-    let hub = backchannel_hub::spawn_local(&db).await.unwrap();
-    let mut mediator = new_client(dir.path(), "Pakistan");
-    let mut us = new_client(dir.path(), "United States");
-    let mut iran = new_client(dir.path(), "Iran");
-    let mut uae = new_client(dir.path(), "United Arab Emirates");
-    let case = mediator.create_case(&hub.url, title).await.unwrap();
-    for (client, role) in [
-        (&mut us, InviteRole::Party("United States".into())),
-        (&mut iran, InviteRole::Party("Iran".into())),
-        (&mut uae, InviteRole::Observer),
-    ] {
-        let code = mediator.invite(case, role).await.unwrap();
-        client.join(&code).await.unwrap();
-    }
-    mediator.sync(case).await.unwrap();
-    let mut cast = Cast {
-        dir,
-        db,
-        hub,
-        case,
-        mediator,
-        us,
-        iran,
-        uae,
-    };
-    cast.sync_all().await;
-    cast
-}
-
 fn encodings(text: &str) -> Vec<Vec<u8>> {
     use base64::Engine as _;
     let bytes = text.as_bytes();
@@ -472,7 +439,7 @@ async fn a_homes_files_hold_nothing_readable_and_only_their_owner_reads_them() {
         "the envoy lands in Muscat on Tuesday night",
         "the mediator announces a quiet pause in hostilities",
     ];
-    let mut c = convene_titled(TITLE).await;
+    let mut c = Cast::convene_titled(TITLE).await;
     let case = c.case;
     let (us_ch, iran_ch, public) = (
         channel("united-states"),

@@ -3,45 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 use backchannel_client::Client;
-use backchannel_core::procedure::{
-    AgendaProposers, Agreement, Attribution, Charter, ClauseAnswer, Offer, OfferStatus,
-};
+use backchannel_core::procedure::{Agreement, ClauseAnswer, Offer, OfferStatus};
 use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, Phase};
-use backchannel_formula::{Condition, Scenario};
+use backchannel_formula::Condition;
 
 mod common;
 
-use common::{Cast, channel};
-
-fn scenario() -> Scenario {
-    Scenario::from_json_str(include_str!(
-        "../../backchannel-formula/scenarios/us-iran.json"
-    ))
-    .unwrap()
-}
-
-fn charter() -> Charter {
-    Charter {
-        agenda_proposers: AgendaProposers::PartiesAndMediator,
-        non_papers: true,
-        attribution: Attribution::OriginalWithConsent,
-        deadlines: vec![],
-    }
-}
-
-/// The seed's cast with the charter in force and the issues defined.
-async fn chartered() -> Cast {
-    let mut c = Cast::convene().await;
-    c.mediator.propose_charter(c.case, charter()).await.unwrap();
-    c.us.accept_charter(c.case).await.unwrap();
-    c.iran.accept_charter(c.case).await.unwrap();
-    c.mediator
-        .define_issues(c.case, scenario().issues)
-        .await
-        .unwrap();
-    c.sync_all().await;
-    c
-}
+use common::{Cast, channel, charter, chartered, scenario};
 
 fn log_len(client: &Client, case: CaseId) -> usize {
     client.read(case, None).unwrap().len()

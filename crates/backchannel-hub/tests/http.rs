@@ -454,6 +454,19 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
     ));
 }
 
+/// A post naming a head beyond what the store can hold is refused, and changes nothing.
+#[tokio::test]
+async fn a_post_after_a_position_beyond_2_63_is_refused() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    let (status, body) = hub.post(&mediator, &public, message(1 << 63, b"x")).await;
+    assert_eq!((status, code(&body)), (400, "invalid_cursor"));
+    let (status, body) = hub.post(&mediator, &public, message(0, b"x")).await;
+    assert_eq!((status, body["seq"].as_u64()), (201, Some(1)), "{body}");
+}
+
 #[tokio::test]
 async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
     let hub = std::sync::Arc::new(Hub::start().await);

@@ -38,6 +38,11 @@ pub struct Cast {
 
 impl Cast {
     pub async fn convene() -> Self {
+        Self::convene_titled("Talks").await
+    }
+
+    /// The same cast, in a case of this title.
+    pub async fn convene_titled(title: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hub.sqlite");
         let hub = backchannel_hub::spawn_local(&db).await.unwrap();
@@ -45,7 +50,7 @@ impl Cast {
         let mut us = new_client(dir.path(), "United States");
         let mut iran = new_client(dir.path(), "Iran");
         let mut uae = new_client(dir.path(), "United Arab Emirates");
-        let case = mediator.create_case(&hub.url, "Talks").await.unwrap();
+        let case = mediator.create_case(&hub.url, title).await.unwrap();
         for (client, role) in [
             (&mut us, InviteRole::Party("United States".into())),
             (&mut iran, InviteRole::Party("Iran".into())),
@@ -185,4 +190,38 @@ pub async fn mediator_and_party(
     mediator.sync(case).await.unwrap();
     us.sync(case).await.unwrap();
     (case, mediator, us, code)
+}
+
+/// The seed scenario (`backchannel-formula/scenarios/us-iran.json`).
+pub fn scenario() -> backchannel_formula::Scenario {
+    backchannel_formula::Scenario::from_json_str(include_str!(
+        "../../../backchannel-formula/scenarios/us-iran.json"
+    ))
+    .unwrap()
+}
+
+/// The charter the procedure's tests propose: either side may propose agenda items,
+/// non-papers allowed, originals conveyed with their author's consent.
+pub fn charter() -> backchannel_core::procedure::Charter {
+    use backchannel_core::procedure::{AgendaProposers, Attribution, Charter};
+    Charter {
+        agenda_proposers: AgendaProposers::PartiesAndMediator,
+        non_papers: true,
+        attribution: Attribution::OriginalWithConsent,
+        deadlines: vec![],
+    }
+}
+
+/// The seed's cast with the charter in force and the issues defined.
+pub async fn chartered() -> Cast {
+    let mut c = Cast::convene().await;
+    c.mediator.propose_charter(c.case, charter()).await.unwrap();
+    c.us.accept_charter(c.case).await.unwrap();
+    c.iran.accept_charter(c.case).await.unwrap();
+    c.mediator
+        .define_issues(c.case, scenario().issues)
+        .await
+        .unwrap();
+    c.sync_all().await;
+    c
 }
