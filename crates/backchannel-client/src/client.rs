@@ -60,7 +60,7 @@ pub(crate) struct IssuedInvite {
 }
 
 /// One line of a channel's verified log, for people and scripts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogLine {
     pub channel: ChannelName,
     pub index: u64,

@@ -1,5 +1,6 @@
 //! The client's errors: each names what failed in one sentence and has a stable code.
 
+use backchannel_core::api::Entry;
 use backchannel_core::{ChannelName, Rejection};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +23,8 @@ pub enum ClientError {
         status: u16,
         code: String,
         message: String,
-        head: Option<u64>,
+        /// For `stale_head`: the first entries the post missed, as the hub sent them.
+        missed: Vec<Entry>,
     },
     #[error("the hub at {url} could not be reached: {why}")]
     Unreachable { url: String, why: String },

@@ -115,19 +115,19 @@ impl HubClient {
                 status: status.as_u16(),
                 code: "bad_response".into(),
                 message: format!("the hub's answer is malformed: {e}"),
-                head: None,
+                missed: vec![],
             });
         }
-        let (code, message, head) = match serde_json::from_slice::<ErrorBody>(&text) {
-            Ok(body) => (body.error.code, body.error.message, body.error.head),
-            Err(_) => ("http_error".into(), format!("HTTP {status}"), None),
+        let (code, message, missed) = match serde_json::from_slice::<ErrorBody>(&text) {
+            Ok(body) => (body.error.code, body.error.message, body.error.missed),
+            Err(_) => ("http_error".into(), format!("HTTP {status}"), vec![]),
         };
         Err(ClientError::Hub {
             url: self.base.clone(),
             status: status.as_u16(),
             code,
             message,
-            head,
+            missed,
         })
     }
 

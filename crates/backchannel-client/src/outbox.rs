@@ -14,7 +14,7 @@
 //! half done: each step first looks at what the record and the MLS group already hold.
 
 use backchannel_core::act::{ChannelPurpose, SignedAct};
-use backchannel_core::api::{Blob, EntryKind, MemberRole, PostEntry};
+use backchannel_core::api::{Blob, EntryKind, MAX_MISSED, MemberRole, PostEntry};
 use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Role};
 use serde::{Deserialize, Serialize};
 
@@ -203,8 +203,10 @@ impl Client {
         )?)
     }
 
-    /// Posts an act on a channel, reading the channel first and retrying while others post
-    /// first.
+    /// Posts an act on a channel, after the head this participant last read, and retries while
+    /// others post first: a `stale_head` refusal carries what was missed, which is verified
+    /// and folded before the next attempt. The channel is read first only when its outbox
+    /// slot still holds an earlier entry, or when more was missed than a refusal carries.
     pub async fn post(
         &mut self,
         case: CaseId,
@@ -213,8 +215,9 @@ impl Client {
     ) -> Result<LogLine, ClientError> {
         // Refuse what the rules refuse before touching the hub.
         self.check_next(case, channel, &body)?;
+        let mut must_read = self.outgoing(case, channel)?.is_some();
         for _ in 0..POST_ATTEMPTS {
-            if !self.settle_channel(case, channel).await? {
+            if must_read && !self.settle_channel(case, channel).await? {
                 continue;
             }
             let after = self.cursor(case, channel)?;
@@ -252,7 +255,10 @@ impl Client {
                 Ok(None) => {
                     return Err(ClientError::Invalid("the post carried no act".into()));
                 }
-                Err(e) if e.is_stale_head() => continue,
+                Err(ClientError::Hub { code, missed, .. }) if code == "stale_head" => {
+                    must_read = missed.len() >= MAX_MISSED;
+                    self.absorb(case, channel, missed, &mut SyncReport::default())?;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -262,7 +268,7 @@ impl Client {
     }
 
     /// Sends a text message on a channel (on `public`, a public statement). In steady state
-    /// this reads only that channel and posts: two requests.
+    /// this is one request (the post); behind the channel's head, two.
     pub async fn send(
         &mut self,
         case: CaseId,

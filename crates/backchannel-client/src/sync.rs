@@ -110,55 +110,69 @@ impl Client {
         report: &mut SyncReport,
     ) -> Result<(), ClientError> {
         let hub = self.hub(case)?;
-        let mut pending = self.outgoing(case, channel)?;
         loop {
             let after = self.cursor(case, channel)?;
             let page = hub.entries(case, channel, after).await?;
             let count = page.entries.len();
-            for entry in page.entries {
-                let refused = |why: String| ClientError::Refused {
-                    channel: channel.clone(),
-                    seq: entry.seq,
-                    why,
-                };
-                let expected = self.cursor(case, channel)? + 1;
-                if entry.seq != expected {
-                    return Err(refused(format!(
-                        "the hub skipped from seq {} to {}",
-                        expected - 1,
-                        entry.seq
-                    )));
-                }
-                if let Some(outgoing) = pending.take() {
-                    if outgoing.entry.body.0 == entry.body.0 {
-                        report
-                            .new
-                            .extend(self.complete_outgoing(case, channel, entry.seq, outgoing)?);
-                        continue;
-                    }
-                    if outgoing.entry.after < entry.seq {
-                        // Another entry holds the place the post asked for: the hub never
-                        // accepted it.
-                        self.drop_outgoing(case, channel, &outgoing)?;
-                    } else {
-                        pending = Some(outgoing);
-                    }
-                }
-                let line = match self.verify_entry(case, channel, &entry) {
-                    Ok(line) => line,
-                    Err(e) => {
-                        self.provider
-                            .rollback(self.mls_committed.clone().into_iter().collect());
-                        self.reload_case(case)?;
-                        return Err(refused(e.to_string()));
-                    }
-                };
-                report.new.extend(line);
-            }
+            self.absorb(case, channel, page.entries, report)?;
             if count < backchannel_core::api::MAX_LIST {
                 return Ok(());
             }
         }
+    }
+
+    /// Verifies and folds, in order, entries that follow the channel's cursor (a page of a
+    /// pull, or what a `stale_head` refusal carried). An entry of the outbox is recognised by
+    /// its bytes and completes that post.
+    pub(crate) fn absorb(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        entries: Vec<backchannel_core::api::Entry>,
+        report: &mut SyncReport,
+    ) -> Result<(), ClientError> {
+        let mut pending = self.outgoing(case, channel)?;
+        for entry in entries {
+            let refused = |why: String| ClientError::Refused {
+                channel: channel.clone(),
+                seq: entry.seq,
+                why,
+            };
+            let expected = self.cursor(case, channel)? + 1;
+            if entry.seq != expected {
+                return Err(refused(format!(
+                    "the hub skipped from seq {} to {}",
+                    expected - 1,
+                    entry.seq
+                )));
+            }
+            if let Some(outgoing) = pending.take() {
+                if outgoing.entry.body.0 == entry.body.0 {
+                    report
+                        .new
+                        .extend(self.complete_outgoing(case, channel, entry.seq, outgoing)?);
+                    continue;
+                }
+                if outgoing.entry.after < entry.seq {
+                    // Another entry holds the place the post asked for: the hub never
+                    // accepted it.
+                    self.drop_outgoing(case, channel, &outgoing)?;
+                } else {
+                    pending = Some(outgoing);
+                }
+            }
+            let line = match self.verify_entry(case, channel, &entry) {
+                Ok(line) => line,
+                Err(e) => {
+                    self.provider
+                        .rollback(self.mls_committed.clone().into_iter().collect());
+                    self.reload_case(case)?;
+                    return Err(refused(e.to_string()));
+                }
+            };
+            report.new.extend(line);
+        }
+        Ok(())
     }
 
     pub(crate) fn cursor(&self, case: CaseId, channel: &ChannelName) -> Result<u64, ClientError> {

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use backchannel_client::{Client, ClientError};
-use backchannel_core::api::{Blob, Entries, Entry, PostEntry};
+use backchannel_core::api::{Blob, Entries, Entry, ErrorBody, PostEntry};
 use backchannel_core::{CaseId, ChannelName};
 
 mod common;
@@ -169,6 +169,22 @@ async fn forward(
         proxy.posted.lock().unwrap().push((path, seq, post));
         return (status, bytes).into_response();
     }
+    if method == Method::POST && status == StatusCode::CONFLICT {
+        // A stale post's refusal carries what the sender missed: tampered with alike.
+        let mut refusal: ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        let missed = std::mem::take(&mut refusal.error.missed);
+        let head = refusal.error.head.unwrap_or(0);
+        refusal.error.missed = proxy
+            .rewrite(
+                &path,
+                Entries {
+                    entries: missed,
+                    head,
+                },
+            )
+            .entries;
+        return (status, serde_json::to_vec(&refusal).unwrap()).into_response();
+    }
     if method == Method::GET && status.is_success() {
         let page: Entries = serde_json::from_slice(&bytes).unwrap();
         let page = proxy.rewrite(&path, page);
@@ -226,9 +242,25 @@ async fn world() -> World {
     }
 }
 
+/// How the US client meets the tampered entries.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    /// A sync reads them.
+    Sync,
+    /// A send, posted after the head it knew, is refused as stale with them attached.
+    Send,
+}
+
 /// The mediator posts two messages on `channel`; with the hub tampering, the US client must
-/// refuse, change nothing, and recover both messages once the hub is honest.
+/// refuse, change nothing, and recover both messages once the hub is honest: whether it
+/// reads them (a sync) or is handed them by a stale post's refusal (a send).
 async fn attack(channel: &str, tamper: Tamper) {
+    for via in [Via::Sync, Via::Send] {
+        attack_via(channel, tamper, via).await;
+    }
+}
+
+async fn attack_via(channel: &str, tamper: Tamper, via: Via) {
     let mut w = world().await;
     let channel = ChannelName::parse(channel).unwrap();
     w.mediator
@@ -245,8 +277,11 @@ async fn attack(channel: &str, tamper: Tamper) {
     let genuine = usize::from(tamper == Tamper::Replay);
 
     *w.proxy.tamper.lock().unwrap() = tamper;
-    let err = w.us.sync(w.case).await.unwrap_err();
-    assert_eq!(err.code(), "entry_refused", "{tamper:?}: {err}");
+    let err = match via {
+        Via::Sync => w.us.sync(w.case).await.unwrap_err(),
+        Via::Send => w.us.send(w.case, &channel, "ours").await.unwrap_err(),
+    };
+    assert_eq!(err.code(), "entry_refused", "{tamper:?} via {via:?}: {err}");
     let ClientError::Refused { channel: named, .. } = &err else {
         panic!("{err}")
     };

@@ -11,6 +11,9 @@ pub const MAX_BODY_BYTES: usize = 512 * 1024;
 pub const MAX_BLOB_BYTES: usize = 256 * 1024;
 /// The most entries one `GET …/entries` returns.
 pub const MAX_LIST: usize = 500;
+
+/// How many missed entries a `stale_head` refusal carries.
+pub const MAX_MISSED: usize = 16;
 /// The most key packages one participant may keep on the hub.
 pub const MAX_KEY_PACKAGES: usize = 100;
 /// The most characters of a participant's display name or a party's name.
@@ -59,6 +62,10 @@ pub struct ErrorDetail {
     /// For `stale_head`: the channel's current head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<u64>,
+    /// For `stale_head`: the first entries the sender missed (at most [`MAX_MISSED`], from its
+    /// `after` on), so that it can catch up and post again without another request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Entry>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use backchannel_core::api::{ErrorBody, ErrorDetail};
+use backchannel_core::api::{Entry, ErrorBody, ErrorDetail};
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +75,11 @@ pub enum ApiError {
     #[error("a channel with this name already exists")]
     ChannelExists,
     #[error("the entry does not follow the channel's head")]
-    StaleHead { head: u64 },
+    StaleHead {
+        head: u64,
+        /// The first entries the sender missed; filled in by the route, not the store.
+        missed: Vec<Entry>,
+    },
     #[error("a commit for this epoch has already been accepted")]
     EpochTaken,
 
@@ -83,6 +87,8 @@ pub enum ApiError {
     TooManyStreams,
     #[error("this key holds as many push streams as one key may; close one first")]
     StreamQuota,
+    #[error("the hub is handling too many requests; try again shortly")]
+    RateLimited,
     /// A failure of the hub itself; the detail is logged, never sent.
     #[error("the hub failed to handle this request")]
     Internal(String),
@@ -110,7 +116,7 @@ impl ApiError {
             | StaleHead { .. }
             | EpochTaken => StatusCode::CONFLICT,
             TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
-            StreamQuota => StatusCode::TOO_MANY_REQUESTS,
+            StreamQuota | RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -152,6 +158,7 @@ impl ApiError {
             EpochTaken => "epoch_taken",
             TooManyStreams => "too_many_streams",
             StreamQuota => "quota_exceeded",
+            RateLimited => "rate_limited",
             Internal(_) => "internal",
         }
     }
@@ -163,15 +170,16 @@ impl ApiError {
             ApiError::Internal(_) => "the hub failed to handle this request".to_owned(),
             other => format!("{}.", capitalise(&other.to_string())),
         };
-        let head = match self {
-            ApiError::StaleHead { head } => Some(*head),
-            _ => None,
+        let (head, missed) = match self {
+            ApiError::StaleHead { head, missed } => (Some(*head), missed.clone()),
+            _ => (None, vec![]),
         };
         ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_owned(),
                 message,
                 head,
+                missed,
             },
         }
     }
@@ -232,7 +240,11 @@ mod tests {
 
     #[test]
     fn stale_head_carries_the_head() {
-        let body = ApiError::StaleHead { head: 7 }.body();
+        let body = ApiError::StaleHead {
+            head: 7,
+            missed: vec![],
+        }
+        .body();
         assert_eq!(body.error.head, Some(7));
         assert_eq!(
             body.error.message,

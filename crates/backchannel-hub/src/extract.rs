@@ -63,10 +63,15 @@ pub async fn authenticate(
         return Err(ApiError::AuthExpired);
     }
     let (key, nonce, ts_ms) = (auth.key, auth.nonce, auth.ts_ms);
-    if !state
-        .db(move |store| store.record_nonce(&key, &nonce, ts_ms, now_ms))
-        .await?
-    {
+    let fresh = match state.store().replay_window() {
+        Some(window) => window.record(&key, &nonce, ts_ms, now_ms)?,
+        None => {
+            state
+                .db(move |store| store.record_nonce(&key, &nonce, ts_ms, now_ms))
+                .await?
+        }
+    };
+    if !fresh {
         return Err(ApiError::AuthReplayed);
     }
     parts.extensions.insert(Caller(key));

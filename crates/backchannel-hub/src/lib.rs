@@ -10,6 +10,7 @@ pub mod check;
 pub mod database;
 pub mod error;
 pub mod extract;
+pub mod replay;
 pub mod routes;
 pub mod state;
 pub mod store;

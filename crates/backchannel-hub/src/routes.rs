@@ -11,8 +11,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
-    CreateInvite, Entries, Health, Join, KeyPackagesStored, MAX_LIST, Member, Members, Notice,
-    PostEntry, Posted, UploadKeyPackages, Welcomes,
+    CreateInvite, Entries, Health, Join, KeyPackagesStored, MAX_LIST, MAX_MISSED, Member, Members,
+    Notice, PostEntry, Posted, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::{CaseId, ChannelName};
 use serde::Deserialize;
@@ -195,19 +195,27 @@ async fn post_entry(
     PathParams((case, channel)): PathParams<(CaseId, ChannelName)>,
     JsonBody(request): JsonBody<PostEntry>,
 ) -> ApiResult<(StatusCode, Json<Posted>)> {
-    let kind = {
-        let channel = channel.clone();
-        state
-            .db(move |store| store.channel_kind(&case, &channel, &caller))
-            .await?
-    };
-    // The kind of a channel never changes, so checking outside the write transaction is safe.
-    let entry = check::entry(&case, &channel, kind, request)?;
     let now_ms = state.now_ms();
     let accepted = {
         let channel = channel.clone();
         state
-            .db(move |store| store.post_entry(&case, &channel, &caller, entry, now_ms))
+            .db(move |store| {
+                // The kind of a channel never changes, so checking the entry's framing
+                // outside the write transaction is safe.
+                let kind = store.channel_kind(&case, &channel, &caller)?;
+                let entry = check::entry(&case, &channel, kind, request)?;
+                let after = entry.after;
+                match store.post_entry(&case, &channel, &caller, entry, now_ms) {
+                    // Hand the sender what it missed, so that it can post again at once.
+                    Err(ApiError::StaleHead { head, .. }) if after < head => {
+                        let missed = store
+                            .entries(&case, &channel, &caller, after, MAX_MISSED)?
+                            .entries;
+                        Err(ApiError::StaleHead { head, missed })
+                    }
+                    outcome => outcome,
+                }
+            })
             .await?
     };
     let seq = accepted.seq;

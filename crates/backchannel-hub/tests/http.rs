@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use backchannel_core::api::{Blob, Channels, Entries, Members};
+use backchannel_core::api::{Blob, Channels, Entries, Entry, MAX_MISSED, Members};
 use common::{Hub, Identity, PgSchema, code};
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -480,6 +480,7 @@ async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
         })
         .collect();
     let mut statuses = Vec::new();
+    let mut refusals = Vec::new();
     for post in posts {
         let (status, body) = post.await.unwrap();
         statuses.push(status);
@@ -488,6 +489,7 @@ async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
                 (code(&body), body["error"]["head"].as_u64()),
                 ("stale_head", Some(1))
             );
+            refusals.push(body);
         }
     }
     statuses.sort_unstable();
@@ -495,6 +497,36 @@ async fn of_concurrent_posts_after_one_head_exactly_one_is_accepted() {
     let entries: Entries =
         serde_json::from_value(hub.ok(&mediator, Method::GET, &public, None).await).unwrap();
     assert_eq!((entries.entries.len(), entries.head), (1, 1));
+    // Each refusal hands over what its sender missed: the accepted entry, as a read gives it.
+    for refusal in refusals {
+        let missed: Vec<Entry> =
+            serde_json::from_value(refusal["error"]["missed"].clone()).unwrap();
+        assert_eq!(missed, entries.entries);
+    }
+}
+
+#[tokio::test]
+async fn a_stale_post_carries_at_most_a_page_of_what_was_missed() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    let total = MAX_MISSED as u64 + 4;
+    for after in 0..total {
+        let (status, _) = hub.post(&mediator, &public, message(after, b"x")).await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) = hub.post(&mediator, &public, message(2, b"late")).await;
+    assert_eq!((status, code(&body)), (409, "stale_head"));
+    let missed: Vec<Entry> = serde_json::from_value(body["error"]["missed"].clone()).unwrap();
+    let seqs: Vec<u64> = missed.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (3..3 + MAX_MISSED as u64).collect::<Vec<_>>());
+    // A refusal of another kind carries nothing.
+    let (status, body) = hub
+        .post(&mediator, &public, message(total + 5, b"ahead"))
+        .await;
+    assert_eq!((status, code(&body)), (409, "stale_head"));
+    assert!(body["error"].get("missed").is_none());
 }
 
 /// Two hubs on one PostgreSQL database, as two processes behind a load balancer: a case made

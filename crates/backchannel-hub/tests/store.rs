@@ -147,7 +147,7 @@ fn story(store: &dyn Backend) {
             entry(EntryKind::Message, 0, Some(1)),
             6
         ),
-        Err(ApiError::StaleHead { head: 1 })
+        Err(ApiError::StaleHead { head: 1, .. })
     ));
     let mut remove = entry(EntryKind::Commit, 1, Some(1));
     remove.remove = vec![party];
@@ -414,7 +414,7 @@ fn postgres_processes_racing_on_one_channel_keep_it_one_line() {
                                 after = done.seq;
                                 break;
                             }
-                            Err(ApiError::StaleHead { head }) => after = head,
+                            Err(ApiError::StaleHead { head, .. }) => after = head,
                             Err(other) => panic!("{other:?}"),
                         }
                     }

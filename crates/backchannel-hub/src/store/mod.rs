@@ -85,6 +85,12 @@ pub trait Backend: Send + Sync + 'static {
         now_ms: u64,
     ) -> StoreResult<bool>;
 
+    /// The in-memory replay window, when this backend keeps one: the shell then records
+    /// nonces there directly, without a trip to the blocking pool.
+    fn replay_window(&self) -> Option<&crate::replay::NonceWindow> {
+        None
+    }
+
     /// Creates a case with `caller` as its mediator, and its sealed `public` channel.
     fn create_case(
         &self,

@@ -688,7 +688,10 @@ impl Backend for Postgres {
                 ));
             }
             if entry.after != row.head {
-                return Err(ApiError::StaleHead { head: row.head });
+                return Err(ApiError::StaleHead {
+                    head: row.head,
+                    missed: vec![],
+                });
             }
             let changes_members =
                 !entry.add.is_empty() || !entry.remove.is_empty() || entry.welcome.is_some();

@@ -10,7 +10,6 @@ use backchannel_core::api::{
     ChannelInfo, ChannelKind, Entries, Entry, EntryKind, MAX_KEY_PACKAGES, Member, MemberRole,
     Welcome,
 };
-use backchannel_core::auth::MAX_SKEW_MS;
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -19,28 +18,36 @@ use super::{
     channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
 };
 use crate::error::ApiError;
+use crate::replay::NonceWindow;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_nonces_in_memory.sql"),
+];
 
 /// A hub database in one SQLite file.
 pub struct Sqlite {
     conn: Mutex<Connection>,
+    /// Replay protection, beside the database: one process owns the file.
+    nonces: NonceWindow,
 }
 
 impl Sqlite {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        Self::setup(conn)
+        let mut log = path.as_os_str().to_owned();
+        log.push("-nonces");
+        Self::setup(conn, NonceWindow::open(Path::new(&log))?)
     }
 
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::setup(Connection::open_in_memory()?)
+        Self::setup(Connection::open_in_memory()?, NonceWindow::in_memory())
     }
 
-    fn setup(mut conn: Connection) -> anyhow::Result<Self> {
+    fn setup(mut conn: Connection, nonces: NonceWindow) -> anyhow::Result<Self> {
         conn.busy_timeout(Duration::from_secs(5))?;
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -49,6 +56,7 @@ impl Sqlite {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            nonces,
         })
     }
 
@@ -78,11 +86,9 @@ impl Sqlite {
 /// Brings the schema up to date; refuses a database newer than this hub.
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let current: usize = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |row| row.get(0),
-    )?;
+    let current: usize = conn
+        .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM schema_version")?
+        .query_row([], |row| row.get(0))?;
     anyhow::ensure!(
         current <= MIGRATIONS.len(),
         "the database has schema version {current}, newer than this hub's {}",
@@ -202,10 +208,8 @@ fn member_channel(
 }
 
 fn add_channel_member(conn: &Connection, channel_id: i64, key: &PublicKey) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO channel_members (channel_id, key) VALUES (?1, ?2)",
-        params![channel_id, key.0],
-    )?;
+    conn.prepare_cached("INSERT INTO channel_members (channel_id, key) VALUES (?1, ?2)")?
+        .execute(params![channel_id, key.0])?;
     Ok(())
 }
 
@@ -215,10 +219,8 @@ fn insert_channel(
     channel: &ChannelName,
     kind: ChannelKind,
 ) -> StoreResult<i64> {
-    conn.execute(
-        "INSERT INTO channels (case_id, name, kind) VALUES (?1, ?2, ?3)",
-        params![case.0, channel.as_str(), channel_kind_text(kind)],
-    )?;
+    conn.prepare_cached("INSERT INTO channels (case_id, name, kind) VALUES (?1, ?2, ?3)")?
+        .execute(params![case.0, channel.as_str(), channel_kind_text(kind)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -234,15 +236,11 @@ impl Backend for Sqlite {
         ts_ms: u64,
         now_ms: u64,
     ) -> StoreResult<bool> {
-        self.write(|conn| {
-            let horizon = now_ms.saturating_sub(2 * MAX_SKEW_MS);
-            conn.execute("DELETE FROM seen_nonces WHERE ts_ms < ?1", [horizon])?;
-            let inserted = conn.execute(
-                "INSERT OR IGNORE INTO seen_nonces (key, nonce, ts_ms) VALUES (?1, ?2, ?3)",
-                params![key.0, nonce, ts_ms],
-            )?;
-            Ok(inserted == 1)
-        })
+        self.nonces.record(key, nonce, ts_ms, now_ms)
+    }
+
+    fn replay_window(&self) -> Option<&NonceWindow> {
+        Some(&self.nonces)
     }
 
     fn create_case(
@@ -256,10 +254,8 @@ impl Backend for Sqlite {
             if case_exists(conn, case)? {
                 return Err(ApiError::CaseExists);
             }
-            conn.execute("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)", params![case.0, now_ms])?;
-            conn.execute(
-                "INSERT INTO members (case_id, key, name, role, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![case.0, caller.0, name, role_text(MemberRole::Mediator), now_ms],
+            conn.prepare_cached("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)")?.execute(params![case.0, now_ms])?;
+            conn.prepare_cached("INSERT INTO members (case_id, key, name, role, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![case.0, caller.0, name, role_text(MemberRole::Mediator), now_ms],
             )?;
             let public = insert_channel(conn, case, &ChannelName::public(), ChannelKind::Sealed)?;
             add_channel_member(conn, public, caller)
@@ -275,17 +271,18 @@ impl Backend for Sqlite {
     ) -> StoreResult<()> {
         self.write(|conn| {
             require_mediator(conn, case, caller)?;
-            let inserted = conn.execute(
-                "INSERT OR IGNORE INTO invites (case_id, code_hash, role, party, created_ms)
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO invites (case_id, code_hash, role, party, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
+                )?
+                .execute(params![
                     case.0,
                     invite.code_hash,
                     role_text(invite.role),
                     invite.party,
                     now_ms
-                ],
-            )?;
+                ])?;
             if inserted == 0 {
                 return Err(ApiError::InviteExists);
             }
@@ -317,13 +314,9 @@ impl Backend for Sqlite {
                 return Err(ApiError::AlreadyMember);
             }
             let role = role_from(&role)?;
-            conn.execute(
-                "UPDATE invites SET used_by = ?3, used_ms = ?4 WHERE case_id = ?1 AND code_hash = ?2",
-                params![case.0, code_hash, caller.0, now_ms],
+            conn.prepare_cached("UPDATE invites SET used_by = ?3, used_ms = ?4 WHERE case_id = ?1 AND code_hash = ?2")?.execute(params![case.0, code_hash, caller.0, now_ms],
             )?;
-            conn.execute(
-                "INSERT INTO members (case_id, key, name, role, party, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![case.0, caller.0, name, role_text(role), party, now_ms],
+            conn.prepare_cached("INSERT INTO members (case_id, key, name, role, party, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![case.0, caller.0, name, role_text(role), party, now_ms],
             )?;
             let public = channel_row(conn, case, &ChannelName::public())?
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
@@ -357,11 +350,9 @@ impl Backend for Sqlite {
 
     fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize> {
         self.write(|conn| {
-            let held: usize = conn.query_row(
-                "SELECT COUNT(*) FROM key_packages WHERE key = ?1",
-                [caller.0],
-                |row| row.get(0),
-            )?;
+            let held: usize = conn
+                .prepare_cached("SELECT COUNT(*) FROM key_packages WHERE key = ?1")?
+                .query_row([caller.0], |row| row.get(0))?;
             let total = held + packages.len();
             if total > MAX_KEY_PACKAGES {
                 return Err(ApiError::TooManyKeyPackages);
@@ -394,7 +385,8 @@ impl Backend for Sqlite {
                 )
                 .optional()?
                 .ok_or(ApiError::NoKeyPackage)?;
-            conn.execute("DELETE FROM key_packages WHERE id = ?1", [id])?;
+            conn.prepare_cached("DELETE FROM key_packages WHERE id = ?1")?
+                .execute([id])?;
             Ok(body)
         })
     }
@@ -475,7 +467,10 @@ impl Backend for Sqlite {
                 return Err(ApiError::internal("entry checked against the wrong channel kind"));
             }
             if entry.after != row.head {
-                return Err(ApiError::StaleHead { head: row.head });
+                return Err(ApiError::StaleHead {
+                    head: row.head,
+                    missed: vec![],
+                });
             }
             let changes_members = !entry.add.is_empty() || !entry.remove.is_empty() || entry.welcome.is_some();
             if changes_members && role != MemberRole::Mediator {
@@ -508,21 +503,17 @@ impl Backend for Sqlite {
             }
 
             let seq = row.head + 1;
-            conn.execute(
-                "INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![row.id, seq, entry_kind_text(entry.kind), caller.0, entry.body, now_ms, entry.epoch],
+            conn.prepare_cached("INSERT INTO entries (channel_id, seq, kind, author, body, at_ms, epoch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![row.id, seq, entry_kind_text(entry.kind), caller.0, entry.body, now_ms, entry.epoch],
             )?;
-            conn.execute("UPDATE channels SET head = ?2 WHERE id = ?1", params![row.id, seq])?;
+            conn.prepare_cached("UPDATE channels SET head = ?2 WHERE id = ?1")?.execute(params![row.id, seq])?;
             for key in &entry.remove {
-                conn.execute("DELETE FROM channel_members WHERE channel_id = ?1 AND key = ?2", params![row.id, key.0])?;
+                conn.prepare_cached("DELETE FROM channel_members WHERE channel_id = ?1 AND key = ?2")?.execute(params![row.id, key.0])?;
             }
             for key in &entry.add {
                 add_channel_member(conn, row.id, key)?;
                 if let Some(welcome) = &entry.welcome {
-                    conn.execute(
-                        "INSERT INTO welcomes (key, case_id, channel, seq, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![key.0, case.0, channel.as_str(), seq, welcome],
+                    conn.prepare_cached("INSERT INTO welcomes (key, case_id, channel, seq, body) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![key.0, case.0, channel.as_str(), seq, welcome],
                     )?;
                 }
             }
@@ -658,18 +649,16 @@ mod tests {
     }
 
     #[test]
-    fn nonces_are_seen_once_and_forgotten_after_twice_the_skew() {
-        let store = Sqlite::open_in_memory().unwrap();
+    fn a_reopened_database_refuses_a_nonce_it_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite");
         let key = PublicKey([1; 32]);
+        let store = Sqlite::open(&path).unwrap();
         assert!(store.record_nonce(&key, &[2; 16], 1_000, 1_000).unwrap());
+        drop(store);
+        let store = Sqlite::open(&path).unwrap();
         assert!(!store.record_nonce(&key, &[2; 16], 1_000, 1_000).unwrap());
-        assert!(
-            store
-                .record_nonce(&PublicKey([3; 32]), &[2; 16], 1_000, 1_000)
-                .unwrap()
-        );
-        let later = 1_001 + 2 * MAX_SKEW_MS;
-        assert!(store.record_nonce(&key, &[2; 16], later, later).unwrap());
+        assert!(store.record_nonce(&key, &[3; 16], 1_000, 1_000).unwrap());
     }
 
     #[test]
