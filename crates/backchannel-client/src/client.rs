@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
 use backchannel_core::api::{
@@ -22,7 +22,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
-use crate::hub::{HubClient, now_ms};
+use crate::hub::{HubClient, HubTally, now_ms};
 use crate::invite::{InviteCode, InviteRole};
 use crate::mls::{self, Provider};
 use crate::store::{Batch, Filter, NewAct, Store, StoredAct};
@@ -122,8 +122,9 @@ pub struct Client {
     pub(crate) cases: BTreeMap<CaseId, CaseLocal>,
     /// Built on first use and shared by every hub call.
     http: std::sync::OnceLock<reqwest::Client>,
-    /// Requests sent to hubs, for tests that count round trips.
-    requests: Arc<AtomicU64>,
+    /// Requests sent to hubs and the time spent awaiting their answers: tests count round
+    /// trips, benchmarks tell the library's own time from the hub's.
+    tally: Arc<HubTally>,
     /// Never reach the network: read-only commands use the local copy.
     pub(crate) offline: bool,
 
@@ -212,7 +213,7 @@ impl Client {
             mls_committed,
             cases,
             http: std::sync::OnceLock::new(),
-            requests: Arc::new(AtomicU64::new(0)),
+            tally: Arc::default(),
             offline: false,
             fault: None,
         };
@@ -257,7 +258,12 @@ impl Client {
 
     /// How many requests this client has sent to hubs.
     pub fn requests_sent(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.tally.requests.load(Ordering::Relaxed)
+    }
+
+    /// How long this client has waited on hubs' answers, in all.
+    pub fn hub_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.tally.waited_ns.load(Ordering::Relaxed))
     }
 
     pub fn key(&self) -> PublicKey {
@@ -389,7 +395,7 @@ impl Client {
         };
         Ok(
             HubClient::with_http(url, self.vault.identity.key.clone(), http)
-                .counting(self.requests.clone()),
+                .counting(self.tally.clone()),
         )
     }
 

@@ -2,7 +2,9 @@
 //! answer decoded into the shared types of `backchannel_core::api`, every refusal turned into
 //! a [`ClientError::Hub`] carrying the hub's stable code.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
@@ -38,8 +40,15 @@ pub struct HubClient {
     base: String,
     http: reqwest::Client,
     key: SigningKey,
-    /// Counts the requests sent, where the owner asked to.
-    sent: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// Counts the requests sent and the time awaiting answers, where the owner asked to.
+    tally: Option<Arc<HubTally>>,
+}
+
+/// Requests sent, and nanoseconds spent awaiting their answers.
+#[derive(Debug, Default)]
+pub struct HubTally {
+    pub requests: AtomicU64,
+    pub waited_ns: AtomicU64,
 }
 
 impl HubClient {
@@ -57,13 +66,13 @@ impl HubClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
             key,
-            sent: None,
+            tally: None,
         }
     }
 
-    /// Counts every request this hub client sends in `sent`.
-    pub fn counting(mut self, sent: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
-        self.sent = Some(sent);
+    /// Counts every request this hub client sends, and the time awaiting answers, in `tally`.
+    pub fn counting(mut self, tally: Arc<HubTally>) -> Self {
+        self.tally = Some(tally);
         self
     }
 
@@ -85,8 +94,8 @@ impl HubClient {
         };
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
-        if let Some(sent) = &self.sent {
-            sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(tally) = &self.tally {
+            tally.requests.fetch_add(1, Ordering::Relaxed);
         }
         let auth = sign_request(&self.key, method.as_str(), path, now_ms(), nonce, &bytes);
         let mut request = self
@@ -106,9 +115,19 @@ impl HubClient {
                 ClientError::Unreachable { url, why }
             }
         };
-        let response = request.send().await.map_err(unreachable)?;
-        let status = response.status();
-        let text = response.bytes().await.map_err(unreachable)?;
+        let started = Instant::now();
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                response.bytes().await.map(|text| (status, text))
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(tally) = &self.tally {
+            let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            tally.waited_ns.fetch_add(waited, Ordering::Relaxed);
+        }
+        let (status, text) = answer.map_err(unreachable)?;
         if status.is_success() {
             return serde_json::from_slice(&text).map_err(|e| ClientError::Hub {
                 url: self.base.clone(),

@@ -476,14 +476,13 @@ impl Store {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| sql_error(&path, e);
         if durable {
-            self.conn
-                .execute_batch("PRAGMA synchronous=FULL")
-                .map_err(err)?;
+            execute(&self.conn, "PRAGMA synchronous=FULL", []).map_err(err)?;
         }
         let tx = self.conn.transaction().map_err(err)?;
         for case in &batch.forget {
             for table in ["cases", "acts", "outbox"] {
-                tx.execute(
+                execute(
+                    &tx,
                     &format!("DELETE FROM {table} WHERE case_id = ?1"),
                     [case.0.to_vec()],
                 )
@@ -492,16 +491,18 @@ impl Store {
         }
         for (id, sealed) in &sealed_mls {
             match sealed {
-                Some(sealed) => tx.execute(
+                Some(sealed) => execute(
+                    &tx,
                     "INSERT OR REPLACE INTO mls(id, sealed) VALUES (?1, ?2)",
                     params![id, sealed],
                 ),
-                None => tx.execute("DELETE FROM mls WHERE id = ?1", [id]),
+                None => execute(&tx, "DELETE FROM mls WHERE id = ?1", [id]),
             }
             .map_err(err)?;
         }
         for (id, sealed) in &sealed_cases {
-            tx.execute(
+            execute(
+                &tx,
                 "INSERT OR REPLACE INTO cases(case_id, sealed) VALUES (?1, ?2)",
                 params![id, sealed],
             )
@@ -509,7 +510,8 @@ impl Store {
         }
         for (new, sealed) in &sealed_acts {
             let act = &new.act.act;
-            tx.execute(
+            execute(
+                &tx,
                 "INSERT INTO acts(case_id, n, channel, idx, hash, message, sealed)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -526,11 +528,13 @@ impl Store {
         }
         for (case, channel, sealed) in &sealed_outbox {
             match sealed {
-                Some(sealed) => tx.execute(
+                Some(sealed) => execute(
+                    &tx,
                     "INSERT OR REPLACE INTO outbox(case_id, channel, sealed) VALUES (?1, ?2, ?3)",
                     params![case.0.to_vec(), channel, sealed],
                 ),
-                None => tx.execute(
+                None => execute(
+                    &tx,
                     "DELETE FROM outbox WHERE case_id = ?1 AND channel = ?2",
                     params![case.0.to_vec(), channel],
                 ),
@@ -539,12 +543,16 @@ impl Store {
         }
         tx.commit().map_err(err)?;
         if durable {
-            self.conn
-                .execute_batch("PRAGMA synchronous=NORMAL")
-                .map_err(err)?;
+            execute(&self.conn, "PRAGMA synchronous=NORMAL", []).map_err(err)?;
         }
         Ok(())
     }
+}
+
+/// Runs one statement through the connection's statement cache: a commit runs the same few
+/// statements every time, and parsing them again cost more than running them.
+fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 fn outbox_key(case: &CaseId, channel: &ChannelName) -> Vec<u8> {
