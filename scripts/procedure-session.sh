@@ -86,7 +86,9 @@ as us    case join "$US_CODE"
 as iran  case join "$IRAN_CODE"
 as uae   case join "$UAE_CODE"
 as saudi case join "$SAUDI_CODE"
-as pakistan sync "$CASE"            # admits everyone, opens a bilateral channel per party
+as pakistan sync "$CASE"            # lists each joiner waiting, with its fingerprint
+as pakistan case admit "$CASE" --all   # (fingerprints compared out of band) admits everyone,
+                                       # opens a bilateral channel per party
 
 # --- proximity talks ---------------------------------------------------------------------------
 step "proximity talks: each side with the mediator, in confidence"

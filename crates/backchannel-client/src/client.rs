@@ -14,16 +14,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
-use backchannel_core::api::{
-    Blob, CreateInvite, EntryKind, Join, MemberRole, PostEntry, UploadKeyPackages,
-};
+use backchannel_core::api::{Blob, EntryKind, Join, MemberRole, PostEntry, UploadKeyPackages};
 use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, History, PublicKey, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
 use crate::hub::{HubClient, HubTally, now_ms};
-use crate::invite::{InviteCode, InviteRole};
+use crate::invite::InviteCode;
 use crate::mls::{self, Provider};
 use crate::store::{Batch, Filter, NewAct, Store, StoredAct};
 use crate::vault::{self, Vault};
@@ -49,6 +47,9 @@ pub(crate) struct CaseLocal {
     pub(crate) state: Option<CaseState>,
     /// When the last complete sync with the hub ended (ms since the epoch).
     pub(crate) synced_ms: Option<u64>,
+    /// When the mediator's act admitting this participant was made (ms since the epoch).
+    #[serde(default)]
+    pub(crate) admitted_ms: Option<u64>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -57,6 +58,14 @@ pub(crate) struct IssuedInvite {
     pub(crate) role: MemberRole,
     pub(crate) party: Option<String>,
     pub(crate) used_by: Option<PublicKey>,
+    /// Whoever redeems it is admitted at the mediator's next sync, unseen. Invites of
+    /// earlier versions were all of this kind.
+    #[serde(default = "crate::admission::earlier_default")]
+    pub(crate) auto_admit: bool,
+    #[serde(default)]
+    pub(crate) expires_ms: Option<u64>,
+    #[serde(default)]
+    pub(crate) revoked: bool,
 }
 
 /// One line of a channel's verified log, for people and scripts.
@@ -78,6 +87,8 @@ pub struct SyncReport {
     pub new: Vec<LogLine>,
     /// Participants the mediator admitted during this sync.
     pub admitted: Vec<String>,
+    /// As mediator: who joined with an invite and waits to be admitted (`case admit`).
+    pub pending: Vec<crate::admission::PendingJoiner>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -455,6 +466,7 @@ impl Client {
                 log_len: 0,
                 state: None,
                 synced_ms: None,
+                admitted_ms: None,
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -484,55 +496,6 @@ impl Client {
             return Err(e);
         }
         Ok(case)
-    }
-
-    /// Issues a one-time invite code (mediator only).
-    pub async fn invite(
-        &mut self,
-        case: CaseId,
-        role: InviteRole,
-    ) -> Result<InviteCode, ClientError> {
-        let state = self.state(case)?;
-        if state.mediator != self.key() {
-            return Err(backchannel_core::Rejection::MediatorOnly("invite participants").into());
-        }
-        let (role, party) = match role {
-            InviteRole::Party(party) => {
-                if ChannelName::for_party(&party).is_none() {
-                    return Err(ClientError::Invalid(format!(
-                        "the party name {party:?} has no letters or digits"
-                    )));
-                }
-                (MemberRole::Party, Some(party))
-            }
-            InviteRole::Observer => (MemberRole::Observer, None),
-        };
-        let mut secret = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut secret);
-        let code_hash = InviteCode::secret_hash(&secret);
-        let request = CreateInvite {
-            code_hash: code_hash.clone(),
-            role,
-            party: party.clone(),
-        };
-        // Recorded before the hub hears of it, so that whoever redeems it is recognised even
-        // if this process dies before the hub's answer.
-        self.local_mut(case)?.invites.push(IssuedInvite {
-            code_hash,
-            role,
-            party,
-            used_by: None,
-        });
-        self.persist(Some(case), vec![], vec![], true)?;
-        self.hub(case)?.create_invite(case, &request).await?;
-        let local = self.local(case)?;
-        Ok(InviteCode {
-            hub: local.hub.clone(),
-            case,
-            mediator: local.mediator,
-            secret,
-            case_key: local.case_key,
-        })
     }
 
     /// Spends an invite code: leaves key packages on the hub, joins, and reads the public
@@ -581,6 +544,7 @@ impl Client {
                 log_len: 0,
                 state: None,
                 synced_ms: None,
+                admitted_ms: None,
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

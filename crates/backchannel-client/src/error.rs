@@ -43,6 +43,9 @@ pub enum ClientError {
     NotInChannel(String),
     #[error("{0}")]
     Invalid(String),
+    /// A name given on the command line matches nothing, or more than one thing.
+    #[error("{message}")]
+    Unmatched { code: &'static str, message: String },
     #[error("MLS: {0}")]
     Mls(String),
 }
@@ -63,8 +66,9 @@ impl ClientError {
             }
             ClientError::Refused { .. } => "entry_refused".into(),
             ClientError::Rule(rejection) => rejection.code().into(),
-            ClientError::NotInChannel(_) => "not_in_channel".into(),
+            ClientError::NotInChannel(_) => "not_channel_member".into(),
             ClientError::Invalid(_) => "invalid".into(),
+            ClientError::Unmatched { code, .. } => (*code).into(),
             ClientError::Mls(_) => "mls".into(),
         }
     }

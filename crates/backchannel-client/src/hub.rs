@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
-    CreateInvite, Entries, ErrorBody, Join, KeyPackagesStored, Member, Members, PostEntry, Posted,
-    UploadKeyPackages, Welcomes,
+    CreateInvite, Entries, ErrorBody, InviteRevoked, Join, KeyPackagesStored, Member, Members,
+    PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::auth::sign_request;
 use backchannel_core::{CaseId, ChannelName, PublicKey};
@@ -172,6 +172,19 @@ impl HubClient {
             reqwest::Method::POST,
             &format!("/v1/cases/{case}/invites"),
             Some(invite),
+        )
+        .await
+    }
+
+    pub async fn revoke_invite(
+        &self,
+        case: CaseId,
+        revoke: &RevokeInvite,
+    ) -> Result<InviteRevoked, ClientError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/cases/{case}/invites/revoke"),
+            Some(revoke),
         )
         .await
     }

@@ -3,6 +3,7 @@
 //! receives, once, before folding and storing it. The CLI and the demo are thin faces of
 //! [`Client`].
 
+pub mod admission;
 mod client;
 mod error;
 pub mod hub;
@@ -16,6 +17,7 @@ mod store;
 mod sync;
 pub mod vault;
 
+pub use admission::{Admission, Admit, InviteOptions, IssuedCode, PendingJoiner};
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};
 pub use error::ClientError;
 pub use invite::{InviteCode, InviteRole};

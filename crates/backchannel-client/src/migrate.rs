@@ -97,6 +97,7 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
             log_len: old.log.len() as u64,
             state,
             synced_ms: None,
+            admitted_ms: None,
         };
         let record = serde_json::to_vec(&local).map_err(|e| unusable(e.to_string()))?;
         batch.cases.push((case, record));

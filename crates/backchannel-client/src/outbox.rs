@@ -14,8 +14,8 @@
 //! half done: each step first looks at what the record and the MLS group already hold.
 
 use backchannel_core::act::{ChannelPurpose, SignedAct};
-use backchannel_core::api::{Blob, EntryKind, MAX_MISSED, MemberRole, PostEntry};
-use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Role};
+use backchannel_core::api::{Blob, EntryKind, MAX_MISSED, PostEntry};
+use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, LogLine, SyncReport, public_aad};
@@ -321,71 +321,9 @@ impl Client {
 
     // --- the mediator's multi-step operations ----------------------------------------------
 
-    /// As mediator: admits every participant who joined with an invite since the last sync,
-    /// then seats every party's participant in its bilateral channel (finishing any seating
-    /// an earlier process left half done).
-    pub(crate) async fn admit_newcomers(
-        &mut self,
-        case: CaseId,
-        report: &mut SyncReport,
-    ) -> Result<(), ClientError> {
-        let hub = self.hub(case)?;
-        let me = self.key();
-        for member in hub.members(case).await? {
-            if member.key == me || self.state(case)?.participants.contains_key(&member.key) {
-                continue;
-            }
-            let role = match (&member.role, &member.party) {
-                (MemberRole::Party, Some(party)) => Role::Party {
-                    party: party.clone(),
-                },
-                (MemberRole::Observer, None) => Role::Observer,
-                _ => continue,
-            };
-            // The hub reports the invite's role; admit only against an invite this mediator
-            // issued with that role, so a lying hub cannot promote anyone.
-            // An invite already matched to this member comes first: an admission that a
-            // crash or a lost place in the channel left unposted is made again with it.
-            let local = self.local_mut(case)?;
-            let fits = |i: &&mut crate::client::IssuedInvite, used_by: Option<PublicKey>| {
-                i.used_by == used_by && i.role == member.role && i.party == member.party
-            };
-            let Some(invite) = local
-                .invites
-                .iter_mut()
-                .filter(|i| fits(i, Some(member.key)) || fits(i, None))
-                .min_by_key(|i| i.used_by.is_none())
-            else {
-                tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
-                continue;
-            };
-            invite.used_by = Some(member.key);
-            let admit = ActBody::MemberAdmitted {
-                key: member.key,
-                name: member.name.clone(),
-                role: role.clone(),
-            };
-            self.post(case, &ChannelName::public(), admit).await?;
-            report
-                .admitted
-                .push(format!("{} as {}", member.name, role.label()));
-            self.fault("admit:admitted")?;
-        }
-        let parties: Vec<(String, PublicKey)> = self
-            .state(case)?
-            .participants
-            .iter()
-            .filter_map(|(key, p)| p.role.party().map(|party| (party.to_owned(), *key)))
-            .collect();
-        for (party, key) in parties {
-            self.seat_in_bilateral(case, &party, key).await?;
-        }
-        Ok(())
-    }
-
     /// Seats a party's participant in that party's bilateral channel, opening it if needed;
     /// does nothing if it is seated and named already.
-    async fn seat_in_bilateral(
+    pub(crate) async fn seat_in_bilateral(
         &mut self,
         case: CaseId,
         party: &str,

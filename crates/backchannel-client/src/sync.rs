@@ -5,7 +5,7 @@
 //! completes that post instead of being decrypted.
 
 use backchannel_core::act::{SignedAct, VerifiedAct};
-use backchannel_core::{CaseState, ChannelName};
+use backchannel_core::{ActBody, CaseState, ChannelName};
 
 use crate::client::{Client, LogLine, StoreHistory, SyncReport, public_aad};
 use crate::error::ClientError;
@@ -34,7 +34,7 @@ impl Client {
         }
         self.resend_outbox(case).await?;
         if self.state(case)?.mediator == self.key() {
-            self.admit_newcomers(case, &mut report).await?;
+            self.admit_newcomers(case, &mut report, &[]).await?;
         }
         self.local_mut(case)?.synced_ms = Some(now_ms());
         self.persist(Some(case), vec![], vec![], false)?;
@@ -263,6 +263,7 @@ impl Client {
         verified: VerifiedAct,
     ) -> Result<(LogLine, NewAct), ClientError> {
         let history = StoreHistory::new(&self.store, case);
+        let me = self.key();
         let local = self
             .cases
             .get_mut(&case)
@@ -271,6 +272,11 @@ impl Client {
         match &mut local.state {
             Some(state) => state.accept(&verified, &history)?,
             None => local.state = Some(CaseState::genesis(&verified, Some(local.mediator))?),
+        }
+        if let ActBody::MemberAdmitted { key, .. } = &verified.act.body
+            && *key == me
+        {
+            local.admitted_ms = Some(verified.act.at_ms);
         }
         local.log_len += 1;
         let n = local.log_len;

@@ -93,6 +93,30 @@ pub struct CreateInvite {
     /// The party's name; required for `party`, absent otherwise.
     #[serde(default)]
     pub party: Option<String>,
+    /// When the code stops being accepted (unix ms); absent: it never expires. At most
+    /// [`MAX_INVITE_LIFETIME_MS`] ahead of the hub's clock, and not in its past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+}
+
+/// The longest an invite may stay valid: a year.
+pub const MAX_INVITE_LIFETIME_MS: u64 = 366 * 24 * 60 * 60 * 1000;
+
+/// `POST /v1/cases/{case}/invites/revoke` (mediator only): the code is refused from now on.
+/// Revoking a revoked invite changes nothing and succeeds; a spent one is `invite_used`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeInvite {
+    /// Hex SHA-256 of the invite secret, as given at creation.
+    pub code_hash: String,
+}
+
+/// The answer to a revocation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteRevoked {
+    pub code_hash: String,
+    /// When the hub first recorded the revocation.
+    pub revoked_ms: u64,
 }
 
 /// `POST /v1/join`: spends an invite.

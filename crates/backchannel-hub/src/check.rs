@@ -6,8 +6,8 @@
 //! decrypt anything.
 
 use backchannel_core::api::{
-    Blob, ChannelKind, CreateInvite, EntryKind, MAX_BLOB_BYTES, MAX_NAME_CHARS, MemberRole,
-    PostEntry,
+    Blob, ChannelKind, CreateInvite, EntryKind, MAX_BLOB_BYTES, MAX_INVITE_LIFETIME_MS,
+    MAX_NAME_CHARS, MemberRole, PostEntry,
 };
 use backchannel_core::ids::mls_group_id;
 use backchannel_core::{CaseId, ChannelName};
@@ -36,19 +36,26 @@ pub fn cursor(after: u64) -> Result<i64, ApiError> {
     i64::try_from(after).map_err(|_| ApiError::InvalidCursor)
 }
 
-/// An invite: a 64-hex-digit code hash, a non-mediator role, and a party name exactly for
-/// the party role.
-pub fn invite(request: CreateInvite) -> Result<NewInvite, ApiError> {
-    let hash_ok = request.code_hash.len() == 64
-        && request
-            .code_hash
+/// An invite's code hash: 64 lowercase hex digits.
+pub fn code_hash(hash: &str) -> Result<(), ApiError> {
+    let hash_ok = hash.len() == 64
+        && hash
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hash_ok {
-        return Err(ApiError::InvalidInvite(
+    if hash_ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidInvite(
             "the code hash must be 64 lowercase hex digits",
-        ));
+        ))
     }
+}
+
+/// An invite: a 64-hex-digit code hash, a non-mediator role, a party name exactly for the
+/// party role, and an expiry (if any) after `now_ms` and at most [`MAX_INVITE_LIFETIME_MS`]
+/// ahead of it.
+pub fn invite(request: CreateInvite, now_ms: u64) -> Result<NewInvite, ApiError> {
+    code_hash(&request.code_hash)?;
     match (request.role, &request.party) {
         (MemberRole::Mediator, _) => {
             return Err(ApiError::InvalidInvite("a case has one mediator"));
@@ -62,10 +69,23 @@ pub fn invite(request: CreateInvite) -> Result<NewInvite, ApiError> {
         (MemberRole::Party, Some(party)) => name(party)?,
         (MemberRole::Observer, None) => {}
     }
+    if let Some(expires_ms) = request.expires_ms {
+        if expires_ms <= now_ms {
+            return Err(ApiError::InvalidInvite(
+                "`expires_ms` must be after the hub's clock",
+            ));
+        }
+        if expires_ms - now_ms > MAX_INVITE_LIFETIME_MS {
+            return Err(ApiError::InvalidInvite(
+                "`expires_ms` must be at most a year after the hub's clock",
+            ));
+        }
+    }
     Ok(NewInvite {
         code_hash: request.code_hash,
         role: request.role,
         party: request.party,
+        expires_ms: request.expires_ms,
     })
 }
 
@@ -194,21 +214,73 @@ mod tests {
         assert!(name("line\nbreak").is_err());
     }
 
-    #[test]
-    fn invites() {
-        let request = |role, party: Option<&str>| CreateInvite {
+    const NOW_MS: u64 = 1_750_000_000_000;
+
+    fn request(role: MemberRole, party: Option<&str>) -> CreateInvite {
+        CreateInvite {
             code_hash: "ab".repeat(32),
             role,
             party: party.map(str::to_owned),
-        };
-        assert!(invite(request(MemberRole::Party, Some("Iran"))).is_ok());
-        assert!(invite(request(MemberRole::Observer, None)).is_ok());
-        assert!(invite(request(MemberRole::Party, None)).is_err());
-        assert!(invite(request(MemberRole::Observer, Some("Iran"))).is_err());
-        assert!(invite(request(MemberRole::Mediator, None)).is_err());
+            expires_ms: None,
+        }
+    }
+
+    #[test]
+    fn invites() {
+        assert!(invite(request(MemberRole::Party, Some("Iran")), NOW_MS).is_ok());
+        assert!(invite(request(MemberRole::Observer, None), NOW_MS).is_ok());
+        assert!(invite(request(MemberRole::Party, None), NOW_MS).is_err());
+        assert!(invite(request(MemberRole::Observer, Some("Iran")), NOW_MS).is_err());
+        assert!(invite(request(MemberRole::Mediator, None), NOW_MS).is_err());
         let mut upper = request(MemberRole::Observer, None);
         upper.code_hash = "AB".repeat(32);
-        assert!(invite(upper).is_err());
+        assert!(invite(upper, NOW_MS).is_err());
+        assert!(code_hash(&"ab".repeat(32)).is_ok());
+        for bad in [
+            "",
+            "abc",
+            &"AB".repeat(32),
+            &"ab".repeat(33),
+            &"zz".repeat(32),
+        ] {
+            assert!(
+                matches!(code_hash(bad), Err(ApiError::InvalidInvite(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_invite_expires_after_the_hubs_clock_and_within_a_year() {
+        let expiring = |expires_ms| {
+            let mut request = request(MemberRole::Observer, None);
+            request.expires_ms = Some(expires_ms);
+            invite(request, NOW_MS)
+        };
+        for accepted in [NOW_MS + 1, NOW_MS + 60_000, NOW_MS + MAX_INVITE_LIFETIME_MS] {
+            assert_eq!(
+                expiring(accepted).ok().and_then(|invite| invite.expires_ms),
+                Some(accepted)
+            );
+        }
+        for refused in [
+            0,
+            NOW_MS - 1,
+            NOW_MS,
+            NOW_MS + MAX_INVITE_LIFETIME_MS + 1,
+            u64::MAX,
+        ] {
+            assert!(
+                matches!(expiring(refused), Err(ApiError::InvalidInvite(_))),
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            invite(request(MemberRole::Observer, None), NOW_MS)
+                .ok()
+                .map(|invite| invite.expires_ms),
+            Some(None)
+        );
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub enum ApiError {
     InviteExists,
     #[error("this invite has already been used")]
     InviteUsed,
+    #[error("this invite has been revoked by the mediator")]
+    InviteRevoked,
+    #[error("this invite has expired")]
+    InviteExpired,
     #[error("the caller is already a member of this case")]
     AlreadyMember,
     #[error("a channel with this name already exists")]
@@ -115,6 +119,7 @@ impl ApiError {
             | ChannelExists
             | StaleHead { .. }
             | EpochTaken => StatusCode::CONFLICT,
+            InviteRevoked | InviteExpired => StatusCode::GONE,
             TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             StreamQuota | RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -152,6 +157,8 @@ impl ApiError {
             CaseExists => "case_exists",
             InviteExists => "invite_exists",
             InviteUsed => "invite_used",
+            InviteRevoked => "invite_revoked",
+            InviteExpired => "invite_expired",
             AlreadyMember => "already_member",
             ChannelExists => "channel_exists",
             StaleHead { .. } => "stale_head",
@@ -236,6 +243,29 @@ mod tests {
         let body = ApiError::internal("UNIQUE constraint failed: entries.seq").body();
         assert_eq!(body.error.code, "internal");
         assert!(!body.error.message.contains("UNIQUE"));
+    }
+
+    #[test]
+    fn revoked_and_expired_invites_are_gone() {
+        for (error, code, message) in [
+            (
+                ApiError::InviteRevoked,
+                "invite_revoked",
+                "This invite has been revoked by the mediator.",
+            ),
+            (
+                ApiError::InviteExpired,
+                "invite_expired",
+                "This invite has expired.",
+            ),
+        ] {
+            assert_eq!(error.status(), StatusCode::GONE);
+            let body = error.body();
+            assert_eq!(
+                (body.error.code.as_str(), body.error.message.as_str()),
+                (code, message)
+            );
+        }
     }
 
     #[test]

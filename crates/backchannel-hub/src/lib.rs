@@ -2,9 +2,9 @@
 //! delivers it, and enforces membership. It is trusted for availability only: it never sees
 //! plaintext, and reads of MLS messages no more than their framing.
 //!
-//! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_on`] and
-//! [`spawn_local`] run it. Storage sits behind [`store::Backend`]: SQLite, or PostgreSQL when
-//! several hub processes share one database ([`Database`] names which).
+//! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_on`], [`spawn_local`]
+//! and [`spawn_local_with`] run it. Storage sits behind [`store::Backend`]: SQLite, or
+//! PostgreSQL when several hub processes share one database ([`Database`] names which).
 
 pub mod check;
 pub mod database;
@@ -115,7 +115,12 @@ pub async fn spawn_local(db: &Path) -> anyhow::Result<LocalHub> {
 /// Spawns a hub on `127.0.0.1` on a free port, on `db`. Several may share one PostgreSQL
 /// database, as several hub processes would.
 pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
-    let state = open_state(db).await?;
+    spawn_local_with(open_state(db).await?).await
+}
+
+/// Spawns a hub on `127.0.0.1` on a free port, serving `state` (tests: a hub with its own
+/// clock, [`AppState::with_clock`]).
+pub async fn spawn_local_with(state: AppState) -> anyhow::Result<LocalHub> {
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
         .context("binding 127.0.0.1")?;

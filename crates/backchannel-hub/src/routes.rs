@@ -11,8 +11,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
-    CreateInvite, Entries, Health, Join, KeyPackagesStored, MAX_LIST, MAX_MISSED, Member, Members,
-    Notice, PostEntry, Posted, UploadKeyPackages, Welcomes,
+    CreateInvite, Entries, Health, InviteRevoked, Join, KeyPackagesStored, MAX_LIST, MAX_MISSED,
+    Member, Members, Notice, PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::{CaseId, ChannelName};
 use serde::Deserialize;
@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let signed = Router::new()
         .route("/v1/cases", post(create_case))
         .route("/v1/cases/{case}/invites", post(create_invite))
+        .route("/v1/cases/{case}/invites/revoke", post(revoke_invite))
         .route("/v1/join", post(join))
         .route("/v1/cases/{case}/members", get(members))
         .route("/v1/key-packages", post(upload_key_packages))
@@ -102,12 +103,32 @@ async fn create_invite(
     PathParams(case): PathParams<CaseId>,
     JsonBody(request): JsonBody<CreateInvite>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let invite = check::invite(request)?;
     let now_ms = state.now_ms();
+    let invite = check::invite(request, now_ms)?;
     state
         .db(move |store| store.create_invite(&case, &caller, &invite, now_ms))
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({}))))
+}
+
+async fn revoke_invite(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParams(case): PathParams<CaseId>,
+    JsonBody(request): JsonBody<RevokeInvite>,
+) -> ApiResult<Json<InviteRevoked>> {
+    check::code_hash(&request.code_hash)?;
+    let (code_hash, now_ms) = (request.code_hash, state.now_ms());
+    let revoked_ms = {
+        let code_hash = code_hash.clone();
+        state
+            .db(move |store| store.revoke_invite(&case, &caller, &code_hash, now_ms))
+            .await?
+    };
+    Ok(Json(InviteRevoked {
+        code_hash,
+        revoked_ms,
+    }))
 }
 
 async fn join(

@@ -6,8 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use backchannel_core::api::{Blob, Channels, Entries, Entry, MAX_MISSED, Members};
-use common::{Hub, Identity, PgSchema, code};
+use backchannel_core::api::{
+    Blob, Channels, Entries, Entry, MAX_INVITE_LIFETIME_MS, MAX_MISSED, Members,
+};
+use common::{Clock, Hub, Identity, PgSchema, code};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -149,6 +151,217 @@ async fn an_invite_works_once() {
     )
     .unwrap();
     assert_eq!(members.members.len(), 3);
+}
+
+/// A fresh invite secret and its code hash.
+fn secret_and_hash() -> ([u8; 32], String) {
+    let secret: [u8; 32] = rand::random();
+    let code_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
+    (secret, code_hash)
+}
+
+fn join_body(case: &backchannel_core::CaseId, secret: &[u8; 32], name: &str) -> Value {
+    json!({"case_id": case, "code": hex::encode(secret), "name": name})
+}
+
+#[tokio::test]
+async fn an_expired_invite_is_refused_and_changes_nothing() {
+    let clock = Clock::new();
+    let hub = Hub::start_with_clock(&clock).await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let invites = format!("/v1/cases/{case}/invites");
+    let expires_ms = clock.now() + 60_000;
+    let (early, late) = (secret_and_hash(), secret_and_hash());
+    for (_, code_hash) in [&early, &late] {
+        let invite = json!({"code_hash": code_hash, "role": "observer", "expires_ms": expires_ms});
+        let (status, body) = hub.post(&mediator, &invites, invite).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // Good until the millisecond before it expires.
+    clock.advance(59_999);
+    let (status, member) = hub
+        .post(
+            &Identity::random(),
+            "/v1/join",
+            join_body(&case, &early.0, "Early"),
+        )
+        .await;
+    assert_eq!((status, member["role"].as_str()), (200, Some("observer")));
+
+    clock.advance(1);
+    let members = format!("/v1/cases/{case}/members");
+    let channels = format!("/v1/cases/{case}/channels");
+    let before = (
+        hub.ok(&mediator, Method::GET, &members, None).await,
+        hub.ok(&mediator, Method::GET, &channels, None).await,
+    );
+    let latecomer = Identity::random();
+    let (status, body) = hub
+        .post(&latecomer, "/v1/join", join_body(&case, &late.0, "Late"))
+        .await;
+    assert_eq!((status, code(&body)), (410, "invite_expired"));
+    assert_eq!(body["error"]["message"], "This invite has expired.");
+    let after = (
+        hub.ok(&mediator, Method::GET, &members, None).await,
+        hub.ok(&mediator, Method::GET, &channels, None).await,
+    );
+    assert_eq!(after, before);
+    let (status, body) = hub.get(&latecomer, &members).await;
+    assert_eq!((status, code(&body)), (403, "not_member"));
+}
+
+#[tokio::test]
+async fn an_invite_must_expire_after_the_hubs_clock_and_within_a_year() {
+    let clock = Clock::new();
+    let hub = Hub::start_with_clock(&clock).await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let invites = format!("/v1/cases/{case}/invites");
+    let now = clock.now();
+    for expires_ms in [0, now - 1, now, now + MAX_INVITE_LIFETIME_MS + 1] {
+        let (secret, code_hash) = secret_and_hash();
+        let invite = json!({"code_hash": code_hash, "role": "observer", "expires_ms": expires_ms});
+        let (status, body) = hub.post(&mediator, &invites, invite).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, "invalid_invite"),
+            "{expires_ms}"
+        );
+        // Nothing was stored.
+        let (status, body) = hub
+            .post(
+                &Identity::random(),
+                "/v1/join",
+                join_body(&case, &secret, "Nobody"),
+            )
+            .await;
+        assert_eq!((status, code(&body)), (404, "invite_unknown"));
+    }
+    let (_, code_hash) = secret_and_hash();
+    let invite = json!({
+        "code_hash": code_hash, "role": "observer", "expires_ms": now + MAX_INVITE_LIFETIME_MS
+    });
+    let (status, body) = hub.post(&mediator, &invites, invite).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_revoked_invite_is_refused_and_only_the_mediator_revokes() {
+    let clock = Clock::new();
+    let hub = Hub::start_with_clock(&clock).await;
+    let mediator = Identity::random();
+    let party = Identity::random();
+    let outsider = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    let (secret, code_hash) = secret_and_hash();
+    hub.ok(
+        &mediator,
+        Method::POST,
+        &format!("/v1/cases/{case}/invites"),
+        Some(json!({"code_hash": code_hash, "role": "observer"})),
+    )
+    .await;
+
+    let revoke = format!("/v1/cases/{case}/invites/revoke");
+    let body = json!({"code_hash": code_hash});
+    let (status, answer) = hub.post(&party, &revoke, body.clone()).await;
+    assert_eq!((status, code(&answer)), (403, "forbidden"));
+    let (status, answer) = hub.post(&outsider, &revoke, body.clone()).await;
+    assert_eq!((status, code(&answer)), (403, "not_member"));
+    let other = common::random_case();
+    let (status, answer) = hub
+        .post(
+            &mediator,
+            &format!("/v1/cases/{other}/invites/revoke"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (404, "case_not_found"));
+    let (status, answer) = hub
+        .post(&mediator, &revoke, json!({"code_hash": "ef".repeat(32)}))
+        .await;
+    assert_eq!((status, code(&answer)), (404, "invite_unknown"));
+    for malformed in ["abc".to_owned(), code_hash.to_uppercase()] {
+        let (status, answer) = hub
+            .post(&mediator, &revoke, json!({"code_hash": malformed}))
+            .await;
+        assert_eq!(
+            (status, code(&answer)),
+            (400, "invalid_invite"),
+            "{malformed}"
+        );
+    }
+
+    // Revoking twice succeeds, with the time of the first.
+    let first = clock.now();
+    let (status, answer) = hub.post(&mediator, &revoke, body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"code_hash": code_hash, "revoked_ms": first}));
+    clock.advance(1_000);
+    let (status, answer) = hub.post(&mediator, &revoke, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"code_hash": code_hash, "revoked_ms": first}));
+
+    let members = format!("/v1/cases/{case}/members");
+    let before = hub.ok(&mediator, Method::GET, &members, None).await;
+    let (status, answer) = hub
+        .post(&outsider, "/v1/join", join_body(&case, &secret, "Late"))
+        .await;
+    assert_eq!((status, code(&answer)), (410, "invite_revoked"));
+    assert_eq!(
+        answer["error"]["message"],
+        "This invite has been revoked by the mediator."
+    );
+    assert_eq!(hub.ok(&mediator, Method::GET, &members, None).await, before);
+    let (status, answer) = hub.get(&outsider, &members).await;
+    assert_eq!((status, code(&answer)), (403, "not_member"));
+}
+
+#[tokio::test]
+async fn revoking_a_spent_invite_is_invite_used() {
+    let hub = Hub::start().await;
+    let mediator = Identity::random();
+    let case = hub.create_case(&mediator).await;
+    let (secret, code_hash) = secret_and_hash();
+    hub.ok(
+        &mediator,
+        Method::POST,
+        &format!("/v1/cases/{case}/invites"),
+        Some(json!({"code_hash": code_hash, "role": "observer"})),
+    )
+    .await;
+    let observer = Identity::random();
+    hub.ok(
+        &observer,
+        Method::POST,
+        "/v1/join",
+        Some(join_body(&case, &secret, "Riyadh")),
+    )
+    .await;
+    let (status, answer) = hub
+        .post(
+            &mediator,
+            &format!("/v1/cases/{case}/invites/revoke"),
+            json!({"code_hash": code_hash}),
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (409, "invite_used"));
+    // The member stays one.
+    let members: Members = serde_json::from_value(
+        hub.ok(
+            &observer,
+            Method::GET,
+            &format!("/v1/cases/{case}/members"),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(members.members.len(), 2);
 }
 
 #[tokio::test]

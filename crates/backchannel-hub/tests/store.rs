@@ -11,7 +11,7 @@ use std::sync::{Arc, Barrier};
 use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use backchannel_hub::ApiError;
-use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite};
+use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite, Stats};
 use common::PgSchema;
 
 fn entry(kind: EntryKind, after: u64, epoch: Option<u64>) -> NewEntry {
@@ -46,6 +46,7 @@ fn story(store: &dyn Backend) {
         code_hash: "ab".repeat(32),
         role: MemberRole::Party,
         party: Some("Iran".into()),
+        expires_ms: None,
     };
     assert!(matches!(
         store.create_invite(&case, &stranger, &invite, 2),
@@ -242,6 +243,135 @@ fn story(store: &dyn Backend) {
     assert!(!store.record_nonce(&party, &[0; 16], 10, 10).unwrap());
 }
 
+/// Invites that expire, and invites the mediator revokes: a refused join or revocation
+/// changes nothing, and revoking twice keeps the first time.
+fn invite_story(store: &dyn Backend) {
+    let (case, other_case) = (CaseId([3; 16]), CaseId([4; 16]));
+    let (mediator, party, observer, stranger) = (
+        PublicKey([30; 32]),
+        PublicKey([31; 32]),
+        PublicKey([32; 32]),
+        PublicKey([33; 32]),
+    );
+    let observer_invite = |hex: &str, expires_ms| NewInvite {
+        code_hash: hex.repeat(32),
+        role: MemberRole::Observer,
+        party: None,
+        expires_ms,
+    };
+    let expiring = observer_invite("a1", Some(2_000));
+    let lasting = observer_invite("b2", None);
+    let revoked = observer_invite("c3", Some(50_000));
+    let spent = NewInvite {
+        code_hash: "d4".repeat(32),
+        role: MemberRole::Party,
+        party: Some("Iran".into()),
+        expires_ms: None,
+    };
+    store
+        .create_case(&case, &mediator, "Geneva", 1_000)
+        .unwrap();
+    for invite in [&expiring, &lasting, &revoked, &spent] {
+        store
+            .create_invite(&case, &mediator, invite, 1_000)
+            .unwrap();
+    }
+    store
+        .join(&case, &party, &spent.code_hash, "Araghchi", 1_100)
+        .unwrap();
+
+    // Refusals change nothing.
+    let before = store.stats().unwrap();
+    for now_ms in [2_000, 9_999_999] {
+        assert!(matches!(
+            store.join(&case, &observer, &expiring.code_hash, "Late", now_ms),
+            Err(ApiError::InviteExpired)
+        ));
+    }
+    assert!(matches!(
+        store.revoke_invite(&case, &party, &revoked.code_hash, 1_200),
+        Err(ApiError::Forbidden)
+    ));
+    assert!(matches!(
+        store.revoke_invite(&case, &stranger, &revoked.code_hash, 1_200),
+        Err(ApiError::NotMember)
+    ));
+    assert!(matches!(
+        store.revoke_invite(&other_case, &mediator, &revoked.code_hash, 1_200),
+        Err(ApiError::CaseNotFound)
+    ));
+    assert!(matches!(
+        store.revoke_invite(&case, &mediator, &"ee".repeat(32), 1_200),
+        Err(ApiError::InviteUnknown)
+    ));
+    assert!(matches!(
+        store.revoke_invite(&case, &mediator, &spent.code_hash, 1_200),
+        Err(ApiError::InviteUsed)
+    ));
+    assert_eq!(store.stats().unwrap(), before);
+
+    // Revoking is idempotent: the first time stands.
+    assert_eq!(
+        store
+            .revoke_invite(&case, &mediator, &revoked.code_hash, 1_300)
+            .unwrap(),
+        1_300
+    );
+    assert_eq!(
+        store
+            .revoke_invite(&case, &mediator, &revoked.code_hash, 1_400)
+            .unwrap(),
+        1_300
+    );
+    let revoking = store.stats().unwrap();
+    assert_eq!(
+        revoking,
+        Stats {
+            invites_revoked: before.invites_revoked + 1,
+            ..before
+        }
+    );
+    // A revoked invite is refused even before it would expire.
+    assert!(matches!(
+        store.join(&case, &observer, &revoked.code_hash, "Late", 1_500),
+        Err(ApiError::InviteRevoked)
+    ));
+    assert_eq!(store.stats().unwrap(), revoking);
+    assert_eq!(store.members(&case, &mediator).unwrap().len(), 2);
+
+    // An invite is good until the millisecond before it expires; one without an expiry, for
+    // as long as it is not spent.
+    let member = store
+        .join(&case, &observer, &expiring.code_hash, "Observer", 1_999)
+        .unwrap();
+    assert_eq!(
+        (member.role, member.joined_ms),
+        (MemberRole::Observer, 1_999)
+    );
+    store
+        .join(&case, &stranger, &lasting.code_hash, "Patient", 9_999_999)
+        .unwrap();
+    assert!(matches!(
+        store.revoke_invite(&case, &mediator, &expiring.code_hash, 10_000_000),
+        Err(ApiError::InviteUsed)
+    ));
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (
+            stats.members,
+            stats.invites,
+            stats.invites_used,
+            stats.invites_revoked
+        ),
+        (
+            before.members + 2,
+            before.invites,
+            before.invites_used + 2,
+            before.invites_revoked + 1
+        )
+    );
+}
+
 #[test]
 fn sqlite_in_memory() {
     story(&Sqlite::open_in_memory().unwrap());
@@ -263,6 +393,88 @@ fn sqlite_file_and_reopen() {
         ),
         (1, 3, 1, 1)
     );
+}
+
+#[test]
+fn sqlite_invites_expire_and_are_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    invite_story(&Sqlite::open(&path).unwrap());
+    // The revocation and its time are stored, not remembered.
+    let reopened = Sqlite::open(&path).unwrap();
+    let (case, mediator) = (CaseId([3; 16]), PublicKey([30; 32]));
+    assert_eq!(
+        reopened
+            .revoke_invite(&case, &mediator, &"c3".repeat(32), 1_600)
+            .unwrap(),
+        1_300
+    );
+    assert!(matches!(
+        reopened.join(&case, &PublicKey([34; 32]), &"c3".repeat(32), "Late", 1_600),
+        Err(ApiError::InviteRevoked)
+    ));
+}
+
+#[test]
+fn postgres_invites_expire_and_are_revoked() {
+    let Some(schema) = PgSchema::new("postgres_invites_expire_and_are_revoked") else {
+        return;
+    };
+    invite_story(&schema.backend());
+    // Another process sees the revocation, with its first time.
+    let (case, mediator) = (CaseId([3; 16]), PublicKey([30; 32]));
+    assert_eq!(
+        schema
+            .backend()
+            .revoke_invite(&case, &mediator, &"c3".repeat(32), 1_600)
+            .unwrap(),
+        1_300
+    );
+
+    // A join and a revocation of one invite, through two processes at once: the invite is
+    // spent or revoked, never both.
+    let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
+    for round in 0..10u8 {
+        let code_hash = format!("{round:02x}").repeat(32);
+        let invite = NewInvite {
+            code_hash: code_hash.clone(),
+            role: MemberRole::Observer,
+            party: None,
+            expires_ms: None,
+        };
+        hubs[0]
+            .create_invite(&case, &mediator, &invite, 2_000)
+            .unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let joining = {
+            let (hub, barrier, code_hash) = (
+                Arc::clone(&hubs[0]),
+                Arc::clone(&barrier),
+                code_hash.clone(),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                hub.join(
+                    &case,
+                    &PublicKey([100 + round; 32]),
+                    &code_hash,
+                    "Racer",
+                    2_100,
+                )
+            })
+        };
+        let revoking = {
+            let (hub, barrier) = (Arc::clone(&hubs[1]), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                hub.revoke_invite(&case, &mediator, &code_hash, 2_100)
+            })
+        };
+        match (joining.join().unwrap(), revoking.join().unwrap()) {
+            (Ok(_), Err(ApiError::InviteUsed)) | (Err(ApiError::InviteRevoked), Ok(2_100)) => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -288,7 +500,7 @@ fn postgres_story_and_reopen() {
         .query_one("SELECT COUNT(*) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
 }
 
 #[test]
@@ -449,6 +661,7 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
         code_hash: "ef".repeat(32),
         role: MemberRole::Party,
         party: Some("P".into()),
+        expires_ms: None,
     };
     hubs[0].create_invite(&case, &mediator, &invite, 2).unwrap();
     // Both processes try to spend the one invite: one succeeds.

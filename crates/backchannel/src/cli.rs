@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use backchannel_client::{Client, InviteCode, InviteRole};
+use backchannel_client::{Client, InviteCode};
 use backchannel_core::{CaseId, ChannelName};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -148,14 +148,17 @@ pub enum CaseCommand {
         #[arg(long)]
         title: String,
     },
-    /// Issue a one-time invite code (mediator only).
-    Invite {
+    /// Issue a one-time invite code (mediator only), or revoke one (`case invite revoke`).
+    Invite(crate::admission_cmd::InviteArgs),
+    /// Admit joiners waiting for the mediator (mediator only), after comparing fingerprints.
+    Admit {
         case: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        /// The party's name (with --role party).
+        /// The joiner's public key, or its first hex digits (four at least).
+        #[arg(long, conflicts_with = "all")]
+        key: Option<String>,
+        /// Every joiner waiting.
         #[arg(long)]
-        party: Option<String>,
+        all: bool,
     },
     /// Join a case with an invite code.
     Join { code: String },
@@ -289,6 +292,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             for name in &report.admitted {
                 println!("admitted {name}");
             }
+            crate::admission_cmd::print_pending(&report.pending);
             for line in &report.new {
                 println!(
                     "[{}#{}] {}: {}",
@@ -452,48 +456,37 @@ async fn case(
                 Ok(())
             }
         }
-        CaseCommand::Invite { case, role, party } => {
-            let case = client.resolve_case(&case)?;
-            let role = match (role, party) {
-                (RoleArg::Party, Some(party)) => InviteRole::Party(party),
-                (RoleArg::Party, None) => bail!("--role party needs --party NAME"),
-                (RoleArg::Observer, None) => InviteRole::Observer,
-                (RoleArg::Observer, Some(_)) => bail!("--party goes only with --role party"),
-            };
-            let code = client.invite(case, role).await?.encode();
-            if json {
-                output::json(&json!({ "case": case, "code": code }))
-            } else {
-                println!("{code}");
-                Ok(())
-            }
+        CaseCommand::Invite(args) => crate::admission_cmd::invite(&mut client, json, args).await,
+        CaseCommand::Admit { case, key, all } => {
+            crate::admission_cmd::admit(&mut client, json, &case, key, all).await
         }
         CaseCommand::Join { code } => {
             let code = InviteCode::decode(&code)?;
             let case = client.join(&code).await?;
-            if json {
-                output::json(&json!({ "case": case }))
-            } else {
-                println!("joined case {case}; the mediator admits you at its next sync");
-                Ok(())
-            }
+            crate::admission_cmd::joined(&client, json, case)
         }
         CaseCommand::Show { case } => {
             let case = client.resolve_case(&case)?;
             refresh(&mut client, case).await?;
             let summary = client.show(case)?;
             let procedure = crate::procedure_cmd::summary(client.state(case)?);
+            let admission = client.admission(case)?;
             if json {
                 let mut shown = serde_json::to_value(&summary)?;
                 if let Some(object) = shown.as_object_mut() {
                     object.insert("procedure".into(), procedure);
+                    object.insert("admission".into(), serde_json::to_value(&admission)?);
                 }
                 return output::json(&shown);
             }
             println!("case {} — {}", summary.case, summary.title);
             println!(
-                "hub {}; phase {:?}; you are {} ({})",
-                summary.hub, summary.phase, summary.me, summary.my_role
+                "hub {}; phase {:?}; you are {} ({}), {}",
+                summary.hub,
+                summary.phase,
+                summary.me,
+                summary.my_role,
+                crate::admission_cmd::admission_line(&admission)
             );
             println!("participants:");
             for p in &summary.participants {

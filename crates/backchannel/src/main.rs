@@ -1,5 +1,6 @@
 //! `backchannel`: the command-line face of the client, the hub and the demo.
 
+mod admission_cmd;
 mod cli;
 mod demo;
 mod formula_cmd;

@@ -50,8 +50,23 @@ fn five_participants_on_one_machine() {
     let again = run(&home("saudi"), &["case", "join", &codes[0].1]);
     assert!(!again.status.success());
 
+    // Nobody sits at the table unseen: the joiners wait, each shown with its fingerprint,
+    // until the mediator admits them.
+    let waiting = ok_json(&home("us"), &["case", "show", &case]);
+    assert_eq!(waiting["admission"]["status"], "waiting");
     let synced = ok_json(&home("pakistan"), &["sync", &case]);
-    assert_eq!(synced["admitted"].as_array().unwrap().len(), 4);
+    assert!(synced["admitted"].as_array().unwrap().is_empty());
+    let pending = synced["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 4);
+    let us_id = ok_json(&home("us"), &["id", "show"]);
+    let us_pending = pending.iter().find(|p| p["name"] == "us").unwrap();
+    assert_eq!(us_pending["fingerprint"], us_id["fingerprint"]);
+    assert_eq!(us_pending["party"], "United States");
+    let admitted = ok_json(&home("pakistan"), &["case", "admit", &case, "--all"]);
+    assert_eq!(admitted["admitted"].as_array().unwrap().len(), 4);
+    let shown = ok_json(&home("us"), &["case", "show", &case]);
+    assert_eq!(shown["admission"]["status"], "admitted");
+    assert!(shown["admission"]["at_ms"].as_u64().is_some());
 
     ok_json(
         &home("pakistan"),
@@ -267,7 +282,7 @@ fn refusals_read_as_one_sentence_with_a_stable_code() {
         (
             &us,
             vec!["read", &case, "--channel", "iran"],
-            "not_in_channel",
+            "not_channel_member",
         ),
         (
             &us,

@@ -237,7 +237,7 @@ impl Session {
             ("uae", &["--role", "observer"]),
             ("saudi", &["--role", "observer"]),
         ] {
-            let mut args = vec!["case", "invite", &case];
+            let mut args = vec!["case", "invite", &case, "--auto-admit"];
             args.extend_from_slice(role);
             let code = session.ok("pakistan", &args)["code"]
                 .as_str()

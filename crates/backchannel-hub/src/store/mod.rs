@@ -2,8 +2,8 @@
 //! operation, each one transaction that either applies whole or changes nothing.
 //!
 //! The stateful rules (membership, roles, the channel head, one commit per epoch, invites
-//! spent once) are enforced here, inside the transaction, because only there are they free of
-//! races. Stateless checks (names, MLS framing) happen before, in [`crate::check`]. Backends
+//! spent once and not after they expire or are revoked) are enforced here, inside the
+//! transaction, because only there are they free of races. Stateless checks (names, MLS framing) happen before, in [`crate::check`]. Backends
 //! read no clock: the shell passes `now_ms` in.
 //!
 //! Two backends implement it: [`sqlite::Sqlite`] (one file, one hub process) and
@@ -35,6 +35,8 @@ pub struct NewInvite {
     pub code_hash: String,
     pub role: MemberRole,
     pub party: Option<String>,
+    /// When the code stops being accepted (unix ms); `None`: never.
+    pub expires_ms: Option<u64>,
 }
 
 /// An entry whose framing the shell has checked against the channel's kind.
@@ -66,6 +68,7 @@ pub struct Stats {
     pub members: u64,
     pub invites: u64,
     pub invites_used: u64,
+    pub invites_revoked: u64,
     pub channels: u64,
     pub channel_members: u64,
     pub entries: u64,
@@ -109,7 +112,19 @@ pub trait Backend: Send + Sync + 'static {
         now_ms: u64,
     ) -> StoreResult<()>;
 
-    /// Spends the invite with `code_hash` and makes `caller` a member.
+    /// Revokes the unspent invite with `code_hash` (mediator only): `join` refuses it from
+    /// then on. Returns when it was revoked: revoking it again changes nothing and returns the
+    /// first time.
+    fn revoke_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        now_ms: u64,
+    ) -> StoreResult<u64>;
+
+    /// Spends the invite with `code_hash` and makes `caller` a member; refuses an invite that
+    /// is revoked, or expired at `now_ms`.
     fn join(
         &self,
         case: &CaseId,

@@ -9,7 +9,7 @@
 //!   head, checks membership and the epoch, and moves the head: two posts on one channel, from
 //!   any processes, run one after the other, and each channel stays one line. The partial
 //!   unique index on `(channel, epoch)` for commits backs this up in the schema;
-//! - an invite is spent under a lock on its row;
+//! - an invite is spent, or revoked, under a lock on its row;
 //! - inserts that could race on a key (`cases`, `invites`, `members`, `channels`) use
 //!   `ON CONFLICT DO NOTHING` and turn "nothing inserted" into the domain refusal;
 //! - a key's key packages are counted under a transaction-scoped advisory lock on that key,
@@ -49,7 +49,10 @@ use super::{
 use crate::error::ApiError;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/postgres/0001_init.sql"),
+    include_str!("migrations/postgres/0002_invite_expiry.sql"),
+];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
 pub const POOL_SIZE: usize = 8;
@@ -249,6 +252,16 @@ fn uint(row: &Row, index: usize) -> StoreResult<u64> {
     u64::try_from(value).map_err(|_| ApiError::internal("storage: negative integer"))
 }
 
+/// A nullable `BIGINT`.
+fn opt_uint(row: &Row, index: usize) -> StoreResult<Option<u64>> {
+    let value: Option<i64> = column(row, index)?;
+    value
+        .map(|value| {
+            u64::try_from(value).map_err(|_| ApiError::internal("storage: negative integer"))
+        })
+        .transpose()
+}
+
 fn key_at(row: &Row, index: usize) -> StoreResult<PublicKey> {
     let bytes: &[u8] = column(row, index)?;
     bytes
@@ -420,6 +433,39 @@ fn insert_channel(
     .transpose()
 }
 
+/// An invite row.
+struct InviteRow {
+    role: MemberRole,
+    party: Option<String>,
+    used: bool,
+    expires_ms: Option<u64>,
+    revoked_ms: Option<u64>,
+}
+
+/// The invite's row, locked until the transaction ends: a concurrent join or revocation of
+/// the same invite waits, then sees what this one did.
+fn lock_invite(
+    tx: &mut Transaction<'_>,
+    case: &CaseId,
+    code_hash: &str,
+) -> StoreResult<Option<InviteRow>> {
+    tx.query_opt(
+        "SELECT role, party, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
+         WHERE case_id = $1 AND code_hash = $2 FOR UPDATE",
+        &[&&case.0[..], &code_hash],
+    )?
+    .map(|row| {
+        Ok(InviteRow {
+            role: role_from(column(&row, 0)?)?,
+            party: column(&row, 1)?,
+            used: column(&row, 2)?,
+            expires_ms: opt_uint(&row, 3)?,
+            revoked_ms: opt_uint(&row, 4)?,
+        })
+    })
+    .transpose()
+}
+
 fn count(tx: &mut Transaction<'_>, sql: &str) -> StoreResult<u64> {
     uint(&tx.query_one(sql, &[])?, 0)
 }
@@ -479,15 +525,17 @@ impl Backend for Postgres {
     ) -> StoreResult<()> {
         self.write(|tx| {
             require_mediator(tx, case, caller)?;
+            let expires_ms = invite.expires_ms.map(int).transpose()?;
             let inserted = tx.execute(
-                "INSERT INTO invites (case_id, code_hash, role, party, created_ms)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                "INSERT INTO invites (case_id, code_hash, role, party, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 &[
                     &&case.0[..],
                     &invite.code_hash,
                     &role_text(invite.role),
                     &invite.party,
                     &int(now_ms)?,
+                    &expires_ms,
                 ],
             )?;
             if inserted == 0 {
@@ -506,22 +554,25 @@ impl Backend for Postgres {
         now_ms: u64,
     ) -> StoreResult<Member> {
         self.write(|tx| {
-            // The lock makes a second join with the same invite wait, then see it spent.
-            let invite = tx.query_opt(
-                "SELECT role, party, used_by IS NOT NULL FROM invites
-                 WHERE case_id = $1 AND code_hash = $2 FOR UPDATE",
-                &[&&case.0[..], &code_hash],
-            )?;
-            let invite = invite.ok_or(ApiError::InviteUnknown)?;
-            let (role, party, used): (&str, Option<String>, bool) =
-                (column(&invite, 0)?, column(&invite, 1)?, column(&invite, 2)?);
-            if used {
+            // The lock makes a second join with the same invite wait, then see it spent, and a
+            // join racing a revocation see it revoked or spent, never both.
+            let invite = lock_invite(tx, case, code_hash)?.ok_or(ApiError::InviteUnknown)?;
+            if invite.used {
                 return Err(ApiError::InviteUsed);
+            }
+            if invite.revoked_ms.is_some() {
+                return Err(ApiError::InviteRevoked);
+            }
+            if invite
+                .expires_ms
+                .is_some_and(|expires_ms| expires_ms <= now_ms)
+            {
+                return Err(ApiError::InviteExpired);
             }
             if role_of(tx, case, caller)?.is_some() {
                 return Err(ApiError::AlreadyMember);
             }
-            let role = role_from(role)?;
+            let InviteRow { role, party, .. } = invite;
             let now = int(now_ms)?;
             tx.execute(
                 "UPDATE invites SET used_by = $3, used_ms = $4 WHERE case_id = $1 AND code_hash = $2",
@@ -547,6 +598,30 @@ impl Backend for Postgres {
                 party,
                 joined_ms: now_ms,
             })
+        })
+    }
+
+    fn revoke_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        now_ms: u64,
+    ) -> StoreResult<u64> {
+        self.write(|tx| {
+            require_mediator(tx, case, caller)?;
+            let invite = lock_invite(tx, case, code_hash)?.ok_or(ApiError::InviteUnknown)?;
+            if invite.used {
+                return Err(ApiError::InviteUsed);
+            }
+            if let Some(revoked_ms) = invite.revoked_ms {
+                return Ok(revoked_ms);
+            }
+            tx.execute(
+                "UPDATE invites SET revoked_ms = $3 WHERE case_id = $1 AND code_hash = $2",
+                &[&&case.0[..], &code_hash, &int(now_ms)?],
+            )?;
+            Ok(now_ms)
         })
     }
 
@@ -843,6 +918,10 @@ impl Backend for Postgres {
                 members: count(tx, "SELECT COUNT(*) FROM members")?,
                 invites: count(tx, "SELECT COUNT(*) FROM invites")?,
                 invites_used: count(tx, "SELECT COUNT(*) FROM invites WHERE used_by IS NOT NULL")?,
+                invites_revoked: count(
+                    tx,
+                    "SELECT COUNT(*) FROM invites WHERE revoked_ms IS NOT NULL",
+                )?,
                 channels: count(tx, "SELECT COUNT(*) FROM channels")?,
                 channel_members: count(tx, "SELECT COUNT(*) FROM channel_members")?,
                 entries: count(tx, "SELECT COUNT(*) FROM entries")?,

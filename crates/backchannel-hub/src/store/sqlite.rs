@@ -24,6 +24,7 @@ use crate::replay::NonceWindow;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_nonces_in_memory.sql"),
+    include_str!("migrations/0003_invite_expiry.sql"),
 ];
 
 /// A hub database in one SQLite file.
@@ -224,6 +225,33 @@ fn insert_channel(
     Ok(conn.last_insert_rowid())
 }
 
+/// An invite row.
+struct InviteRow {
+    role: String,
+    party: Option<String>,
+    used: bool,
+    expires_ms: Option<u64>,
+    revoked_ms: Option<u64>,
+}
+
+fn invite_row(conn: &Connection, case: &CaseId, code_hash: &str) -> StoreResult<Option<InviteRow>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT role, party, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
+             WHERE case_id = ?1 AND code_hash = ?2",
+        )?
+        .query_row(params![case.0, code_hash], |row| {
+            Ok(InviteRow {
+                role: row.get(0)?,
+                party: row.get(1)?,
+                used: row.get(2)?,
+                expires_ms: row.get(3)?,
+                revoked_ms: row.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
 fn count(conn: &Connection, sql: &str) -> StoreResult<u64> {
     Ok(conn.query_row(sql, [], |row| row.get(0))?)
 }
@@ -273,15 +301,17 @@ impl Backend for Sqlite {
             require_mediator(conn, case, caller)?;
             let inserted = conn
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO invites (case_id, code_hash, role, party, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR IGNORE INTO invites
+                     (case_id, code_hash, role, party, created_ms, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
                 .execute(params![
                     case.0,
                     invite.code_hash,
                     role_text(invite.role),
                     invite.party,
-                    now_ms
+                    now_ms,
+                    invite.expires_ms
                 ])?;
             if inserted == 0 {
                 return Err(ApiError::InviteExists);
@@ -299,17 +329,17 @@ impl Backend for Sqlite {
         now_ms: u64,
     ) -> StoreResult<Member> {
         self.write(|conn| {
-            let invite: Option<(String, Option<String>, Option<Vec<u8>>)> = conn
-                .query_row(
-                    "SELECT role, party, used_by FROM invites WHERE case_id = ?1 AND code_hash = ?2",
-                    params![case.0, code_hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()?;
-            let (role, party, used_by) = invite.ok_or(ApiError::InviteUnknown)?;
-            if used_by.is_some() {
+            let invite = invite_row(conn, case, code_hash)?.ok_or(ApiError::InviteUnknown)?;
+            if invite.used {
                 return Err(ApiError::InviteUsed);
             }
+            if invite.revoked_ms.is_some() {
+                return Err(ApiError::InviteRevoked);
+            }
+            if invite.expires_ms.is_some_and(|expires_ms| expires_ms <= now_ms) {
+                return Err(ApiError::InviteExpired);
+            }
+            let InviteRow { role, party, .. } = invite;
             if role_of(conn, case, caller)?.is_some() {
                 return Err(ApiError::AlreadyMember);
             }
@@ -322,6 +352,30 @@ impl Backend for Sqlite {
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
             add_channel_member(conn, public.id, caller)?;
             Ok(Member { key: *caller, name: name.to_owned(), role, party, joined_ms: now_ms })
+        })
+    }
+
+    fn revoke_invite(
+        &self,
+        case: &CaseId,
+        caller: &PublicKey,
+        code_hash: &str,
+        now_ms: u64,
+    ) -> StoreResult<u64> {
+        self.write(|conn| {
+            require_mediator(conn, case, caller)?;
+            let invite = invite_row(conn, case, code_hash)?.ok_or(ApiError::InviteUnknown)?;
+            if invite.used {
+                return Err(ApiError::InviteUsed);
+            }
+            if let Some(revoked_ms) = invite.revoked_ms {
+                return Ok(revoked_ms);
+            }
+            conn.prepare_cached(
+                "UPDATE invites SET revoked_ms = ?3 WHERE case_id = ?1 AND code_hash = ?2",
+            )?
+            .execute(params![case.0, code_hash, now_ms])?;
+            Ok(now_ms)
         })
     }
 
@@ -605,6 +659,10 @@ impl Backend for Sqlite {
                     conn,
                     "SELECT COUNT(*) FROM invites WHERE used_by IS NOT NULL",
                 )?,
+                invites_revoked: count(
+                    conn,
+                    "SELECT COUNT(*) FROM invites WHERE revoked_ms IS NOT NULL",
+                )?,
                 channels: count(conn, "SELECT COUNT(*) FROM channels")?,
                 channel_members: count(conn, "SELECT COUNT(*) FROM channel_members")?,
                 entries: count(conn, "SELECT COUNT(*) FROM entries")?,
@@ -632,6 +690,44 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
             .unwrap();
         assert_eq!(versions, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn invites_made_before_expiry_existed_never_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        // A database as a hub of schema version 2 left it, with an unspent invite.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            .unwrap();
+        for (index, sql) in MIGRATIONS[..2].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [index + 1],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO cases (case_id, created_ms) VALUES (zeroblob(16), 1);
+             INSERT INTO channels (case_id, name, kind) VALUES (zeroblob(16), 'public', 'sealed');
+             INSERT INTO invites (case_id, code_hash, role, created_ms)
+                 VALUES (zeroblob(16), 'old', 'observer', 1);",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = Sqlite::open(&path).unwrap();
+        let member = store
+            .join(
+                &CaseId([0; 16]),
+                &PublicKey([2; 32]),
+                "old",
+                "Observer",
+                u64::MAX >> 1,
+            )
+            .unwrap();
+        assert_eq!(member.role, MemberRole::Observer);
     }
 
     #[test]

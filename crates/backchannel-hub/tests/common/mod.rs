@@ -2,10 +2,13 @@
 //! socket with a real SQLite file (or on PostgreSQL), and a PostgreSQL schema per test.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use backchannel_core::auth::sign_request;
 use backchannel_core::{CaseId, PublicKey};
-use backchannel_hub::store::Postgres;
-use backchannel_hub::{Database, LocalHub};
+use backchannel_hub::store::{Postgres, Sqlite};
+use backchannel_hub::{AppState, Database, LocalHub};
 use ed25519_dalek::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -49,11 +52,38 @@ pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }
 
+/// A clock a test moves by hand: a hub started with it reads it, and requests to that hub
+/// are signed with it. It starts at the real time, so that only what the test moves differs.
+#[derive(Clone)]
+pub struct Clock(Arc<AtomicU64>);
+
+impl Clock {
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicU64::new(backchannel_hub::now_ms())))
+    }
+
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A hub on 127.0.0.1 with its database in a temporary directory.
 pub struct Hub {
     pub local: LocalHub,
     http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The hub's clock when the test sets it; the real one otherwise.
+    clock: Option<Clock>,
 }
 
 impl Hub {
@@ -66,6 +96,7 @@ impl Hub {
             local,
             http: reqwest::Client::new(),
             dir,
+            clock: None,
         }
     }
 
@@ -75,11 +106,33 @@ impl Hub {
             local: backchannel_hub::spawn_local_on(db).await.unwrap(),
             http: reqwest::Client::new(),
             dir: tempfile::tempdir().unwrap(),
+            clock: None,
+        }
+    }
+
+    /// A hub on a SQLite file whose clock is `clock`.
+    pub async fn start_with_clock(clock: &Clock) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Sqlite::open(&dir.path().join("hub.db")).unwrap();
+        let hub_clock = clock.clone();
+        let state = AppState::new(Arc::new(store)).with_clock(move || hub_clock.now());
+        Self {
+            local: backchannel_hub::spawn_local_with(state).await.unwrap(),
+            http: reqwest::Client::new(),
+            dir,
+            clock: Some(clock.clone()),
         }
     }
 
     pub fn url(&self) -> &str {
         &self.local.url
+    }
+
+    /// The hub's time: what requests to it are signed with.
+    pub fn now_ms(&self) -> u64 {
+        self.clock
+            .as_ref()
+            .map_or_else(backchannel_hub::now_ms, Clock::now)
     }
 
     /// Sends a signed request; returns the status and the JSON body.
@@ -93,7 +146,7 @@ impl Hub {
         let bytes = body
             .map(|body| serde_json::to_vec(&body).unwrap())
             .unwrap_or_default();
-        let header = who.header(method.as_str(), path, &bytes, backchannel_hub::now_ms());
+        let header = who.header(method.as_str(), path, &bytes, self.now_ms());
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.local.url))

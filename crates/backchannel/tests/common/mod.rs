@@ -95,7 +95,16 @@ pub fn new_case(mediator: &Path, hub: &str, title: &str) -> String {
 pub fn invite_party(mediator: &Path, case: &str, party: &str) -> String {
     ok_json(
         mediator,
-        &["case", "invite", case, "--role", "party", "--party", party],
+        &[
+            "case",
+            "invite",
+            case,
+            "--role",
+            "party",
+            "--party",
+            party,
+            "--auto-admit",
+        ],
     )["code"]
         .as_str()
         .unwrap()

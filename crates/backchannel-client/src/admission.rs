@@ -1,0 +1,394 @@
+//! Admission: who sits at the table, and who decided. The mediator issues invite codes (each
+//! may expire, and can be revoked until spent); whoever spends one joins at the hub, and waits
+//! there until the mediator admits it, by an act on the public record that every participant
+//! verifies. An invite issued with auto-admit skips the wait: its joiner is admitted at the
+//! mediator's next sync (scripts and the demo use it).
+//!
+//! The hub reports who joined and with which role; the mediator admits only against an invite
+//! it issued with that role, so a lying hub can neither promote anyone nor seat a stranger
+//! under an auto-admit invite meant for someone else: a joiner is admitted unseen only when
+//! every open invite its role fits is an auto-admit one.
+
+use backchannel_core::api::{CreateInvite, InviteRevoked, MemberRole, RevokeInvite};
+use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Role};
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::client::{Client, IssuedInvite, SyncReport};
+use crate::error::ClientError;
+use crate::invite::{InviteCode, InviteRole};
+
+/// How an invite is issued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InviteOptions {
+    /// When the code stops being accepted (ms since the epoch); `None`: never.
+    pub expires_ms: Option<u64>,
+    /// Admit whoever spends it at the next sync, without `case admit`.
+    pub auto_admit: bool,
+}
+
+/// An invite as issued: the code to hand over, and the id that names it in lists and
+/// revocations (the first twelve hex digits of the code's hash, which the hub also knows).
+#[derive(Clone, Debug)]
+pub struct IssuedCode {
+    pub code: InviteCode,
+    pub id: String,
+    pub expires_ms: Option<u64>,
+    pub auto_admit: bool,
+}
+
+/// Someone who spent an invite and waits for the mediator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PendingJoiner {
+    pub key: PublicKey,
+    /// The safety number to compare with the joiner's own `id show`, out of band.
+    pub fingerprint: String,
+    pub name: String,
+    /// `party` or `observer`.
+    pub role: String,
+    pub party: Option<String>,
+    pub joined_ms: u64,
+}
+
+/// Whom `case admit` admits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Every joiner waiting.
+    All,
+    /// The joiner whose key starts with these hex digits (at least four).
+    Key(String),
+}
+
+/// Where this participant stands with the mediator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Admission {
+    /// `waiting` or `admitted`.
+    pub status: &'static str,
+    /// The mediator's name.
+    pub mediator: String,
+    /// When the admitting act was made, where this home saw it.
+    pub at_ms: Option<u64>,
+}
+
+/// Invites stored by earlier versions admitted their joiners unseen.
+pub(crate) fn earlier_default() -> bool {
+    true
+}
+
+/// The invite's id: how lists and revocations name it.
+fn invite_id(code_hash: &str) -> String {
+    code_hash.chars().take(12).collect()
+}
+
+fn unmatched(code: &'static str, message: String) -> ClientError {
+    ClientError::Unmatched { code, message }
+}
+
+impl Client {
+    /// Issues a one-time invite code (mediator only) that never expires and whose joiner is
+    /// admitted at the next sync: what scripts and tests want. See [`Client::invite_with`].
+    pub async fn invite(
+        &mut self,
+        case: CaseId,
+        role: InviteRole,
+    ) -> Result<InviteCode, ClientError> {
+        let options = InviteOptions {
+            expires_ms: None,
+            auto_admit: true,
+        };
+        Ok(self.invite_with(case, role, options).await?.code)
+    }
+
+    /// Issues a one-time invite code (mediator only).
+    pub async fn invite_with(
+        &mut self,
+        case: CaseId,
+        role: InviteRole,
+        options: InviteOptions,
+    ) -> Result<IssuedCode, ClientError> {
+        let state = self.state(case)?;
+        if state.mediator != self.key() {
+            return Err(backchannel_core::Rejection::MediatorOnly("invite participants").into());
+        }
+        let (role, party) = match role {
+            InviteRole::Party(party) => {
+                if ChannelName::for_party(&party).is_none() {
+                    return Err(ClientError::Invalid(format!(
+                        "the party name {party:?} has no letters or digits"
+                    )));
+                }
+                (MemberRole::Party, Some(party))
+            }
+            InviteRole::Observer => (MemberRole::Observer, None),
+        };
+        let mut secret = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let code_hash = InviteCode::secret_hash(&secret);
+        let request = CreateInvite {
+            code_hash: code_hash.clone(),
+            role,
+            party: party.clone(),
+            expires_ms: options.expires_ms,
+        };
+        // Recorded before the hub hears of it, so that whoever redeems it is recognised even
+        // if this process dies before the hub's answer.
+        self.local_mut(case)?.invites.push(IssuedInvite {
+            code_hash: code_hash.clone(),
+            role,
+            party,
+            used_by: None,
+            auto_admit: options.auto_admit,
+            expires_ms: options.expires_ms,
+            revoked: false,
+        });
+        self.persist(Some(case), vec![], vec![], true)?;
+        self.hub(case)?.create_invite(case, &request).await?;
+        let local = self.local(case)?;
+        Ok(IssuedCode {
+            code: InviteCode {
+                hub: local.hub.clone(),
+                case,
+                mediator: local.mediator,
+                secret,
+                case_key: local.case_key,
+            },
+            id: invite_id(&code_hash),
+            expires_ms: options.expires_ms,
+            auto_admit: options.auto_admit,
+        })
+    }
+
+    /// Revokes an invite this mediator issued, named by its code or its id (or a prefix of
+    /// it, six hex digits at least); returns the invite's id. A spent invite cannot be
+    /// revoked (`invite_used`): remove its joiner instead.
+    pub async fn revoke_invite(
+        &mut self,
+        case: CaseId,
+        code_or_id: &str,
+    ) -> Result<(String, InviteRevoked), ClientError> {
+        let wanted = code_or_id.trim();
+        let code_hash = match InviteCode::decode(wanted) {
+            Ok(code) => InviteCode::secret_hash(&code.secret),
+            Err(_) => {
+                let prefix = wanted.to_ascii_lowercase();
+                if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(unmatched(
+                        "unknown_invite",
+                        format!("{wanted:?} is neither an invite code nor an invite id"),
+                    ));
+                }
+                let matches: Vec<&IssuedInvite> = self
+                    .local(case)?
+                    .invites
+                    .iter()
+                    .filter(|i| i.code_hash.starts_with(&prefix))
+                    .collect();
+                match matches.as_slice() {
+                    [one] => one.code_hash.clone(),
+                    [] => {
+                        return Err(unmatched(
+                            "unknown_invite",
+                            format!("no invite issued here has the id {wanted}"),
+                        ));
+                    }
+                    _ => {
+                        return Err(unmatched(
+                            "ambiguous_invite",
+                            format!(
+                                "several invites have ids starting with {wanted}: give more digits"
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let revoked = self
+            .hub(case)?
+            .revoke_invite(
+                case,
+                &RevokeInvite {
+                    code_hash: code_hash.clone(),
+                },
+            )
+            .await?;
+        if let Some(invite) = self
+            .local_mut(case)?
+            .invites
+            .iter_mut()
+            .find(|i| i.code_hash == code_hash)
+        {
+            invite.revoked = true;
+        }
+        self.persist(Some(case), vec![], vec![], false)?;
+        Ok((invite_id(&code_hash), revoked))
+    }
+
+    /// As mediator: syncs, then admits the joiners `which` names among those waiting, and
+    /// seats them. Refused when it names nobody waiting (`no_pending_joiner`) or several
+    /// (`ambiguous_key`).
+    pub async fn admit(&mut self, case: CaseId, which: Admit) -> Result<SyncReport, ClientError> {
+        if self.state(case)?.mediator != self.key() {
+            return Err(backchannel_core::Rejection::MediatorOnly("admit participants").into());
+        }
+        let mut report = self.sync(case).await?;
+        let chosen: Vec<PublicKey> = match &which {
+            Admit::All => report.pending.iter().map(|p| p.key).collect(),
+            Admit::Key(prefix) => {
+                let prefix = prefix.trim().to_ascii_lowercase();
+                if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(unmatched(
+                        "invalid_key",
+                        format!(
+                            "{prefix:?} is not a key or a prefix of one (four hex digits at least)"
+                        ),
+                    ));
+                }
+                let hits: Vec<PublicKey> = report
+                    .pending
+                    .iter()
+                    .filter(|p| hex::encode(p.key.0).starts_with(&prefix))
+                    .map(|p| p.key)
+                    .collect();
+                if hits.len() > 1 {
+                    return Err(unmatched(
+                        "ambiguous_key",
+                        format!(
+                            "{} joiners waiting have keys starting with {prefix}: give more digits",
+                            hits.len()
+                        ),
+                    ));
+                }
+                hits
+            }
+        };
+        if chosen.is_empty() {
+            return Err(unmatched(
+                "no_pending_joiner",
+                match which {
+                    Admit::All => "nobody is waiting to be admitted".to_owned(),
+                    Admit::Key(prefix) => {
+                        format!("nobody waiting to be admitted has a key starting with {prefix}")
+                    }
+                },
+            ));
+        }
+        let mut admitted = SyncReport::default();
+        self.admit_newcomers(case, &mut admitted, &chosen).await?;
+        report.admitted.extend(admitted.admitted);
+        report.pending = admitted.pending;
+        Ok(report)
+    }
+
+    /// Where this participant stands: admitted (and when), or waiting for the mediator.
+    pub fn admission(&self, case: CaseId) -> Result<Admission, ClientError> {
+        let state = self.state(case)?;
+        let admitted = state.participants.contains_key(&self.key());
+        Ok(Admission {
+            status: if admitted { "admitted" } else { "waiting" },
+            mediator: state.name_of(&state.mediator),
+            at_ms: self.local(case)?.admitted_ms.filter(|_| admitted),
+        })
+    }
+
+    /// As mediator: admits the joiners the hub reports who may be admitted now (those of
+    /// auto-admit invites, those in `approved`, and those an earlier, interrupted admission
+    /// chose), lists the others in `report.pending`, then seats every party's participant in
+    /// its bilateral channel (finishing any seating an earlier process left half done).
+    pub(crate) async fn admit_newcomers(
+        &mut self,
+        case: CaseId,
+        report: &mut SyncReport,
+        approved: &[PublicKey],
+    ) -> Result<(), ClientError> {
+        let hub = self.hub(case)?;
+        let me = self.key();
+        for member in hub.members(case).await? {
+            if member.key == me || self.state(case)?.participants.contains_key(&member.key) {
+                continue;
+            }
+            let role = match (&member.role, &member.party) {
+                (MemberRole::Party, Some(party)) => Role::Party {
+                    party: party.clone(),
+                },
+                (MemberRole::Observer, None) => Role::Observer,
+                _ => continue,
+            };
+            let local = self.local_mut(case)?;
+            let fits = |i: &IssuedInvite| i.role == member.role && i.party == member.party;
+            // An invite already matched to this member: an admission that a crash or a lost
+            // place in the channel left unposted is made again with it.
+            let earlier = local
+                .invites
+                .iter()
+                .position(|i| fits(i) && i.used_by == Some(member.key));
+            let open: Vec<usize> = local
+                .invites
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| fits(i) && i.used_by.is_none() && !i.revoked)
+                .map(|(n, _)| n)
+                .collect();
+            let invite = match (earlier, open.first()) {
+                (Some(n), _) => n,
+                (None, None) => {
+                    tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
+                    continue;
+                }
+                (None, Some(&first)) => {
+                    let unseen = open.iter().all(|&n| local.invites[n].auto_admit);
+                    if !unseen && !approved.contains(&member.key) {
+                        report.pending.push(PendingJoiner {
+                            key: member.key,
+                            fingerprint: member.key.fingerprint(),
+                            name: member.name.clone(),
+                            role: match member.role {
+                                MemberRole::Observer => "observer",
+                                _ => "party",
+                            }
+                            .to_owned(),
+                            party: member.party.clone(),
+                            joined_ms: member.joined_ms,
+                        });
+                        continue;
+                    }
+                    first
+                }
+            };
+            self.admit_one(case, report, &member, role, invite).await?;
+        }
+        let parties: Vec<(String, PublicKey)> = self
+            .state(case)?
+            .participants
+            .iter()
+            .filter_map(|(key, p)| p.role.party().map(|party| (party.to_owned(), *key)))
+            .collect();
+        for (party, key) in parties {
+            self.seat_in_bilateral(case, &party, key).await?;
+        }
+        Ok(())
+    }
+
+    /// Matches `member` to the invite at `index` and posts its admission.
+    async fn admit_one(
+        &mut self,
+        case: CaseId,
+        report: &mut SyncReport,
+        member: &backchannel_core::api::Member,
+        role: Role,
+        index: usize,
+    ) -> Result<(), ClientError> {
+        if let Some(invite) = self.local_mut(case)?.invites.get_mut(index) {
+            invite.used_by = Some(member.key);
+        }
+        let admit = ActBody::MemberAdmitted {
+            key: member.key,
+            name: member.name.clone(),
+            role: role.clone(),
+        };
+        self.post(case, &ChannelName::public(), admit).await?;
+        report
+            .admitted
+            .push(format!("{} as {}", member.name, role.label()));
+        self.fault("admit:admitted")
+    }
+}
