@@ -640,14 +640,14 @@ impl Client {
                     Some(ChannelPurpose::Direct) => "direct talks".into(),
                     Some(ChannelPurpose::Bilateral { party }) => format!("bilateral ({party})"),
                 },
-                // A channel this participant does not read: its members and length are not
-                // known here (they are named inside it), so none are claimed.
+                // A channel this participant does not read: who sits in it as the public
+                // record says (its length is not known here).
                 members: if name.is_public() {
                     vec!["everyone".into()]
                 } else if local.cursors.contains_key(name) {
                     channel.members.iter().map(|k| state.name_of(k)).collect()
                 } else {
-                    vec![]
+                    channel.seated.iter().map(|k| state.name_of(k)).collect()
                 },
                 acts: channel.length,
                 readable: local.cursors.contains_key(name),

@@ -41,6 +41,10 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
             let names: Vec<String> = members.iter().map(name).collect();
             format!("set the channel's members: {}", names.join(", "))
         }
+        ActBody::ChannelSeated { channel, members } => {
+            let names: Vec<String> = members.iter().map(name).collect();
+            format!("seated in channel {channel}: {}", names.join(", "))
+        }
         ActBody::Message { text } => text.clone(),
         ActBody::CharterProposed { charter } => format!(
             "proposed the charter: agenda items by {}, non-papers {}, attribution {}, {} deadline(s)",

@@ -418,7 +418,10 @@ impl Client {
         self.announce_members(case, channel).await
     }
 
-    /// Names a channel's members on the channel, if its record differs from the MLS group.
+    /// Names a channel's members on the channel, if its record differs from the MLS group,
+    /// then on the public record, if what it last said differs: so that everyone knows who
+    /// sits where. Each step looks first at what is recorded, so running it again finishes
+    /// what a crash left half done.
     async fn announce_members(
         &mut self,
         case: CaseId,
@@ -426,22 +429,21 @@ impl Client {
     ) -> Result<(), ClientError> {
         let group = mls::load_group(&self.provider, &case, channel)?;
         let members = mls::member_keys(&group)?;
-        let recorded = self
-            .state(case)?
-            .channels
-            .get(channel)
-            .map(|c| c.members.clone());
-        if recorded.as_ref() == Some(&members) {
-            return Ok(());
+        let recorded = self.state(case)?.channels.get(channel).cloned();
+        if recorded.as_ref().map(|c| &c.members) != Some(&members) {
+            let body = ActBody::MembersChanged {
+                members: members.iter().copied().collect(),
+            };
+            self.post(case, channel, body).await?;
+            self.fault("seat:members-changed")?;
         }
-        self.post(
-            case,
-            channel,
-            ActBody::MembersChanged {
+        if recorded.as_ref().map(|c| &c.seated) != Some(&members) {
+            let body = ActBody::ChannelSeated {
+                channel: channel.clone(),
                 members: members.into_iter().collect(),
-            },
-        )
-        .await?;
+            };
+            self.post(case, &ChannelName::public(), body).await?;
+        }
         Ok(())
     }
 

@@ -23,6 +23,7 @@ const ACCEPTED: &str = "post:accepted";
 const ADMITTED: &str = "admit:admitted";
 const OPENED: &str = "seat:opened";
 const ADDED: &str = "seat:added";
+const MEMBERS_NAMED: &str = "seat:members-changed";
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -217,6 +218,14 @@ async fn admit_through_a_crash(
     );
     let mut expected = vec![c.mediator.key(), newcomer.key()];
     expected.sort();
+    assert_eq!(
+        count_acts(&c.mediator, case, |b| matches!(
+            b,
+            ActBody::ChannelSeated { channel, members } if *channel == ch && *members == expected
+        )),
+        1,
+        "{what}: who sits in it said once on the public record"
+    );
     assert_eq!(members(&c.mediator, case, &ch), expected, "{what}");
 
     newcomer.sync(case).await.unwrap();
@@ -246,7 +255,12 @@ async fn admit_through_a_crash(
 async fn an_admission_stopped_after_each_step_is_finished_by_the_next_sync() {
     let mut c = Cast::convene().await;
     let mut newcomers = Vec::new();
-    for (party, point) in [("Oman", ADMITTED), ("Qatar", OPENED), ("Egypt", ADDED)] {
+    for (party, point) in [
+        ("Oman", ADMITTED),
+        ("Qatar", OPENED),
+        ("Egypt", ADDED),
+        ("Jordan", MEMBERS_NAMED),
+    ] {
         c = admit_through_a_crash(c, &mut newcomers, party, point, 0, false).await;
     }
 }
@@ -256,8 +270,14 @@ async fn an_admission_stopped_before_each_post_leaves_is_finished_by_the_next_sy
     let mut c = Cast::convene().await;
     let mut newcomers = Vec::new();
     // The posts of an admission: member_admitted, channel_opened, the add commit,
-    // members_changed.
-    for (party, hits) in [("Oman", 0), ("Qatar", 1), ("Egypt", 2), ("Turkey", 3)] {
+    // members_changed, channel_seated.
+    for (party, hits) in [
+        ("Oman", 0),
+        ("Qatar", 1),
+        ("Egypt", 2),
+        ("Turkey", 3),
+        ("Jordan", 4),
+    ] {
         c = admit_through_a_crash(c, &mut newcomers, party, OUTBOX_WRITTEN, hits, false).await;
     }
 }
@@ -266,7 +286,13 @@ async fn an_admission_stopped_before_each_post_leaves_is_finished_by_the_next_sy
 async fn an_admission_stopped_after_each_post_is_accepted_is_finished_by_the_next_sync() {
     let mut c = Cast::convene().await;
     let mut newcomers = Vec::new();
-    for (party, hits) in [("Oman", 0), ("Qatar", 1), ("Egypt", 2), ("Turkey", 3)] {
+    for (party, hits) in [
+        ("Oman", 0),
+        ("Qatar", 1),
+        ("Egypt", 2),
+        ("Turkey", 3),
+        ("Jordan", 4),
+    ] {
         c = admit_through_a_crash(c, &mut newcomers, party, ACCEPTED, hits, false).await;
     }
 }

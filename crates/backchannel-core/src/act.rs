@@ -120,6 +120,14 @@ pub enum ActBody {
     /// First act in a discreet channel after members were added: names the members the
     /// channel now has, so that a newcomer's first readable act anchors its chain.
     MembersChanged { members: Vec<PublicKey> },
+    /// The mediator names, on the public record, who sits in a discreet channel, so that
+    /// every participant knows the true shape of the table, the channels it cannot read
+    /// included. Shown, never used to check an act: membership inside a channel is what the
+    /// channel's own `MembersChanged` says.
+    ChannelSeated {
+        channel: ChannelName,
+        members: Vec<PublicKey>,
+    },
     /// Free text: on the public channel, a public statement; elsewhere, a confidential one.
     Message { text: String },
 
@@ -205,6 +213,7 @@ impl ActBody {
             ActBody::MemberAdmitted { .. } => "member_admitted",
             ActBody::ChannelOpened { .. } => "channel_opened",
             ActBody::MembersChanged { .. } => "members_changed",
+            ActBody::ChannelSeated { .. } => "channel_seated",
             ActBody::Message { .. } => "message",
             ActBody::CharterProposed { .. } => "charter_proposed",
             ActBody::CharterAccepted { .. } => "charter_accepted",

@@ -151,6 +151,10 @@ pub struct ChannelState {
     /// `None` for the public channel.
     pub purpose: Option<ChannelPurpose>,
     pub members: BTreeSet<PublicKey>,
+    /// Who sits in the channel as the public record last said (`ChannelSeated`): known to
+    /// every participant, readers of the channel or not.
+    #[serde(default)]
+    pub seated: BTreeSet<PublicKey>,
     /// How many acts this participant has folded from the channel (its chain's head index).
     pub length: u64,
     pub head: Digest32,
@@ -215,6 +219,7 @@ impl CaseState {
             ChannelState {
                 purpose: None,
                 members: BTreeSet::from([act.author]),
+                seated: BTreeSet::new(),
                 length: 1,
                 head: first.hash,
             },
@@ -430,6 +435,7 @@ impl CaseState {
                     ChannelState {
                         purpose: Some(purpose.clone()),
                         members: BTreeSet::from([self.mediator]),
+                        seated: BTreeSet::from([self.mediator]),
                         length: 0,
                         head: Digest32::ZERO,
                     },
@@ -442,6 +448,11 @@ impl CaseState {
             ActBody::MembersChanged { members } => {
                 if let Some(channel) = self.channels.get_mut(&act.channel) {
                     channel.members = members.iter().copied().collect();
+                }
+            }
+            ActBody::ChannelSeated { channel, members } => {
+                if let Some(channel) = self.channels.get_mut(channel) {
+                    channel.seated = members.iter().copied().collect();
                 }
             }
             ActBody::Message { .. } => {}
@@ -666,6 +677,7 @@ fn is_on_record(body: &ActBody) -> bool {
                 ..
             }
             | ActBody::MembersChanged { .. }
+            | ActBody::ChannelSeated { .. }
             | ActBody::Message { .. }
             | ActBody::CharterProposed { .. }
             | ActBody::CharterAccepted { .. }

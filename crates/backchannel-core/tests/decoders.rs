@@ -430,7 +430,7 @@ fn step() -> impl Strategy<Value = Step> {
     (
         prop_oneof![Just(MEDIATOR), 1..=KEYS],
         0..CHANNELS.len(),
-        0u8..29,
+        0u8..30,
         any::<u64>(),
         prop_oneof![
             "[a-z]{0,3}",
@@ -688,6 +688,13 @@ impl Step {
                     index: self.n % 8,
                     hash: self.digest(log),
                 }],
+            },
+            29 => ActBody::ChannelSeated {
+                channel: self.chan(),
+                members: (1..=KEYS)
+                    .filter(|&k| self.n >> k & 1 == 1)
+                    .map(pk)
+                    .collect(),
             },
             _ => ActBody::CaseOpened {
                 title: text.clone(),

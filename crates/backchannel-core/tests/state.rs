@@ -209,6 +209,48 @@ fn an_observer_or_the_other_party_never_sits_in_a_bilateral_channel() {
 }
 
 #[test]
+fn who_sits_in_a_channel_is_said_on_the_public_record_by_the_mediator_alone() {
+    let mut w = World::seeded();
+    let public = ChannelName::public();
+    let us = channel("united-states");
+    let seated = |members: Vec<PublicKey>| ActBody::ChannelSeated {
+        channel: us.clone(),
+        members,
+    };
+    let true_members = vec![pk(MEDIATOR), pk(US)];
+    let refusals = [
+        (US, &public, seated(true_members.clone()), "mediator_only"),
+        (MEDIATOR, &us, seated(true_members.clone()), "public_only"),
+        (
+            MEDIATOR,
+            &public,
+            seated(vec![pk(MEDIATOR), pk(US), pk(UAE)]),
+            "member_not_allowed",
+        ),
+        (MEDIATOR, &public, seated(vec![pk(US)]), "invalid_act"),
+        (
+            MEDIATOR,
+            &public,
+            ActBody::ChannelSeated {
+                channel: channel("nowhere"),
+                members: true_members.clone(),
+            },
+            "unknown_channel",
+        ),
+    ];
+    for (author, on, body, code) in refusals {
+        let before = w.state.clone();
+        assert_eq!(w.post(author, on, body).unwrap_err().code(), code);
+        assert_eq!(w.state, before);
+    }
+    w.post(MEDIATOR, &public, seated(true_members.clone())).unwrap();
+    let said: Vec<PublicKey> = w.state.channels[&us].seated.iter().copied().collect();
+    let mut expected = true_members;
+    expected.sort();
+    assert_eq!(said, expected);
+}
+
+#[test]
 fn a_non_member_cannot_post_to_a_bilateral_channel() {
     let mut w = World::seeded();
     assert_eq!(

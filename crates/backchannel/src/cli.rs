@@ -510,9 +510,10 @@ async fn case(
                     );
                 } else {
                     println!(
-                        "  {:<16} {:<24} not readable by you: its members and acts are not known here",
+                        "  {:<16} {:<24} not readable by you — members: {}",
                         c.channel.as_str(),
                         c.kind,
+                        c.members.join(", ")
                     );
                 }
             }

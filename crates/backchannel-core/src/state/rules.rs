@@ -160,6 +160,7 @@ impl Ctx<'_> {
                 purpose,
             } => self.channel_opened(name, purpose),
             ActBody::MembersChanged { members } => self.members_changed(members),
+            ActBody::ChannelSeated { channel, members } => self.channel_seated(channel, members),
             ActBody::Message { text } => check_text("a message", text),
             ActBody::CharterProposed { charter } => self.charter_proposed(charter),
             ActBody::CharterAccepted { proposal } => self.charter_accepted(proposal),

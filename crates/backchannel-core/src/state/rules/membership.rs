@@ -79,4 +79,28 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+
+    pub(super) fn channel_seated(
+        &self,
+        name: &ChannelName,
+        members: &[PublicKey],
+    ) -> Result<(), Rejection> {
+        let state = self.state;
+        self.mediator("say who sits in a channel")?;
+        self.public_only()?;
+        let channel = state
+            .channels
+            .get(name)
+            .filter(|_| !name.is_public())
+            .ok_or_else(|| Rejection::UnknownChannel(name.clone()))?;
+        if !members.contains(&state.mediator) {
+            return Err(Rejection::Invalid(
+                "the mediator stays in every discreet channel".into(),
+            ));
+        }
+        for member in members {
+            state.check_channel_member(name, channel, *member)?;
+        }
+        Ok(())
+    }
 }
