@@ -2,16 +2,24 @@
 //! entries. Pure functions: what they accept is ready for the store, which then checks the
 //! rules that depend on state.
 //!
-//! The hub reads only MLS *framing* (group id, epoch, content type): it cannot and does not
-//! decrypt anything.
+//! The hub reads only MLS *framing* (group id, epoch, content type) and the public parts of
+//! key packages (leaf credential, signature key, signatures): it cannot and does not decrypt
+//! anything.
 
 use backchannel_core::api::{
     Blob, ChannelKind, CreateInvite, EntryKind, MAX_BLOB_BYTES, MAX_INVITE_LIFETIME_MS,
     MAX_NAME_CHARS, MemberRole, PostEntry,
 };
 use backchannel_core::ids::mls_group_id;
-use backchannel_core::{CaseId, ChannelName};
-use openmls::prelude::{ContentType, KeyPackageIn, MlsMessageIn, ProtocolMessage, WireFormat};
+use backchannel_core::{CaseId, ChannelName, PublicKey};
+use openmls::prelude::{
+    BasicCredential, ContentType, KeyPackageIn, MlsMessageIn, ProtocolMessage, ProtocolVersion,
+    WireFormat,
+};
+use openmls_rust_crypto::RustCrypto;
+
+/// The crypto that verifies key packages; it only verifies, so one serves every request.
+static CRYPTO: std::sync::LazyLock<RustCrypto> = std::sync::LazyLock::new(RustCrypto::default);
 use sha2::{Digest, Sha256};
 use tls_codec::Deserialize as _;
 
@@ -96,12 +104,39 @@ pub fn invite_code_hash(code: &str) -> Result<String, ApiError> {
     Ok(hex::encode(Sha256::digest(secret)))
 }
 
-/// A key package: small enough and a well-formed TLS-encoded MLS `KeyPackage`.
-pub fn key_package(blob: &Blob) -> Result<(), ApiError> {
+/// A key package `owner` may upload: small enough, a well-formed TLS-encoded MLS
+/// `KeyPackage` that verifies as one (its leaf's and its own signature, its lifetime at the
+/// system clock, its extensions), whose leaf holds a basic credential naming `owner`'s key
+/// and whose signature key is that same key. So only the holder of an identity key can
+/// have made a key package the hub keeps for it, as clients make them
+/// (`backchannel_client::mls`), and a mediator who claims it adds the key it asked for.
+pub fn key_package(blob: &Blob, owner: &PublicKey) -> Result<(), ApiError> {
     if blob.0.len() > MAX_BLOB_BYTES {
-        return Err(ApiError::InvalidKeyPackage);
+        return Err(ApiError::InvalidKeyPackage("it is larger than 256 KiB"));
     }
-    KeyPackageIn::tls_deserialize_exact(&blob.0).map_err(|_| ApiError::InvalidKeyPackage)?;
+    let package = KeyPackageIn::tls_deserialize_exact(&blob.0).map_err(|_| {
+        ApiError::InvalidKeyPackage("it does not parse as a TLS-encoded MLS KeyPackage")
+    })?;
+    let package = package
+        .validate(&*CRYPTO, ProtocolVersion::Mls10)
+        .map_err(|_| {
+            ApiError::InvalidKeyPackage(
+                "its signatures, lifetime or extensions do not verify as MLS requires",
+            )
+        })?;
+    let leaf = package.leaf_node();
+    let credential = BasicCredential::try_from(leaf.credential().clone())
+        .map_err(|_| ApiError::InvalidKeyPackage("its credential is not a basic credential"))?;
+    if credential.identity() != owner.0.as_slice() {
+        return Err(ApiError::InvalidKeyPackage(
+            "its credential names another key than the uploader's",
+        ));
+    }
+    if leaf.signature_key().as_slice() != owner.0.as_slice() {
+        return Err(ApiError::InvalidKeyPackage(
+            "its signature key is not the uploader's identity key",
+        ));
+    }
     Ok(())
 }
 
@@ -295,7 +330,10 @@ mod tests {
 
     #[test]
     fn garbage_is_neither_a_key_package_nor_an_mls_entry() {
-        assert!(key_package(&Blob(vec![0, 1, 2, 3])).is_err());
+        assert!(matches!(
+            key_package(&Blob(vec![0, 1, 2, 3]), &PublicKey([1; 32])),
+            Err(ApiError::InvalidKeyPackage(_))
+        ));
         let post = PostEntry {
             kind: EntryKind::Message,
             after: 0,

@@ -37,8 +37,8 @@ pub enum ApiError {
     InvalidCursor,
     #[error("the invite is malformed: {0}")]
     InvalidInvite(&'static str),
-    #[error("the key package does not parse as an MLS KeyPackage")]
-    InvalidKeyPackage,
+    #[error("the key package is not acceptable: {0}")]
+    InvalidKeyPackage(&'static str),
     #[error("the caller would hold more key packages than the hub keeps")]
     TooManyKeyPackages,
     #[error("the entry is not acceptable: {0}")]
@@ -52,6 +52,8 @@ pub enum ApiError {
     NotMember,
     #[error("only the case's mediator may do this")]
     Forbidden,
+    #[error("only the keys on this hub's list of mediators may convene a case")]
+    NotAMediator,
 
     #[error("no such case")]
     CaseNotFound,
@@ -91,6 +93,10 @@ pub enum ApiError {
     TooManyStreams,
     #[error("this key holds as many push streams as one key may; close one first")]
     StreamQuota,
+    #[error("this key has created {max} cases, as many as the hub allows one key")]
+    CaseQuota { max: u64 },
+    #[error("this case holds {max} invites, as many as the hub allows one case")]
+    InviteQuota { max: u64 },
     #[error("the hub is handling too many requests; try again shortly")]
     RateLimited,
     /// A failure of the hub itself; the detail is logged, never sent.
@@ -104,14 +110,14 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(_) | InvalidName | DeceptiveName | InvalidCursor | InvalidInvite(_)
-            | InvalidKeyPackage | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
+            | InvalidKeyPackage(_) | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
             | InvalidLimit => StatusCode::BAD_REQUEST,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             NoRoute | CaseNotFound | ChannelNotFound | InviteUnknown | MemberNotFound
             | NoKeyPackage => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AuthMissing | AuthInvalid | AuthExpired | AuthReplayed => StatusCode::UNAUTHORIZED,
-            NotMember | Forbidden => StatusCode::FORBIDDEN,
+            NotMember | Forbidden | NotAMediator => StatusCode::FORBIDDEN,
             CaseExists
             | InviteExists
             | InviteUsed
@@ -121,7 +127,9 @@ impl ApiError {
             | EpochTaken => StatusCode::CONFLICT,
             InviteRevoked | InviteExpired => StatusCode::GONE,
             TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
-            StreamQuota | RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            StreamQuota | CaseQuota { .. } | InviteQuota { .. } | RateLimited => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,13 +150,14 @@ impl ApiError {
             DeceptiveName => "deceptive_name",
             InvalidCursor => "invalid_cursor",
             InvalidInvite(_) => "invalid_invite",
-            InvalidKeyPackage => "invalid_key_package",
+            InvalidKeyPackage(_) => "invalid_key_package",
             TooManyKeyPackages => "too_many_key_packages",
             InvalidEntry(_) => "invalid_entry",
             WrongGroup => "wrong_group",
             InvalidLimit => "invalid_limit",
             NotMember => "not_member",
             Forbidden => "forbidden",
+            NotAMediator => "not_a_mediator",
             CaseNotFound => "case_not_found",
             ChannelNotFound => "channel_not_found",
             InviteUnknown => "invite_unknown",
@@ -164,7 +173,7 @@ impl ApiError {
             StaleHead { .. } => "stale_head",
             EpochTaken => "epoch_taken",
             TooManyStreams => "too_many_streams",
-            StreamQuota => "quota_exceeded",
+            StreamQuota | CaseQuota { .. } | InviteQuota { .. } => "quota_exceeded",
             RateLimited => "rate_limited",
             Internal(_) => "internal",
         }
@@ -260,6 +269,37 @@ mod tests {
             ),
         ] {
             assert_eq!(error.status(), StatusCode::GONE);
+            let body = error.body();
+            assert_eq!(
+                (body.error.code.as_str(), body.error.message.as_str()),
+                (code, message)
+            );
+        }
+    }
+
+    #[test]
+    fn who_may_use_the_hub_is_said_in_one_sentence() {
+        for (error, status, code, message) in [
+            (
+                ApiError::NotAMediator,
+                StatusCode::FORBIDDEN,
+                "not_a_mediator",
+                "Only the keys on this hub's list of mediators may convene a case.",
+            ),
+            (
+                ApiError::CaseQuota { max: 3 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                "This key has created 3 cases, as many as the hub allows one key.",
+            ),
+            (
+                ApiError::InviteQuota { max: 500 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                "This case holds 500 invites, as many as the hub allows one case.",
+            ),
+        ] {
+            assert_eq!(error.status(), status);
             let body = error.body();
             assert_eq!(
                 (body.error.code.as_str(), body.error.message.as_str()),

@@ -2,14 +2,17 @@
 //! delivers it, and enforces membership. It is trusted for availability only: it never sees
 //! plaintext, and reads of MLS messages no more than their framing.
 //!
-//! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_on`], [`spawn_local`]
-//! and [`spawn_local_with`] run it. Storage sits behind [`store::Backend`]: SQLite, or
-//! PostgreSQL when several hub processes share one database ([`Database`] names which).
+//! [`app`] builds the router over an [`AppState`]; [`serve`], [`serve_with`], [`serve_on`],
+//! [`spawn_local`] and [`spawn_local_with`] run it. Who may use the hub is a [`Policy`]:
+//! anyone by default, or only the keys on a list of mediators, within quotas per key and per
+//! case. Storage sits behind [`store::Backend`]: SQLite, or PostgreSQL when several hub
+//! processes share one database ([`Database`] names which).
 
 pub mod check;
 pub mod database;
 pub mod error;
 pub mod extract;
+pub mod policy;
 pub mod replay;
 pub mod routes;
 pub mod state;
@@ -29,11 +32,13 @@ use tokio::task::JoinHandle;
 
 pub use database::Database;
 pub use error::ApiError;
+pub use policy::{Conveners, Policy};
 pub use routes::app;
 pub use state::AppState;
 
 /// Where the hub listens and keeps its database. A `PathBuf` converts into a [`Database`]
-/// (`db: path.into()`).
+/// (`db: path.into()`). Who may use the hub is a [`Policy`] beside it ([`serve_with`]); the
+/// default lets anyone convene.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HubConfig {
     pub listen: SocketAddr,
@@ -60,7 +65,26 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let state = open_state(&config.db).await?;
+    serve_with(config, Policy::default(), shutdown, ready).await
+}
+
+/// As [`serve`], letting `policy` say who may convene and how much one key or case may take.
+pub async fn serve_with(
+    config: HubConfig,
+    policy: Policy,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    match &policy.conveners {
+        Conveners::Anyone => tracing::info!("anyone may convene cases"),
+        Conveners::Listed(keys) => {
+            tracing::info!(
+                mediators = keys.len(),
+                "only listed mediators may convene cases"
+            );
+        }
+    }
+    let state = open_state(&config.db).await?.with_policy(policy);
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -68,7 +92,8 @@ pub async fn serve(
     run(listener, state, shutdown).await
 }
 
-/// Serves on an already-bound listener, with the SQLite database at `db`.
+/// Serves on an already-bound listener, with the SQLite database at `db` and the default
+/// [`Policy`].
 pub async fn serve_on(
     listener: TcpListener,
     db: &Path,
@@ -107,7 +132,8 @@ impl Drop for LocalHub {
     }
 }
 
-/// Spawns a hub on `127.0.0.1` on a free port, with the SQLite database at `db`.
+/// Spawns a hub on `127.0.0.1` on a free port, with the SQLite database at `db` and the
+/// default [`Policy`].
 pub async fn spawn_local(db: &Path) -> anyhow::Result<LocalHub> {
     spawn_local_on(&Database::Sqlite(db.to_path_buf())).await
 }
@@ -119,7 +145,7 @@ pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
 }
 
 /// Spawns a hub on `127.0.0.1` on a free port, serving `state` (tests: a hub with its own
-/// clock, [`AppState::with_clock`]).
+/// clock, [`AppState::with_clock`], or its own policy, [`AppState::with_policy`]).
 pub async fn spawn_local_with(state: AppState) -> anyhow::Result<LocalHub> {
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await

@@ -11,8 +11,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
-    CreateInvite, Entries, Health, InviteRevoked, Join, KeyPackagesStored, MAX_LIST, MAX_MISSED,
-    Member, Members, Notice, PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
+    CreateInvite, Entries, Health, InviteRevoked, Join, KeyPackagesStored, MAX_KEY_PACKAGES,
+    MAX_LIST, MAX_MISSED, Member, Members, Notice, PostEntry, Posted, RevokeInvite,
+    UploadKeyPackages, Welcomes,
 };
 use backchannel_core::{CaseId, ChannelName};
 use serde::Deserialize;
@@ -89,10 +90,14 @@ async fn create_case(
     Caller(caller): Caller,
     JsonBody(request): JsonBody<CreateCase>,
 ) -> ApiResult<(StatusCode, Json<CaseCreated>)> {
+    if !state.policy().conveners.admit(&caller) {
+        return Err(ApiError::NotAMediator);
+    }
     check::name(&request.name)?;
     let (case, now_ms) = (request.case_id, state.now_ms());
+    let max_cases = state.policy().max_cases_per_key;
     state
-        .db(move |store| store.create_case(&case, &caller, &request.name, now_ms))
+        .db(move |store| store.create_case(&case, &caller, &request.name, now_ms, max_cases))
         .await?;
     Ok((StatusCode::CREATED, Json(CaseCreated { case_id: case })))
 }
@@ -105,8 +110,9 @@ async fn create_invite(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let now_ms = state.now_ms();
     let invite = check::invite(request, now_ms)?;
+    let max_invites = state.policy().max_invites_per_case;
     state
-        .db(move |store| store.create_invite(&case, &caller, &invite, now_ms))
+        .db(move |store| store.create_invite(&case, &caller, &invite, now_ms, max_invites))
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({}))))
 }
@@ -159,16 +165,23 @@ async fn upload_key_packages(
     Caller(caller): Caller,
     JsonBody(request): JsonBody<UploadKeyPackages>,
 ) -> ApiResult<Json<KeyPackagesStored>> {
-    for package in &request.key_packages {
-        check::key_package(package)?;
+    // More than a key may hold is refused before any is verified.
+    if request.key_packages.len() > MAX_KEY_PACKAGES {
+        return Err(ApiError::TooManyKeyPackages);
     }
-    let packages = request
-        .key_packages
-        .into_iter()
-        .map(|blob| blob.0)
-        .collect();
     let available = state
-        .db(move |store| store.store_key_packages(&caller, packages))
+        .db(move |store| {
+            // Verifying signatures is CPU work: here, on the blocking pool, not on a worker.
+            for package in &request.key_packages {
+                check::key_package(package, &caller)?;
+            }
+            let packages = request
+                .key_packages
+                .into_iter()
+                .map(|blob| blob.0)
+                .collect();
+            store.store_key_packages(&caller, packages)
+        })
         .await?;
     Ok(Json(KeyPackagesStored { available }))
 }

@@ -1,5 +1,5 @@
-//! The state every handler shares: the store, the clock, the push channel and the bound on
-//! open streams.
+//! The state every handler shares: the store, the clock, who may use the hub, the push
+//! channel and the bound on open streams.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use backchannel_core::{CaseId, PublicKey};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
+use crate::policy::Policy;
 use crate::store::Backend;
 
 /// The most WebSocket streams the hub keeps open at once.
@@ -32,6 +33,8 @@ pub struct Published {
 pub struct AppState {
     store: Arc<dyn Backend>,
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Who may convene, and the quotas.
+    policy: Arc<Policy>,
     notices: broadcast::Sender<Published>,
     streams: Arc<Semaphore>,
     /// Open streams by key, and how many one key may hold.
@@ -59,12 +62,14 @@ impl Drop for StreamSlot {
 }
 
 impl AppState {
-    /// State over `store`, reading the system clock.
+    /// State over `store`, reading the system clock, with the default [`Policy`] (anyone may
+    /// convene, within the default quotas).
     pub fn new(store: Arc<dyn Backend>) -> Self {
         let (notices, _) = broadcast::channel(NOTICE_BUFFER);
         Self {
             store,
             clock: Arc::new(crate::now_ms),
+            policy: Arc::new(Policy::default()),
             notices,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             streams_by_key: Arc::default(),
@@ -76,6 +81,17 @@ impl AppState {
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Replaces who may use the hub and the quotas.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Who may use the hub and the quotas.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Replaces the bounds on open streams, in all and per key (tests).

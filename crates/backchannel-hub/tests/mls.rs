@@ -8,15 +8,13 @@ mod common;
 use backchannel_core::api::{Blob, ClaimedKeyPackage, Entries, Welcomes};
 use backchannel_core::ids::mls_group_id;
 use backchannel_core::{CaseId, ChannelName};
-use common::{Hub, Identity, code};
+use common::{CIPHERSUITE, Hub, Identity, code};
 use openmls::prelude::*;
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tls_codec::{Deserialize as _, Serialize as _};
-
-const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
 
 /// One participant's MLS side: provider (key store), signer and credential.
 struct Client {
@@ -26,14 +24,13 @@ struct Client {
 }
 
 impl Client {
+    /// As clients make it: the leaf's credential names the identity key, which is also its
+    /// signature key, so that the hub takes its key packages.
     fn new(identity: &Identity) -> Self {
         let provider = OpenMlsRustCrypto::default();
-        let signer = SignatureKeyPair::new(CIPHERSUITE.signature_algorithm()).unwrap();
+        let signer = identity.mls_signer();
         signer.store(provider.storage()).unwrap();
-        let credential = CredentialWithKey {
-            credential: BasicCredential::new(identity.key().0.to_vec()).into(),
-            signature_key: signer.to_public_vec().into(),
-        };
+        let credential = identity.mls_credential();
         Self {
             provider,
             signer,

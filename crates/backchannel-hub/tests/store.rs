@@ -11,8 +11,13 @@ use std::sync::{Arc, Barrier};
 use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use backchannel_hub::ApiError;
+use backchannel_hub::policy::{DEFAULT_MAX_CASES_PER_KEY, DEFAULT_MAX_INVITES_PER_CASE};
 use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite, Stats};
 use common::PgSchema;
+
+/// The default quotas, which the story stays within.
+const CASES: u64 = DEFAULT_MAX_CASES_PER_KEY;
+const INVITES: u64 = DEFAULT_MAX_INVITES_PER_CASE;
 
 fn entry(kind: EntryKind, after: u64, epoch: Option<u64>) -> NewEntry {
     NewEntry {
@@ -36,9 +41,11 @@ fn story(store: &dyn Backend) {
     let iran = ChannelName::parse("iran").unwrap();
     let public = ChannelName::public();
 
-    store.create_case(&case, &mediator, "Islamabad", 1).unwrap();
+    store
+        .create_case(&case, &mediator, "Islamabad", 1, CASES)
+        .unwrap();
     assert!(matches!(
-        store.create_case(&case, &party, "Again", 2),
+        store.create_case(&case, &party, "Again", 2, CASES),
         Err(ApiError::CaseExists)
     ));
 
@@ -49,16 +56,18 @@ fn story(store: &dyn Backend) {
         expires_ms: None,
     };
     assert!(matches!(
-        store.create_invite(&case, &stranger, &invite, 2),
+        store.create_invite(&case, &stranger, &invite, 2, INVITES),
         Err(ApiError::NotMember)
     ));
     assert!(matches!(
-        store.create_invite(&other_case, &mediator, &invite, 2),
+        store.create_invite(&other_case, &mediator, &invite, 2, INVITES),
         Err(ApiError::CaseNotFound)
     ));
-    store.create_invite(&case, &mediator, &invite, 2).unwrap();
+    store
+        .create_invite(&case, &mediator, &invite, 2, INVITES)
+        .unwrap();
     assert!(matches!(
-        store.create_invite(&case, &mediator, &invite, 2),
+        store.create_invite(&case, &mediator, &invite, 2, INVITES),
         Err(ApiError::InviteExists)
     ));
     assert!(matches!(
@@ -269,11 +278,11 @@ fn invite_story(store: &dyn Backend) {
         expires_ms: None,
     };
     store
-        .create_case(&case, &mediator, "Geneva", 1_000)
+        .create_case(&case, &mediator, "Geneva", 1_000, CASES)
         .unwrap();
     for invite in [&expiring, &lasting, &revoked, &spent] {
         store
-            .create_invite(&case, &mediator, invite, 1_000)
+            .create_invite(&case, &mediator, invite, 1_000, INVITES)
             .unwrap();
     }
     store
@@ -443,7 +452,7 @@ fn postgres_invites_expire_and_are_revoked() {
             expires_ms: None,
         };
         hubs[0]
-            .create_invite(&case, &mediator, &invite, 2_000)
+            .create_invite(&case, &mediator, &invite, 2_000, INVITES)
             .unwrap();
         let barrier = Arc::new(Barrier::new(2));
         let joining = {
@@ -500,7 +509,7 @@ fn postgres_story_and_reopen() {
         .query_one("SELECT COUNT(*) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(versions, 2);
+    assert_eq!(versions, 3);
 }
 
 #[test]
@@ -552,7 +561,9 @@ fn postgres_processes_racing_on_one_channel_keep_it_one_line() {
     let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
     let (case, mediator) = (CaseId([7; 16]), PublicKey([70; 32]));
     let channel = ChannelName::parse("iran").unwrap();
-    hubs[0].create_case(&case, &mediator, "Race", 1).unwrap();
+    hubs[0]
+        .create_case(&case, &mediator, "Race", 1, CASES)
+        .unwrap();
     hubs[1].create_channel(&case, &mediator, &channel).unwrap();
 
     const THREADS: usize = 4;
@@ -656,14 +667,18 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
     };
     let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
     let (case, mediator, party) = (CaseId([8; 16]), PublicKey([80; 32]), PublicKey([81; 32]));
-    hubs[0].create_case(&case, &mediator, "Share", 1).unwrap();
+    hubs[0]
+        .create_case(&case, &mediator, "Share", 1, CASES)
+        .unwrap();
     let invite = NewInvite {
         code_hash: "ef".repeat(32),
         role: MemberRole::Party,
         party: Some("P".into()),
         expires_ms: None,
     };
-    hubs[0].create_invite(&case, &mediator, &invite, 2).unwrap();
+    hubs[0]
+        .create_invite(&case, &mediator, &invite, 2, INVITES)
+        .unwrap();
     // Both processes try to spend the one invite: one succeeds.
     let joins: Vec<_> = (0..2)
         .map(|i| {
@@ -727,4 +742,139 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
     assert!(hubs[0].welcomes(&party, after, 100).unwrap().is_empty());
     seen.sort_unstable();
     assert_eq!(seen, (0..CHANNELS as u8).collect::<Vec<_>>());
+}
+
+/// The quotas: a key's cases and a case's invites, each refused one past its bound with
+/// `quota_exceeded`, changing nothing, and counted per key and per case.
+fn quota_story(store: &dyn Backend) {
+    let (mediator, other) = (PublicKey([40; 32]), PublicKey([41; 32]));
+    for n in 0..3u8 {
+        store
+            .create_case(&CaseId([40 + n; 16]), &mediator, "Quota", 1, 3)
+            .unwrap();
+    }
+    let before = store.stats().unwrap();
+    assert!(matches!(
+        store.create_case(&CaseId([43; 16]), &mediator, "Quota", 2, 3),
+        Err(ApiError::CaseQuota { max: 3 })
+    ));
+    assert_eq!(store.stats().unwrap(), before);
+    // A case id already taken is still `case_exists`, whatever the quota.
+    assert!(matches!(
+        store.create_case(&CaseId([40; 16]), &mediator, "Quota", 2, 3),
+        Err(ApiError::CaseExists)
+    ));
+    // Another key has a quota of its own; joining a case as a party uses none of it.
+    store
+        .create_case(&CaseId([44; 16]), &other, "Quota", 2, 1)
+        .unwrap();
+    let case = CaseId([40; 16]);
+    let invite = |n: u8| NewInvite {
+        code_hash: format!("{n:02x}").repeat(32),
+        role: MemberRole::Observer,
+        party: None,
+        expires_ms: None,
+    };
+    store
+        .create_invite(&case, &mediator, &invite(1), 3, 2)
+        .unwrap();
+    store
+        .join(&case, &other, &invite(1).code_hash, "Observer", 3)
+        .unwrap();
+    // Spent invites count too.
+    store
+        .create_invite(&case, &mediator, &invite(2), 3, 2)
+        .unwrap();
+    let before = store.stats().unwrap();
+    assert!(matches!(
+        store.create_invite(&case, &mediator, &invite(3), 4, 2),
+        Err(ApiError::InviteQuota { max: 2 })
+    ));
+    assert_eq!(store.stats().unwrap(), before);
+    // Another case has its own.
+    store
+        .create_invite(&CaseId([41; 16]), &mediator, &invite(3), 4, 2)
+        .unwrap();
+    assert!(matches!(
+        store.create_case(&CaseId([45; 16]), &other, "Quota", 5, 1),
+        Err(ApiError::CaseQuota { max: 1 })
+    ));
+}
+
+/// Many requests at once, from several backends on one database: exactly the quota passes.
+fn quota_race(hubs: &[Arc<dyn Backend>]) {
+    const THREADS: usize = 8;
+    const MAX: u64 = 3;
+    let mediator = PublicKey([50; 32]);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let cases: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let (hub, barrier) = (Arc::clone(&hubs[n % hubs.len()]), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                hub.create_case(&CaseId([50 + n as u8; 16]), &mediator, "Race", 1, MAX)
+            })
+        })
+        .collect();
+    let created = cases
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .filter(|outcome| match outcome {
+            Ok(()) => true,
+            Err(ApiError::CaseQuota { max: MAX }) => false,
+            Err(other) => panic!("{other}"),
+        })
+        .count();
+    assert_eq!(created as u64, MAX);
+
+    // One of the cases that were created, whichever they are.
+    let case = (0..THREADS as u8)
+        .map(|n| CaseId([50 + n; 16]))
+        .find(|case| hubs[0].require_member(case, &mediator).is_ok())
+        .unwrap();
+    let invites: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let (hub, barrier) = (Arc::clone(&hubs[n % hubs.len()]), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let invite = NewInvite {
+                    code_hash: format!("{n:02x}").repeat(32),
+                    role: MemberRole::Observer,
+                    party: None,
+                    expires_ms: None,
+                };
+                barrier.wait();
+                hub.create_invite(&case, &mediator, &invite, 2, MAX)
+            })
+        })
+        .collect();
+    let stored = invites
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .filter(|outcome| match outcome {
+            Ok(()) => true,
+            Err(ApiError::InviteQuota { max: MAX }) => false,
+            Err(other) => panic!("{other}"),
+        })
+        .count();
+    assert_eq!(stored as u64, MAX);
+    assert_eq!(hubs[0].stats().unwrap().invites, MAX);
+}
+
+#[test]
+fn sqlite_quotas_hold_and_change_nothing_when_refused() {
+    quota_story(&Sqlite::open_in_memory().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let hub: Arc<dyn Backend> = Arc::new(Sqlite::open(&dir.path().join("hub.db")).unwrap());
+    quota_race(&[hub]);
+}
+
+#[test]
+fn postgres_quotas_hold_across_processes() {
+    let Some(schema) = PgSchema::new("postgres_quotas_hold_across_processes") else {
+        return;
+    };
+    quota_story(&schema.backend());
+    let other = PgSchema::new("postgres_quotas_hold_across_processes").unwrap();
+    let hubs: [Arc<dyn Backend>; 2] = [Arc::new(other.backend()), Arc::new(other.backend())];
+    quota_race(&hubs);
 }

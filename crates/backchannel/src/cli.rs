@@ -44,6 +44,29 @@ pub enum Command {
         /// several hubs may share; created or migrated at start.
         #[arg(long, default_value = "backchannel-hub.sqlite")]
         db: PathBuf,
+        /// Only the keys in this file may convene cases: one hex public key per line (as
+        /// `backchannel id show` prints it), blank lines and `#` comments allowed.
+        #[arg(long, value_name = "FILE", conflicts_with = "open")]
+        mediators: Option<PathBuf>,
+        /// Anyone may convene cases, within the quotas (the default when no --mediators).
+        #[arg(long)]
+        open: bool,
+        /// The most cases one key may create.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = backchannel_hub::policy::DEFAULT_MAX_CASES_PER_KEY,
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        max_cases_per_key: u64,
+        /// The most invites one case may hold, spent, revoked and expired ones included.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = backchannel_hub::policy::DEFAULT_MAX_INVITES_PER_CASE,
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        max_invites_per_case: u64,
     },
     /// Manage this participant's identity.
     Id {
@@ -240,13 +263,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let json = args.json;
     let offline = args.offline;
     match args.command {
-        Command::Hub { listen, db } => {
+        Command::Hub {
+            listen,
+            db,
+            mediators,
+            open,
+            max_cases_per_key,
+            max_invites_per_case,
+        } => {
+            let conveners = match mediators {
+                Some(path) => backchannel_hub::Conveners::Listed(
+                    backchannel_hub::policy::read_mediators(&path)?,
+                ),
+                None => {
+                    if !open {
+                        eprintln!(
+                            "note: anyone may convene cases on this hub (no --mediators FILE); \
+                             pass --open to say so, or --mediators FILE to name who may"
+                        );
+                    }
+                    backchannel_hub::Conveners::Anyone
+                }
+            };
+            let policy = backchannel_hub::Policy {
+                conveners,
+                max_cases_per_key,
+                max_invites_per_case,
+            };
             let db = backchannel_hub::Database::from(db);
             // Shown without the password a PostgreSQL URL may carry, and only once the
             // database is open and the port bound: a script may connect when it reads this.
             let shown = db.to_string();
-            backchannel_hub::serve(
+            backchannel_hub::serve_with(
                 backchannel_hub::HubConfig { listen, db },
+                policy,
                 backchannel_hub::shutdown_signal(),
                 |at| eprintln!("backchannel hub listening on http://{at} (database {shown})"),
             )

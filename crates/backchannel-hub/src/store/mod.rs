@@ -2,7 +2,8 @@
 //! operation, each one transaction that either applies whole or changes nothing.
 //!
 //! The stateful rules (membership, roles, the channel head, one commit per epoch, invites
-//! spent once and not after they expire or are revoked) are enforced here, inside the
+//! spent once and not after they expire or are revoked, the quotas of cases per key, invites
+//! per case and key packages per key) are enforced here, inside the
 //! transaction, because only there are they free of races. Stateless checks (names, MLS framing) happen before, in [`crate::check`]. Backends
 //! read no clock: the shell passes `now_ms` in.
 //!
@@ -94,22 +95,28 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
-    /// Creates a case with `caller` as its mediator, and its sealed `public` channel.
+    /// Creates a case with `caller` as its mediator, and its sealed `public` channel; refuses
+    /// with `quota_exceeded` when `caller` already mediates `max_cases` cases, counted in the
+    /// same transaction.
     fn create_case(
         &self,
         case: &CaseId,
         caller: &PublicKey,
         name: &str,
         now_ms: u64,
+        max_cases: u64,
     ) -> StoreResult<()>;
 
-    /// Stores an invite (mediator only).
+    /// Stores an invite (mediator only); refuses with `quota_exceeded` when the case already
+    /// holds `max_invites` invites (spent, revoked and expired ones included), counted in the
+    /// same transaction.
     fn create_invite(
         &self,
         case: &CaseId,
         caller: &PublicKey,
         invite: &NewInvite,
         now_ms: u64,
+        max_invites: u64,
     ) -> StoreResult<()>;
 
     /// Revokes the unspent invite with `code_hash` (mediator only): `join` refuses it from

@@ -14,6 +14,10 @@
 //!   `ON CONFLICT DO NOTHING` and turn "nothing inserted" into the domain refusal;
 //! - a key's key packages are counted under a transaction-scoped advisory lock on that key,
 //!   and claimed with `FOR UPDATE SKIP LOCKED`, so each is handed out once;
+//! - the cases a key mediates are counted against its quota under an advisory lock on that
+//!   key, and a case's invites against theirs under a `FOR NO KEY UPDATE` lock on the case's
+//!   row (which the foreign keys of concurrent inserts, taking `FOR KEY SHARE`, do not wait
+//!   for), so concurrent requests cannot overshoot a quota;
 //! - a key's welcomes are inserted under an advisory lock on that key, so their ids become
 //!   visible in increasing order and a client paging with `after` never skips one.
 //!
@@ -52,6 +56,7 @@ use crate::error::ApiError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_init.sql"),
     include_str!("migrations/postgres/0002_invite_expiry.sql"),
+    include_str!("migrations/postgres/0003_members_by_key.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -64,6 +69,7 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 const LOCK_CLASS_MIGRATE: i32 = 0x6263_6e00;
 const LOCK_CLASS_KEY_PACKAGES: i32 = 0x6263_6e01;
 const LOCK_CLASS_WELCOMES: i32 = 0x6263_6e02;
+const LOCK_CLASS_CASES: i32 = 0x6263_6e03;
 
 /// A hub database on a PostgreSQL server, shared by any number of hub processes.
 pub struct Postgres {
@@ -496,8 +502,11 @@ impl Backend for Postgres {
         caller: &PublicKey,
         name: &str,
         now_ms: u64,
+        max_cases: u64,
     ) -> StoreResult<()> {
         self.write(|tx| {
+            // Two cases of one key, from any processes, are counted one after the other.
+            advisory_lock(tx, LOCK_CLASS_CASES, caller)?;
             let now = int(now_ms)?;
             let inserted = tx.execute(
                 "INSERT INTO cases (case_id, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -505,6 +514,14 @@ impl Backend for Postgres {
             )?;
             if inserted == 0 {
                 return Err(ApiError::CaseExists);
+            }
+            let created = tx.query_one(
+                "SELECT COUNT(*) FROM members WHERE key = $1 AND role = $2",
+                &[&&caller.0[..], &role_text(MemberRole::Mediator)],
+            )?;
+            // Refused, the transaction rolls back and the case inserted above with it.
+            if uint(&created, 0)? >= max_cases {
+                return Err(ApiError::CaseQuota { max: max_cases });
             }
             tx.execute(
                 "INSERT INTO members (case_id, key, name, role, joined_ms) VALUES ($1, $2, $3, $4, $5)",
@@ -522,9 +539,22 @@ impl Backend for Postgres {
         caller: &PublicKey,
         invite: &NewInvite,
         now_ms: u64,
+        max_invites: u64,
     ) -> StoreResult<()> {
         self.write(|tx| {
             require_mediator(tx, case, caller)?;
+            // Two invites of one case, from any processes, are counted one after the other.
+            tx.execute(
+                "SELECT 1 FROM cases WHERE case_id = $1 FOR NO KEY UPDATE",
+                &[&&case.0[..]],
+            )?;
+            let held = tx.query_one(
+                "SELECT COUNT(*) FROM invites WHERE case_id = $1",
+                &[&&case.0[..]],
+            )?;
+            if uint(&held, 0)? >= max_invites {
+                return Err(ApiError::InviteQuota { max: max_invites });
+            }
             let expires_ms = invite.expires_ms.map(int).transpose()?;
             let inserted = tx.execute(
                 "INSERT INTO invites (case_id, code_hash, role, party, created_ms, expires_ms)

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_nonces_in_memory.sql"),
     include_str!("migrations/0003_invite_expiry.sql"),
+    include_str!("migrations/0004_members_by_key.sql"),
 ];
 
 /// A hub database in one SQLite file.
@@ -277,10 +278,19 @@ impl Backend for Sqlite {
         caller: &PublicKey,
         name: &str,
         now_ms: u64,
+        max_cases: u64,
     ) -> StoreResult<()> {
         self.write(|conn| {
             if case_exists(conn, case)? {
                 return Err(ApiError::CaseExists);
+            }
+            let created: u64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM members WHERE key = ?1 AND role = ?2")?
+                .query_row(params![caller.0, role_text(MemberRole::Mediator)], |row| {
+                    row.get(0)
+                })?;
+            if created >= max_cases {
+                return Err(ApiError::CaseQuota { max: max_cases });
             }
             conn.prepare_cached("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)")?.execute(params![case.0, now_ms])?;
             conn.prepare_cached("INSERT INTO members (case_id, key, name, role, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![case.0, caller.0, name, role_text(MemberRole::Mediator), now_ms],
@@ -296,9 +306,16 @@ impl Backend for Sqlite {
         caller: &PublicKey,
         invite: &NewInvite,
         now_ms: u64,
+        max_invites: u64,
     ) -> StoreResult<()> {
         self.write(|conn| {
             require_mediator(conn, case, caller)?;
+            let held: u64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM invites WHERE case_id = ?1")?
+                .query_row([case.0], |row| row.get(0))?;
+            if held >= max_invites {
+                return Err(ApiError::InviteQuota { max: max_invites });
+            }
             let inserted = conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO invites

@@ -7,9 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use backchannel_core::auth::sign_request;
 use backchannel_core::{CaseId, PublicKey};
-use backchannel_hub::store::{Postgres, Sqlite};
-use backchannel_hub::{AppState, Database, LocalHub};
+use backchannel_hub::store::{Backend, Postgres, Sqlite, Stats};
+use backchannel_hub::{AppState, Database, LocalHub, Policy};
 use ed25519_dalek::SigningKey;
+use openmls::prelude::{
+    BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, SignatureScheme,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -29,6 +34,29 @@ impl Identity {
         PublicKey(self.signing.verifying_key().to_bytes())
     }
 
+    /// This identity as an MLS signer: the signature key of its leaves is its identity key,
+    /// as clients make them (`backchannel_client::mls`).
+    pub fn mls_signer(&self) -> SignatureKeyPair {
+        SignatureKeyPair::from_raw(
+            SignatureScheme::ED25519,
+            self.signing.to_bytes().to_vec(),
+            self.key().0.to_vec(),
+        )
+    }
+
+    /// Its MLS credential: a basic credential naming its key, with its key as signature key.
+    pub fn mls_credential(&self) -> CredentialWithKey {
+        CredentialWithKey {
+            credential: BasicCredential::new(self.key().0.to_vec()).into(),
+            signature_key: self.key().0.to_vec().into(),
+        }
+    }
+
+    /// A fresh key package of this identity, TLS-encoded as the hub stores it.
+    pub fn key_package(&self) -> Vec<u8> {
+        key_package(&self.mls_signer(), self.mls_credential())
+    }
+
     /// The `Authorization` header for a request at `ts_ms`, with a fresh nonce.
     pub fn header(&self, method: &str, path_and_query: &str, body: &[u8], ts_ms: u64) -> String {
         sign_request(
@@ -41,6 +69,22 @@ impl Identity {
         )
         .header_value()
     }
+}
+
+/// The ciphersuite clients use.
+pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+/// A fresh key package for `credential`, signed by `signer`, TLS-encoded: any pair, so that
+/// tests can make key packages the hub must refuse.
+pub fn key_package(signer: &SignatureKeyPair, credential: CredentialWithKey) -> Vec<u8> {
+    use tls_codec::Serialize as _;
+    let provider = OpenMlsRustCrypto::default();
+    KeyPackage::builder()
+        .build(CIPHERSUITE, &provider, signer, credential)
+        .unwrap()
+        .key_package()
+        .tls_serialize_detached()
+        .unwrap()
 }
 
 pub fn random_case() -> CaseId {
@@ -84,6 +128,8 @@ pub struct Hub {
     pub dir: tempfile::TempDir,
     /// The hub's clock when the test sets it; the real one otherwise.
     clock: Option<Clock>,
+    /// The hub's store, when the test opened it.
+    store: Option<Arc<dyn Backend>>,
 }
 
 impl Hub {
@@ -97,7 +143,31 @@ impl Hub {
             http: reqwest::Client::new(),
             dir,
             clock: None,
+            store: None,
         }
+    }
+
+    /// A hub on a SQLite file that lets `policy` say who may use it.
+    pub async fn start_with_policy(policy: Policy) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Backend> = Arc::new(Sqlite::open(&dir.path().join("hub.db")).unwrap());
+        let state = AppState::new(Arc::clone(&store)).with_policy(policy);
+        Self {
+            local: backchannel_hub::spawn_local_with(state).await.unwrap(),
+            http: reqwest::Client::new(),
+            dir,
+            clock: None,
+            store: Some(store),
+        }
+    }
+
+    /// The row counts of the hub's store (a hub from [`Hub::start_with_policy`]).
+    pub fn stats(&self) -> Stats {
+        self.store
+            .as_ref()
+            .expect("a hub whose store the test opened")
+            .stats()
+            .unwrap()
     }
 
     /// A hub on `db`; several may share one PostgreSQL database.
@@ -107,6 +177,7 @@ impl Hub {
             http: reqwest::Client::new(),
             dir: tempfile::tempdir().unwrap(),
             clock: None,
+            store: None,
         }
     }
 
@@ -121,6 +192,7 @@ impl Hub {
             http: reqwest::Client::new(),
             dir,
             clock: Some(clock.clone()),
+            store: None,
         }
     }
 

@@ -1,0 +1,124 @@
+//! Who may use a hub, through the binary: `backchannel hub --mediators FILE` refuses to start
+//! on a malformed list, naming the line, and otherwise lets only the listed keys convene.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{bin, identities, ok_json, run};
+use serde_json::Value;
+
+/// A hub process with `args` on a free loopback port; killed on drop.
+struct Hub {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_hub(dir: &Path, args: &[&str]) -> Hub {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = bin()
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("hub.sqlite"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the hub exited at start"
+        );
+        assert!(Instant::now() < deadline, "the hub did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Hub {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn key_of(home: &Path) -> String {
+    ok_json(home, &["id", "show"])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_malformed_list_of_mediators_stops_the_hub_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("mediators");
+    std::fs::write(
+        &list,
+        // A real key (RFC 8032's first test vector), a blank line, then a bad one.
+        "# who may convene\n\
+         d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\n\
+         \n\
+         not-a-key\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["hub", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("hub.sqlite"))
+        .arg("--mediators")
+        .arg(&list)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+    assert!(stderr.contains("mediators"), "{stderr}");
+    // Nothing was opened: the list is read before the database.
+    assert!(!dir.path().join("hub.sqlite").exists());
+
+    // --mediators and --open contradict each other.
+    let out = bin()
+        .args(["hub", "--open", "--mediators"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn only_a_listed_identity_convenes_on_a_hub_with_a_list_of_mediators() {
+    let dir = tempfile::tempdir().unwrap();
+    let [listed, unlisted] = ["pakistan", "stranger"].map(|n| dir.path().join(n));
+    identities(&[(&listed, "Pakistan"), (&unlisted, "Stranger")]);
+    let list = dir.path().join("mediators");
+    std::fs::write(&list, format!("{}  # Pakistan\n", key_of(&listed))).unwrap();
+    let hub = start_hub(dir.path(), &["--mediators", list.to_str().unwrap()]);
+
+    let case = ok_json(
+        &listed,
+        &["case", "new", "--hub", &hub.url, "--title", "Talks"],
+    );
+    assert!(case["case"].as_str().is_some(), "{case}");
+
+    let out = run(
+        &unlisted,
+        &[
+            "--json", "case", "new", "--hub", &hub.url, "--title", "Mine",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error: Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["error"]["code"], "not_a_mediator", "{stderr}");
+}
