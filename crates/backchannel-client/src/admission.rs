@@ -25,6 +25,8 @@ pub struct InviteOptions {
     pub expires_ms: Option<u64>,
     /// Admit whoever spends it at the next sync, without `case admit`.
     pub auto_admit: bool,
+    /// Its joiner heads its party's delegation (a party invite only).
+    pub head: bool,
 }
 
 /// An invite as issued: the code to hand over, and the id that names it in lists and
@@ -93,8 +95,8 @@ impl Client {
         role: InviteRole,
     ) -> Result<InviteCode, ClientError> {
         let options = InviteOptions {
-            expires_ms: None,
             auto_admit: true,
+            ..InviteOptions::default()
         };
         Ok(self.invite_with(case, role, options).await?.code)
     }
@@ -119,6 +121,11 @@ impl Client {
                 }
                 (MemberRole::Party, Some(party))
             }
+            InviteRole::Observer if options.head => {
+                return Err(ClientError::Invalid(
+                    "only a party's delegate can head its delegation".into(),
+                ));
+            }
             InviteRole::Observer => (MemberRole::Observer, None),
         };
         let mut secret = [0u8; 16];
@@ -140,6 +147,7 @@ impl Client {
             auto_admit: options.auto_admit,
             expires_ms: options.expires_ms,
             revoked: false,
+            head: options.head,
         });
         self.persist(Some(case), vec![], vec![], true)?;
         self.hub(case)?.create_invite(case, &request).await?;
@@ -377,18 +385,82 @@ impl Client {
         role: Role,
         index: usize,
     ) -> Result<(), ClientError> {
+        let mut head = false;
         if let Some(invite) = self.local_mut(case)?.invites.get_mut(index) {
             invite.used_by = Some(member.key);
+            head = invite.head;
         }
         let admit = ActBody::MemberAdmitted {
             key: member.key,
             name: member.name.clone(),
             role: role.clone(),
+            head,
         };
         self.post(case, &ChannelName::public(), admit).await?;
         report
             .admitted
             .push(format!("{} as {}", member.name, role.label()));
         self.fault("admit:admitted")
+    }
+}
+
+/// What an act binding its party does, and what it applies to: two acts with the same answer
+/// do the same thing for the party (`None`: an act a colleague cannot have done already).
+fn binding_target(body: &ActBody) -> Option<(String, String)> {
+    match body {
+        ActBody::CharterAccepted { proposal } => {
+            Some(("accepted the charter".into(), hex::encode(proposal.0)))
+        }
+        ActBody::AgendaConsented { item } => {
+            Some((format!("consented to agenda item {item}"), item.to_string()))
+        }
+        ActBody::DirectTalksConsented { channel } => Some((
+            format!("consented to direct talks in {channel}"),
+            channel.to_string(),
+        )),
+        ActBody::DraftAnswered { version, .. } => Some((
+            format!("answered draft version {version}"),
+            version.to_string(),
+        )),
+        _ => None,
+    }
+}
+
+impl Client {
+    /// When `body` binds this participant's party and a colleague of the same delegation
+    /// already did it: who, and when. Looks only at the procedure's acts, which are few.
+    pub(crate) fn already_done(&self, case: CaseId, body: &ActBody) -> Option<ClientError> {
+        let (what, target) = binding_target(body)?;
+        let state = self.state(case).ok()?;
+        let party = state
+            .participants
+            .get(&self.key())?
+            .role
+            .party()?
+            .to_owned();
+        let filter = crate::store::Filter {
+            procedural: true,
+            ..crate::store::Filter::default()
+        };
+        let earlier = self
+            .stored_acts(case, filter)
+            .ok()?
+            .into_iter()
+            .find(|stored| {
+                let act = &stored.act.act;
+                act.body.kind() == body.kind()
+                    && binding_target(&act.body).is_some_and(|(_, t)| t == target)
+                    && state
+                        .participants
+                        .get(&act.author)
+                        .and_then(|p| p.role.party())
+                        == Some(party.as_str())
+            })?;
+        Some(ClientError::AlreadyDone {
+            party,
+            what,
+            by: state.name_of(&earlier.act.act.author),
+            at_ms: earlier.act.act.at_ms,
+        })
     }
 }

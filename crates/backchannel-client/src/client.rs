@@ -66,6 +66,9 @@ pub(crate) struct IssuedInvite {
     pub(crate) expires_ms: Option<u64>,
     #[serde(default)]
     pub(crate) revoked: bool,
+    /// Its joiner heads its party's delegation.
+    #[serde(default)]
+    pub(crate) head: bool,
 }
 
 /// One line of a channel's verified log, for people and scripts.

@@ -43,6 +43,15 @@ pub enum ClientError {
     NotInChannel(String),
     #[error("{0}")]
     Invalid(String),
+    /// A delegate repeats what a colleague already did for their party: nothing to do. Not a
+    /// failure: the command line reports it as a success.
+    #[error("already done: {by} {what} on behalf of {party}")]
+    AlreadyDone {
+        party: String,
+        what: String,
+        by: String,
+        at_ms: u64,
+    },
     /// A name given on the command line matches nothing, or more than one thing.
     #[error("{message}")]
     Unmatched { code: &'static str, message: String },
@@ -69,6 +78,7 @@ impl ClientError {
             ClientError::NotInChannel(_) => "not_channel_member".into(),
             ClientError::Invalid(_) => "invalid".into(),
             ClientError::Unmatched { code, .. } => (*code).into(),
+            ClientError::AlreadyDone { .. } => "already_done".into(),
             ClientError::Mls(_) => "mls".into(),
         }
     }

@@ -213,8 +213,11 @@ impl Client {
         channel: &ChannelName,
         body: ActBody,
     ) -> Result<LogLine, ClientError> {
-        // Refuse what the rules refuse before touching the hub.
-        self.check_next(case, channel, &body)?;
+        // Refuse what the rules refuse before touching the hub; say so when a colleague
+        // already did it for the party.
+        if let Err(refused) = self.check_next(case, channel, &body) {
+            return Err(self.already_done(case, &body).unwrap_or(refused));
+        }
         let mut must_read = self.outgoing(case, channel)?.is_some();
         for _ in 0..POST_ATTEMPTS {
             if must_read && !self.settle_channel(case, channel).await? {

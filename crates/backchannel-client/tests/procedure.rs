@@ -48,7 +48,8 @@ async fn nothing_goes_on_record_before_every_party_accepts_the_charter() {
         us.propose_agenda_item(case, "Bases", true).await
     })
     .await;
-    refused(&mut c.us, case, "conflict", async |us| {
+    // Accepting again is no error: the party already did, and is told by whom.
+    refused(&mut c.us, case, "already_done", async |us| {
         us.accept_charter(case).await
     })
     .await;

@@ -111,6 +111,9 @@ pub enum ActBody {
         key: PublicKey,
         name: String,
         role: Role,
+        /// A party's head of delegation (absent: not the head).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        head: bool,
     },
     /// The mediator opens a discreet channel (announced on the public channel).
     ChannelOpened {

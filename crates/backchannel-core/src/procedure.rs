@@ -31,6 +31,32 @@ impl AgendaProposers {
     }
 }
 
+/// How a delegation binds its party (`charter propose --delegation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delegation {
+    /// Any admitted delegate's acceptance, consent, answer or signature binds the party.
+    #[default]
+    Any,
+    /// Only the party's head of delegation (named at admission) binds it; other delegates
+    /// prepare and talk in their channel.
+    Head,
+}
+
+impl Delegation {
+    /// The word the command line uses for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Delegation::Any => "any",
+            Delegation::Head => "head",
+        }
+    }
+
+    fn is_any(&self) -> bool {
+        *self == Delegation::Any
+    }
+}
+
 /// How the mediator may carry one side's words to the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,6 +94,9 @@ pub struct Charter {
     pub attribution: Attribution,
     #[serde(default)]
     pub deadlines: Vec<Deadline>,
+    /// Absent in charters written before delegations: any delegate binds.
+    #[serde(default, skip_serializing_if = "Delegation::is_any")]
+    pub delegation: Delegation,
 }
 
 /// One clause of a draft: text, optionally tied to an issue's option, optionally with

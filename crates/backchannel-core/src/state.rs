@@ -54,6 +54,8 @@ pub enum Rejection {
     },
     #[error("only the mediator may {0}")]
     MediatorOnly(&'static str),
+    #[error("the charter lets only {party}'s head of delegation {what}")]
+    HeadOnly { party: String, what: &'static str },
     #[error("{0} is only allowed on the public channel")]
     PublicOnly(&'static str),
     #[error("{0} is not allowed on the public channel")]
@@ -107,6 +109,7 @@ impl Rejection {
             Rejection::NotParticipant(_) => "not_participant",
             Rejection::NotChannelMember { .. } => "not_channel_member",
             Rejection::MediatorOnly(_) => "mediator_only",
+            Rejection::HeadOnly { .. } => "head_only",
             Rejection::PublicOnly(_) => "public_only",
             Rejection::DiscreetOnly(_) => "discreet_only",
             Rejection::AlreadyParticipant(_) => "already_participant",
@@ -144,6 +147,9 @@ pub enum Phase {
 pub struct Participant {
     pub name: String,
     pub role: Role,
+    /// Its party's head of delegation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub head: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +217,7 @@ impl CaseState {
             Participant {
                 name: mediator_name.clone(),
                 role: Role::Mediator,
+                head: false,
             },
         );
         let mut channels = BTreeMap::new();
@@ -417,12 +424,18 @@ impl CaseState {
         let parties = self.parties();
         let procedure = &mut self.procedure;
         match &act.body {
-            ActBody::MemberAdmitted { key, name, role } => {
+            ActBody::MemberAdmitted {
+                key,
+                name,
+                role,
+                head,
+            } => {
                 self.participants.insert(
                     *key,
                     Participant {
                         name: name.clone(),
                         role: role.clone(),
+                        head: *head,
                     },
                 );
                 if let Some(public) = self.channels.get_mut(&ChannelName::public()) {

@@ -11,7 +11,7 @@ use backchannel_core::act::{ChannelPurpose, Head};
 use backchannel_core::auth::{RequestAuth, sign_request};
 use backchannel_core::procedure::{
     AgendaProposers, Agreement, Attribution, Charter, Clause, ClauseAnswer, Conveyance,
-    Declaration, Draft, Offer,
+    Declaration, Delegation, Draft, Offer,
 };
 use backchannel_core::record::{RECORD_FORMAT, Record};
 use backchannel_core::{
@@ -105,6 +105,7 @@ fn valid_log() -> (CaseState, Vec<VerifiedAct>) {
             key: pk(n),
             name: name.into(),
             role,
+            head: false,
         };
         post(&mut state, MEDIATOR, &public, body);
     }
@@ -130,6 +131,7 @@ fn valid_log() -> (CaseState, Vec<VerifiedAct>) {
         non_papers: true,
         attribution: Attribution::OriginalWithConsent,
         deadlines: vec![],
+        delegation: Delegation::Any,
     };
     let proposal = post(
         &mut state,
@@ -510,6 +512,7 @@ impl Step {
                 key: pk((self.n % u64::from(KEYS + 1)) as u8),
                 name: text,
                 role,
+                head: self.n & 4 == 4,
             },
             2 => ActBody::ChannelOpened {
                 channel: self.chan(),
@@ -539,6 +542,11 @@ impl Step {
                         Attribution::ParaphraseOnly
                     },
                     deadlines: vec![],
+                    delegation: if self.n & 4 == 4 {
+                        Delegation::Head
+                    } else {
+                        Delegation::Any
+                    },
                 },
             },
             5 => ActBody::CharterAccepted {

@@ -110,6 +110,7 @@ impl World {
                     key: pk(n),
                     name: name.into(),
                     role,
+                    head: false,
                 },
             )
             .unwrap();
@@ -178,6 +179,7 @@ fn only_the_mediator_admits_and_opens_channels() {
         key: pk(9),
         name: "Mallory".into(),
         role: Role::Observer,
+        head: false,
     };
     assert_eq!(
         w.post(US, &public, admit).unwrap_err().code(),
@@ -243,7 +245,8 @@ fn who_sits_in_a_channel_is_said_on_the_public_record_by_the_mediator_alone() {
         assert_eq!(w.post(author, on, body).unwrap_err().code(), code);
         assert_eq!(w.state, before);
     }
-    w.post(MEDIATOR, &public, seated(true_members.clone())).unwrap();
+    w.post(MEDIATOR, &public, seated(true_members.clone()))
+        .unwrap();
     let said: Vec<PublicKey> = w.state.channels[&us].seated.iter().copied().collect();
     let mut expected = true_members;
     expected.sort();
@@ -325,7 +328,7 @@ proptest! {
             let body = match kind {
                 0 => text("words"),
                 1 => ActBody::MembersChanged { members: vec![pk(MEDIATOR), pk(author)] },
-                _ => ActBody::MemberAdmitted { key: pk(author.wrapping_add(10)), name: "n".into(), role: Role::Observer },
+                _ => ActBody::MemberAdmitted { key: pk(author.wrapping_add(10)), name: "n".into(), role: Role::Observer, head: false },
             };
             let before = w.state.clone();
             if w.post(author, &channels[ch], body).is_err() {

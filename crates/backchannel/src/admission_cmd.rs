@@ -29,6 +29,10 @@ pub struct InviteArgs {
     /// Admit whoever spends the code at the next sync, without `case admit`.
     #[arg(long)]
     pub auto_admit: bool,
+    /// Its joiner heads the party's delegation (matters under `charter propose --delegation
+    /// head`).
+    #[arg(long)]
+    pub head: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +88,7 @@ pub async fn invite(client: &mut Client, json: bool, args: InviteArgs) -> anyhow
     let options = InviteOptions {
         expires_ms,
         auto_admit: args.auto_admit,
+        head: args.head,
     };
     let issued = client.invite_with(case, role, options).await?;
     let code = issued.code.encode();

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if output::already_done(json, &e) => ExitCode::SUCCESS,
         Err(e) => {
             let (code, message) = output::describe(&e);
             output::error(json, &code, &message);

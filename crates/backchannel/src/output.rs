@@ -12,6 +12,29 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
 
 /// The stable code and the sentence for an error: the code of the first cause that has one;
 /// the causes' sentences joined, each said once.
+/// When `error` says a colleague already did what was asked for the party: says so on
+/// stdout, as the success it is, and returns true.
+pub fn already_done(json: bool, error: &anyhow::Error) -> bool {
+    let Some(ClientError::AlreadyDone {
+        party,
+        what,
+        by,
+        at_ms,
+    }) = error.chain().find_map(|c| c.downcast_ref::<ClientError>())
+    else {
+        return false;
+    };
+    if json {
+        let done = serde_json::json!({
+            "already_done": { "party": party, "what": what, "by": by, "at_ms": at_ms }
+        });
+        println!("{done}");
+    } else {
+        println!("already done: {by} {what} for {party} on {}", utc(*at_ms));
+    }
+    true
+}
+
 pub fn describe(error: &anyhow::Error) -> (String, String) {
     let code = error
         .chain()

@@ -110,3 +110,115 @@ fn an_offline_delegate_reads_a_match_made_while_it_was_away() {
         assert_eq!(ok_json(h, &["verify-home"])["cases"][0]["verified"], true);
     }
 }
+
+/// One voice per party. `--delegation any`: a colleague repeating what a delegate already did
+/// for the party is told so, as a success, and the party counts once. `--delegation head`:
+/// only the head of delegation (invited with `--head`) binds the party.
+#[test]
+fn a_delegation_speaks_with_one_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let home = |name: &str| dir.path().join(name);
+    let (mediator, head, aide, iran) = (
+        home("pakistan"),
+        home("us-head"),
+        home("us-aide"),
+        home("iran"),
+    );
+    identities(&[
+        (&mediator, "Pakistan"),
+        (&head, "Rubio"),
+        (&aide, "Witkoff"),
+        (&iran, "Araghchi"),
+    ]);
+
+    // Any delegate binds: the colleague's repeat is an informative success.
+    let case = new_case(&mediator, &hub.url, "Talks");
+    seat_parties(
+        &mediator,
+        &case,
+        &[
+            (&head, "United States"),
+            (&aide, "United States"),
+            (&iran, "Iran"),
+        ],
+    );
+    ok_json(&mediator, &["charter", "propose", &case]);
+    ok_json(&head, &["charter", "accept", &case]);
+    let repeat = run(&aide, &["--json", "charter", "accept", &case]);
+    assert!(repeat.status.success(), "{repeat:?}");
+    let done: serde_json::Value = serde_json::from_slice(&repeat.stdout).unwrap();
+    assert_eq!(done["already_done"]["by"], "Rubio", "{done}");
+    assert_eq!(done["already_done"]["party"], "United States", "{done}");
+    let prose = run(&aide, &["charter", "accept", &case]);
+    assert!(prose.status.success());
+    let prose = String::from_utf8_lossy(&prose.stdout).into_owned();
+    assert!(
+        prose.contains("already done: Rubio accepted the charter"),
+        "{prose}"
+    );
+    let shown = ok_json(&mediator, &["case", "show", &case]);
+    assert_eq!(
+        shown["procedure"]["charter"]["accepted_by"],
+        serde_json::json!(["United States"]),
+        "{shown}"
+    );
+
+    // Only the head binds: the aide's acceptance is refused and changes nothing.
+    let case = new_case(&mediator, &hub.url, "Talks under heads");
+    let invite = |who: &std::path::Path, party: &str, extra: &[&str]| {
+        let mut args = vec![
+            "case",
+            "invite",
+            &case,
+            "--role",
+            "party",
+            "--party",
+            party,
+            "--auto-admit",
+        ];
+        args.extend_from_slice(extra);
+        let code = ok_json(&mediator, &args)["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok_json(who, &["case", "join", &code]);
+    };
+    invite(&head, "United States", &["--head"]);
+    invite(&aide, "United States", &[]);
+    invite(&iran, "Iran", &["--head"]);
+    ok_json(&mediator, &["sync", &case]);
+    ok_json(
+        &mediator,
+        &["charter", "propose", &case, "--delegation", "head"],
+    );
+    let refused = run(&aide, &["--json", "charter", "accept", &case]);
+    assert_eq!(refused.status.code(), Some(1));
+    let error: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&refused.stderr).trim()).unwrap();
+    assert_eq!(error["error"]["code"], "head_only", "{error}");
+    let shown = ok_json(&mediator, &["case", "show", &case]);
+    assert_eq!(
+        shown["procedure"]["charter"]["accepted_by"],
+        serde_json::json!([])
+    );
+    ok_json(&head, &["charter", "accept", &case]);
+    ok_json(&iran, &["charter", "accept", &case]);
+    let shown = ok_json(&mediator, &["case", "show", &case]);
+    assert_eq!(
+        shown["procedure"]["charter"]["status"], "in_force",
+        "{shown}"
+    );
+    // The aide still talks in its party's channel.
+    ok_json(
+        &aide,
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "a note for the head",
+        ],
+    );
+}

@@ -203,12 +203,13 @@ pub fn scenario() -> backchannel_formula::Scenario {
 /// The charter the procedure's tests propose: either side may propose agenda items,
 /// non-papers allowed, originals conveyed with their author's consent.
 pub fn charter() -> backchannel_core::procedure::Charter {
-    use backchannel_core::procedure::{AgendaProposers, Attribution, Charter};
+    use backchannel_core::procedure::{AgendaProposers, Attribution, Charter, Delegation};
     Charter {
         agenda_proposers: AgendaProposers::PartiesAndMediator,
         non_papers: true,
         attribution: Attribution::OriginalWithConsent,
         deadlines: vec![],
+        delegation: Delegation::Any,
     }
 }
 

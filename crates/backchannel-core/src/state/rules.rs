@@ -15,7 +15,7 @@ mod settlement;
 use super::{CaseState, ChannelState, Rejection};
 use crate::act::{Act, ActBody, ChannelPurpose, MAX_TEXT_CHARS, SignedAct, VerifiedAct};
 use crate::history::History;
-use crate::procedure::CharterState;
+use crate::procedure::{CharterState, Delegation};
 
 fn check_text(what: &str, text: &str) -> Result<(), Rejection> {
     let chars = text.chars().count();
@@ -49,6 +49,29 @@ impl Ctx<'_> {
 
     fn party(&self, what: &'static str) -> Result<&str, Rejection> {
         self.party.ok_or(Rejection::PartyOnly(what))
+    }
+
+    /// Under a charter (proposed or in force) of `delegation: head`, only the party's head
+    /// of delegation binds it: accepts, consents, answers drafts, signs, declares.
+    fn binding(&self, party: &str, what: &'static str) -> Result<(), Rejection> {
+        let state = self.state;
+        let mode = state
+            .procedure
+            .charter
+            .as_ref()
+            .map_or(Delegation::Any, |c| c.charter.delegation);
+        let head = state
+            .participants
+            .get(&self.act.author)
+            .is_some_and(|p| p.head);
+        if mode == Delegation::Any || head {
+            Ok(())
+        } else {
+            Err(Rejection::HeadOnly {
+                party: party.to_owned(),
+                what,
+            })
+        }
     }
 
     fn public_only(&self) -> Result<(), Rejection> {
@@ -154,7 +177,9 @@ impl Ctx<'_> {
     pub(super) fn check(&self) -> Result<(), Rejection> {
         match &self.act.body {
             ActBody::CaseOpened { .. } => Err(Rejection::BadGenesis),
-            ActBody::MemberAdmitted { key, name, role } => self.member_admitted(key, name, role),
+            ActBody::MemberAdmitted {
+                key, name, role, ..
+            } => self.member_admitted(key, name, role),
             ActBody::ChannelOpened {
                 channel: name,
                 purpose,

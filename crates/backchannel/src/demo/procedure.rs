@@ -67,6 +67,7 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
             what: "a framework text".into(),
             by: "2027-03-31".into(),
         }],
+        delegation: backchannel_core::procedure::Delegation::Any,
     };
     cast.mediator.propose_charter(case, charter).await?;
     n.say("  Pakistan proposes the procedural rules: either side may propose agenda items; non-papers");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use backchannel_client::Client;
-use backchannel_core::procedure::{AgendaProposers, Attribution, Charter, Deadline};
+use backchannel_core::procedure::{AgendaProposers, Attribution, Charter, Deadline, Delegation};
 use backchannel_formula::Issue;
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
@@ -28,6 +28,15 @@ pub enum AttributionArg {
     Original,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DelegationArg {
+    /// Any admitted delegate's act binds its party.
+    Any,
+    /// Only the party's head of delegation (invited with --head) accepts, consents, answers
+    /// drafts and signs.
+    Head,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CharterCommand {
     /// As mediator: propose the charter (public).
@@ -45,6 +54,9 @@ pub enum CharterCommand {
         /// A deadline, WHAT=DATE (repeatable).
         #[arg(long = "deadline", value_name = "WHAT=DATE")]
         deadlines: Vec<String>,
+        /// Who binds a party: any of its delegates, or only its head of delegation.
+        #[arg(long, value_enum, default_value = "any")]
+        delegation: DelegationArg,
     },
     /// As a party: accept the charter on the table (public).
     Accept { case: String },
@@ -93,6 +105,7 @@ pub(super) async fn charter(
             non_papers,
             attribution,
             deadlines,
+            delegation,
         } => {
             let case = client.resolve_case(&case)?;
             client.sync(case).await?;
@@ -120,6 +133,10 @@ pub(super) async fn charter(
                     AttributionArg::Original => Attribution::OriginalWithConsent,
                 },
                 deadlines,
+                delegation: match delegation {
+                    DelegationArg::Any => Delegation::Any,
+                    DelegationArg::Head => Delegation::Head,
+                },
             };
             let line = client.propose_charter(case, charter).await?;
             print_line(json, &line)

@@ -28,6 +28,7 @@ impl Ctx<'_> {
         let party = self.party("accept the charter")?;
         self.public_only()?;
         let charter = self.charter()?;
+        self.binding(party, "accept the charter")?;
         if charter.proposal != *proposal {
             return Err(Rejection::Unknown(
                 "that is not the charter on the table".into(),
@@ -80,6 +81,7 @@ impl Ctx<'_> {
         let procedure = &self.state.procedure;
         let party = self.party("consent to agenda items")?;
         self.public_only()?;
+        self.binding(party, "consent to agenda items")?;
         let Some(entry) = procedure.agenda.get(item) else {
             return Err(Rejection::Unknown(format!("no agenda item {item}")));
         };

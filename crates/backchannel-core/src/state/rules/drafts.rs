@@ -58,6 +58,7 @@ impl Ctx<'_> {
         let procedure = &self.state.procedure;
         let act = self.act;
         let party = self.own_channel()?;
+        self.binding(party, "answer drafts")?;
         let Some(draft) = procedure
             .drafts
             .get(&act.channel)

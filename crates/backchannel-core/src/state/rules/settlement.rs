@@ -28,6 +28,7 @@ impl Ctx<'_> {
         let procedure = &self.state.procedure;
         let party = self.party("consent to direct talks")?;
         self.public_only()?;
+        self.binding(party, "consent to direct talks")?;
         match procedure.direct.get(channel) {
             Some(p) if p.consents.contains(party) => Err(Rejection::Conflict(format!(
                 "{party} has already consented"
@@ -70,6 +71,9 @@ impl Ctx<'_> {
         let procedure = &self.state.procedure;
         let act = self.act;
         self.discreet_only()?;
+        if let Some(party) = self.party {
+            self.binding(party, "sign the agreement")?;
+        }
         match &procedure.agreement {
             // A participant who reads the public record before a discreet channel
             // meets the publication first and the signature it embeds second.
@@ -168,6 +172,7 @@ impl Ctx<'_> {
 
     pub(super) fn declaration_tabled(&self, declaration: &Declaration) -> Result<(), Rejection> {
         let party = self.own_channel()?;
+        self.binding(party, "table its declaration")?;
         if declaration.party != party {
             return Err(Rejection::Invalid(format!(
                 "{party} declares only for itself"
