@@ -71,7 +71,15 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
             demand: false,
         } => format!("proposed an agenda item: {title}"),
         ActBody::AgendaConsented { item } => format!("consented to agenda item {item}"),
-        ActBody::PositionSealed { .. } => "sealed its position to the mediator".into(),
+        ActBody::PositionSealed { replaces: None, .. } => {
+            "sealed its position to the mediator".into()
+        }
+        ActBody::PositionSealed {
+            replaces: Some(version),
+            ..
+        } => format!(
+            "sealed a revision of its position (replacing version {version}) to the mediator"
+        ),
         ActBody::RequirementRegistered {
             requirement,
             rationale,

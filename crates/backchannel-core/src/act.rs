@@ -146,7 +146,13 @@ pub enum ActBody {
     /// A party consents to the agenda item proposed at this public index (public).
     AgendaConsented { item: u64 },
     /// A party's private position, sealed to the mediator in its bilateral channel.
-    PositionSealed { position: Position },
+    PositionSealed {
+        position: Position,
+        /// The version of the party's sealed position this one revises; absent for the
+        /// first. Every revision stays in the channel; the latest is the party's position.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<u32>,
+    },
     /// An observer's requirement on any agreement, with its rationale (public).
     RequirementRegistered {
         requirement: Requirement,

@@ -304,8 +304,12 @@ pub struct Procedure {
     /// Agenda items by the public index of their proposal.
     pub agenda: BTreeMap<u64, AgendaItem>,
     pub requirements: Vec<RegisteredRequirement>,
-    /// Positions sealed to the mediator, by party (the mediator holds all; a party its own).
+    /// Positions sealed to the mediator, by party (the mediator holds all; a party its own):
+    /// the latest revision of each.
     pub positions: BTreeMap<String, Position>,
+    /// The version of each party's latest sealed position, from 1.
+    #[serde(default)]
+    pub position_versions: BTreeMap<String, u32>,
     /// Drafts issued, per channel, in version order.
     pub drafts: BTreeMap<ChannelName, Vec<Draft>>,
     /// Answers: channel → version → party → clause → answer.
@@ -320,6 +324,17 @@ pub struct Procedure {
     pub declarations_published: bool,
     /// Consents to convey: (message hash, destination channel).
     pub convey_consents: BTreeSet<(Digest32, ChannelName)>,
+}
+
+impl Procedure {
+    /// The version of `party`'s sealed position, if one is sealed (states folded before
+    /// versions were kept count the one they hold as version 1).
+    pub fn position_version(&self, party: &str) -> Option<u32> {
+        self.position_versions
+            .get(party)
+            .copied()
+            .or_else(|| self.positions.contains_key(party).then_some(1))
+    }
 }
 
 impl Procedure {

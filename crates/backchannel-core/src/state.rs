@@ -503,8 +503,10 @@ impl CaseState {
                     entry.adopted = parties.is_subset(&entry.consents);
                 }
             }
-            ActBody::PositionSealed { position } => {
+            ActBody::PositionSealed { position, .. } => {
                 if let Some(party) = party {
+                    let version = procedure.position_version(&party).map_or(1, |v| v + 1);
+                    procedure.position_versions.insert(party.clone(), version);
                     procedure.positions.insert(party, position.clone());
                 }
             }

@@ -584,6 +584,7 @@ impl Step {
                     red_lines: Default::default(),
                     reservation: (self.n % 3) as f64 / 2.0,
                 },
+                replaces: self.flag.then_some((self.n % 3) as u32),
             },
             10 => ActBody::RequirementRegistered {
                 requirement: Requirement {

@@ -209,6 +209,38 @@ fn a_delegation_speaks_with_one_voice() {
         shown["procedure"]["charter"]["status"], "in_force",
         "{shown}"
     );
+    // A sealed position is revised explicitly: a revision names the version it replaces,
+    // so no delegate silently overwrites a colleague's; every revision stays on record.
+    ok_json(&mediator, &["issues", "define", &case, "--file", SCENARIO]);
+    let seal = |who: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "--json", "position", "seal", &case, "--file", SCENARIO, "--party", "us",
+        ];
+        args.extend_from_slice(extra);
+        run(who, &args)
+    };
+    assert!(seal(&aide, &[]).status.success());
+    let overwrite = seal(&head, &[]);
+    assert_eq!(overwrite.status.code(), Some(1));
+    let error: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&overwrite.stderr).trim()).unwrap();
+    assert_eq!(error["error"]["code"], "conflict", "{error}");
+    assert!(seal(&head, &["--replace", "1"]).status.success());
+    let stale = seal(&aide, &["--replace", "1"]);
+    assert_eq!(stale.status.code(), Some(1));
+    let shown = ok_json(&mediator, &["case", "show", &case]);
+    assert_eq!(
+        shown["procedure"]["position_versions"]["United States"], 2,
+        "{shown}"
+    );
+    let channel = ok_json(&mediator, &["read", &case, "--channel", "united-states"]);
+    let seals = channel
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "position_sealed")
+        .count();
+    assert_eq!(seals, 2, "both revisions stay on the channel");
     // The aide still talks in its party's channel.
     ok_json(
         &aide,

@@ -168,13 +168,24 @@ impl Client {
 
     // --- positions and requirements ---------------------------------------------------------
 
-    /// Seals this party's position to the mediator, in the party's bilateral channel.
+    /// Seals this party's first position to the mediator, in the party's bilateral channel.
     pub async fn seal_position(
         &mut self,
         case: CaseId,
         position: Position,
     ) -> Result<LogLine, ClientError> {
-        self.post_own(case, ActBody::PositionSealed { position })
+        self.revise_position(case, position, None).await
+    }
+
+    /// Seals this party's position, revising the version `replaces` names (the party's
+    /// latest); every revision stays in the channel.
+    pub async fn revise_position(
+        &mut self,
+        case: CaseId,
+        position: Position,
+        replaces: Option<u32>,
+    ) -> Result<LogLine, ClientError> {
+        self.post_own(case, ActBody::PositionSealed { position, replaces })
             .await
     }
 

@@ -192,7 +192,9 @@ impl Ctx<'_> {
             ActBody::IssuesDefined { issues } => self.issues_defined(issues),
             ActBody::AgendaProposed { title, demand } => self.agenda_proposed(title, demand),
             ActBody::AgendaConsented { item } => self.agenda_consented(item),
-            ActBody::PositionSealed { position } => self.position_sealed(position),
+            ActBody::PositionSealed { position, replaces } => {
+                self.position_sealed(position, *replaces)
+            }
             ActBody::RequirementRegistered {
                 requirement,
                 rationale,

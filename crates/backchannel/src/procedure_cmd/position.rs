@@ -22,6 +22,9 @@ pub enum PositionCommand {
         /// The id of the profile in the file's `parties`.
         #[arg(long)]
         party: String,
+        /// Revise the party's sealed position: the version it replaces (the latest).
+        #[arg(long, value_name = "VERSION")]
+        replace: Option<u32>,
     },
 }
 
@@ -56,7 +59,12 @@ pub(super) async fn position(
     json: bool,
     command: PositionCommand,
 ) -> anyhow::Result<()> {
-    let PositionCommand::Seal { case, file, party } = command;
+    let PositionCommand::Seal {
+        case,
+        file,
+        party,
+        replace,
+    } = command;
     let case = client.resolve_case(&case)?;
     client.sync(case).await?;
     let mine = client
@@ -74,7 +82,7 @@ pub(super) async fn position(
         );
         position.name.clone_from(&mine);
     }
-    let line = client.seal_position(case, position).await?;
+    let line = client.revise_position(case, position, replace).await?;
     if json {
         output::json(&json!({ "act": line, "party": mine, "renamed_from": renamed }))
     } else {

@@ -1,6 +1,6 @@
 //! The case's procedure as this participant sees it, for `case show`: as JSON, and as prose.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use backchannel_core::CaseState;
 use backchannel_formula::{Condition, RequirementKind};
@@ -126,6 +126,11 @@ pub fn summary(state: &CaseState) -> Value {
         "agenda": agenda,
         "issues": issues,
         "positions_held": procedure.positions.keys().collect::<Vec<_>>(),
+        "position_versions": procedure
+            .positions
+            .keys()
+            .map(|party| (party.clone(), procedure.position_version(party)))
+            .collect::<BTreeMap<_, _>>(),
         "requirements": requirements,
         "offers": offers,
         "drafts": { "versions": versions, "latest": latest },

@@ -10,11 +10,31 @@ use crate::procedure::{Attribution, Conveyance};
 use crate::state::Rejection;
 
 impl Ctx<'_> {
-    pub(super) fn position_sealed(&self, position: &Position) -> Result<(), Rejection> {
+    pub(super) fn position_sealed(
+        &self,
+        position: &Position,
+        replaces: Option<u32>,
+    ) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let party = self.own_channel()?;
         if procedure.issues.is_empty() {
             return Err(Rejection::Unknown("the issues are not defined yet".into()));
+        }
+        // A revision names the version it replaces, so that no delegate silently overwrites
+        // what a colleague sealed.
+        match (procedure.position_version(party), replaces) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Rejection::Unknown(format!(
+                    "no position of {party} is sealed yet: seal one without replacing"
+                )));
+            }
+            (Some(current), Some(named)) if named == current => {}
+            (Some(current), _) => {
+                return Err(Rejection::Conflict(format!(
+                    "{party}'s position version {current} is sealed: a revision names it (replace {current})"
+                )));
+            }
         }
         if position.name != party {
             return Err(Rejection::Invalid(format!(
