@@ -10,6 +10,7 @@ pub mod auth;
 pub mod b64;
 pub mod history;
 pub mod ids;
+pub mod plan;
 pub mod procedure;
 pub mod record;
 pub mod state;
