@@ -13,6 +13,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the request body is larger than the hub accepts")]
     BodyTooLarge,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     #[error("no such route")]
     NoRoute,
     #[error("this route does not accept that method")]
@@ -99,6 +101,8 @@ pub enum ApiError {
     InviteQuota { max: u64 },
     #[error("the hub is handling too many requests; try again shortly")]
     RateLimited,
+    #[error("the hub is serving as many requests as it can at once; try again shortly")]
+    TooBusy,
     /// A failure of the hub itself; the detail is logged, never sent.
     #[error("the hub failed to handle this request")]
     Internal(String),
@@ -113,6 +117,7 @@ impl ApiError {
             | InvalidKeyPackage(_) | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
             | InvalidLimit => StatusCode::BAD_REQUEST,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             NoRoute | CaseNotFound | ChannelNotFound | InviteUnknown | MemberNotFound
             | NoKeyPackage => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -126,7 +131,7 @@ impl ApiError {
             | StaleHead { .. }
             | EpochTaken => StatusCode::CONFLICT,
             InviteRevoked | InviteExpired => StatusCode::GONE,
-            TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
+            TooManyStreams | TooBusy => StatusCode::SERVICE_UNAVAILABLE,
             StreamQuota | CaseQuota { .. } | InviteQuota { .. } | RateLimited => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -140,6 +145,7 @@ impl ApiError {
         match self {
             BadRequest(_) => "bad_request",
             BodyTooLarge => "body_too_large",
+            BodyTimeout => "body_timeout",
             NoRoute => "not_found",
             MethodNotAllowed => "method_not_allowed",
             AuthMissing => "auth_missing",
@@ -175,6 +181,7 @@ impl ApiError {
             TooManyStreams => "too_many_streams",
             StreamQuota | CaseQuota { .. } | InviteQuota { .. } => "quota_exceeded",
             RateLimited => "rate_limited",
+            TooBusy => "too_busy",
             Internal(_) => "internal",
         }
     }

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
@@ -58,8 +58,19 @@ pub fn app(state: AppState) -> Router {
         .merge(signed)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(from_fn_with_state(state.clone(), limit_requests))
         .layer(from_fn(log_request))
         .with_state(state)
+}
+
+/// Bounds the requests served at once: one more than the state allows is `503 too_busy`,
+/// answered without reading its body. A WebSocket stream holds its place only until it is
+/// upgraded; open streams have their own bound.
+async fn limit_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match state.claim_request() {
+        Ok(_permit) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
 }
 
 /// One line per request: method, path, status and duration. Never bodies or queries.

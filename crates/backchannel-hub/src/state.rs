@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use backchannel_core::api::Notice;
 use backchannel_core::{CaseId, PublicKey};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
+use crate::extract::BODY_TIMEOUT;
 use crate::policy::Policy;
 use crate::store::Backend;
 
@@ -16,6 +18,8 @@ use crate::store::Backend;
 pub const MAX_STREAMS: usize = 1024;
 /// The most of them one key may hold, so that no key takes every slot.
 pub const MAX_STREAMS_PER_KEY: usize = 8;
+/// The most requests the hub serves at once; one more is answered `503 too_busy`.
+pub const MAX_REQUESTS: usize = 4096;
 /// How many notices a slow stream may fall behind before it is closed.
 const NOTICE_BUFFER: usize = 1024;
 
@@ -40,6 +44,10 @@ pub struct AppState {
     /// Open streams by key, and how many one key may hold.
     streams_by_key: Arc<Mutex<HashMap<PublicKey, usize>>>,
     max_streams_per_key: usize,
+    /// Requests being served, bounded by [`MAX_REQUESTS`].
+    requests: Arc<Semaphore>,
+    /// How long a request's body may take to arrive.
+    body_timeout: Duration,
 }
 
 /// A stream's place among the open ones: given back when dropped.
@@ -74,6 +82,8 @@ impl AppState {
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             streams_by_key: Arc::default(),
             max_streams_per_key: MAX_STREAMS_PER_KEY,
+            requests: Arc::new(Semaphore::new(MAX_REQUESTS)),
+            body_timeout: BODY_TIMEOUT,
         }
     }
 
@@ -99,6 +109,30 @@ impl AppState {
         self.streams = Arc::new(Semaphore::new(max_streams));
         self.max_streams_per_key = per_key;
         self
+    }
+
+    /// Replaces the bound on requests served at once (tests).
+    pub fn with_max_requests(mut self, max_requests: usize) -> Self {
+        self.requests = Arc::new(Semaphore::new(max_requests));
+        self
+    }
+
+    /// Replaces how long a request's body may take to arrive (tests).
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How long a request's body may take to arrive.
+    pub fn body_timeout(&self) -> Duration {
+        self.body_timeout
+    }
+
+    /// A place for one more request being served, or `too_busy` when the hub is full.
+    pub(crate) fn claim_request(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.requests)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooBusy)
     }
 
     /// The hub's time, in unix milliseconds.

@@ -161,6 +161,21 @@ impl Hub {
         }
     }
 
+    /// A hub on a SQLite file serving the state `adjust` makes of the default one (tests of
+    /// the hub's bounds: body timeout, requests at once).
+    pub async fn start_with_state(adjust: impl FnOnce(AppState) -> AppState) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Backend> = Arc::new(Sqlite::open(&dir.path().join("hub.db")).unwrap());
+        let state = adjust(AppState::new(Arc::clone(&store)));
+        Self {
+            local: backchannel_hub::spawn_local_with(state).await.unwrap(),
+            http: reqwest::Client::new(),
+            dir,
+            clock: None,
+            store: Some(store),
+        }
+    }
+
     /// The row counts of the hub's store (a hub from [`Hub::start_with_policy`]).
     pub fn stats(&self) -> Stats {
         self.store
