@@ -197,6 +197,21 @@ as us   declaration table "$CASE" --text "The United States will implement its c
 as iran declaration table "$CASE" --text "Iran reaffirms that it will never seek a nuclear weapon."
 as pakistan declaration publish "$CASE"
 
+# --- implementation --------------------------------------------------------------------------
+step "implementation: the plan, progress reported by each side, attested by the named verifier"
+# The seed story's plan, the UAE named as verifier of Iran's nuclear steps.
+PLAN_SOURCE=$(dirname "$SCENARIO")/../../backchannel-core/plans/us-iran.json
+sed 's/"Inspector"/"United Arab Emirates"/g' "$PLAN_SOURCE" >"$DIR/plan.json"
+as pakistan implement plan propose "$CASE" --file "$DIR/plan.json"
+as us   implement plan accept "$CASE"
+as iran implement plan accept "$CASE"
+as iran implement report "$CASE" --commitment enrichment_cap --status 3 --note "cascades reconfigured"
+as uae  implement attest "$CASE" --commitment enrichment_cap --status 3 --evidence "inspection report 1"
+as uae  implement attest "$CASE" --commitment stockpile --status 3 --evidence "shipment verified"
+as us   implement report "$CASE" --commitment sanctions_relief --status 2 --note "first phase lifted"
+as saudi implement status "$CASE"
+as saudi --json implement status "$CASE" >"$DIR/implementation.json"
+
 # --- the public record ---------------------------------------------------------------------------
 step "everyone reads the public record"
 for who in pakistan us iran uae saudi; do

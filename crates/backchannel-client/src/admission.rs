@@ -418,6 +418,10 @@ fn binding_target(body: &ActBody) -> Option<(String, String)> {
             format!("consented to direct talks in {channel}"),
             channel.to_string(),
         )),
+        ActBody::PlanAccepted { proposal } => Some((
+            "accepted the implementation plan".into(),
+            hex::encode(proposal.0),
+        )),
         ActBody::DraftAnswered { version, .. } => Some((
             format!("answered draft version {version}"),
             version.to_string(),

@@ -211,5 +211,32 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
                 .collect();
             format!("co-signed the channel heads it holds: {}", parts.join(", "))
         }
+        ActBody::PlanProposed { plan } => format!(
+            "proposed the implementation plan: {} commitment(s), {} milestone(s), {} verifier(s)",
+            plan.commitments.len(),
+            plan.milestones.len(),
+            plan.verifiers.len()
+        ),
+        ActBody::PlanAccepted { proposal } => {
+            format!("accepted the implementation plan {}", proposal.short())
+        }
+        ActBody::ProgressReported {
+            commitment,
+            status,
+            note,
+        } => with_note(format!("reported {commitment} at {status} of 3"), note),
+        ActBody::Attested {
+            commitment,
+            status,
+            evidence,
+        } => with_note(format!("attested {commitment} at {status} of 3"), evidence),
+    }
+}
+
+fn with_note(said: String, note: &str) -> String {
+    if note.is_empty() {
+        said
+    } else {
+        format!("{said}: {note}")
     }
 }

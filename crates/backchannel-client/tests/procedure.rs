@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use backchannel_client::Client;
+use backchannel_core::plan::Plan;
 use backchannel_core::procedure::{Agreement, ClauseAnswer, Offer, OfferStatus};
 use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, Phase};
 use backchannel_formula::Condition;
@@ -354,6 +355,153 @@ async fn originals_are_conveyed_only_with_their_authors_consent() {
             text: "We can accept a phased lifting of sanctions.".into()
         }
     );
+}
+
+/// The seed's cast with an agreement signed by every party and the mediator, and published.
+async fn published() -> Cast {
+    let mut c = chartered().await;
+    let case = c.case;
+    for (client, id) in [(&mut c.us, "us"), (&mut c.iran, "iran")] {
+        let position = scenario().parties.into_iter().find(|p| p.id == id).unwrap();
+        client.seal_position(case, position).await.unwrap();
+    }
+    c.mediator.sync(case).await.unwrap();
+    let proposal = c.mediator.propose_next_draft(case).unwrap();
+    let draft = c
+        .mediator
+        .issue_draft(case, "Text 1", proposal.draft.clauses.clone())
+        .await
+        .unwrap();
+    for party in [&mut c.us, &mut c.iran] {
+        party.sync(case).await.unwrap();
+        let answers = draft
+            .clauses
+            .iter()
+            .map(|cl| (cl.id.clone(), ClauseAnswer::Accept))
+            .collect();
+        party
+            .answer_draft(case, draft.version, answers)
+            .await
+            .unwrap();
+    }
+    c.mediator.sync(case).await.unwrap();
+    let agreement = Agreement {
+        title: "Framework".into(),
+        clauses: draft.clauses.clone(),
+        guarantors: vec![],
+    };
+    c.mediator.table_agreement(case, agreement).await.unwrap();
+    for party in [&mut c.us, &mut c.iran] {
+        party.sync(case).await.unwrap();
+        party.sign_agreement(case).await.unwrap();
+    }
+    c.mediator.sign_agreement(case).await.unwrap();
+    c.mediator.publish_agreement(case).await.unwrap();
+    c.sync_all().await;
+    c
+}
+
+/// The seed story's plan, its verifier the case's observer.
+fn plan_for(verifier: &str) -> Plan {
+    let text =
+        include_str!("../../backchannel-core/plans/us-iran.json").replace("Inspector", verifier);
+    Plan::parse(text.as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn implementation_is_reported_by_obligors_attested_by_named_verifiers_and_scored() {
+    let mut c = published().await;
+    let case = c.case;
+    let verifier = c.uae.name().to_owned();
+    // No plan before publication is possible, and none is in force until every party accepts.
+    refused(&mut c.us, case, "mediator_only", async |us| {
+        us.propose_plan(case, plan_for(&verifier)).await
+    })
+    .await;
+    c.mediator
+        .propose_plan(case, plan_for(&verifier))
+        .await
+        .unwrap();
+    c.sync_all().await;
+    refused(&mut c.us, case, "plan_not_in_force", async |us| {
+        us.report_progress(case, "sanctions_relief", 1, "").await
+    })
+    .await;
+    c.us.accept_plan(case).await.unwrap();
+    refused(&mut c.us, case, "already_done", async |us| {
+        us.accept_plan(case).await
+    })
+    .await;
+    c.iran.accept_plan(case).await.unwrap();
+    c.sync_all().await;
+
+    // Each refusal has its own code and changes nothing.
+    refused(&mut c.iran, case, "party_cannot_attest", async |iran| {
+        iran.attest(case, "enrichment_cap", 3, "we checked ourselves")
+            .await
+    })
+    .await;
+    refused(&mut c.uae, case, "not_a_verifier", async |uae| {
+        uae.attest(case, "sanctions_relief", 3, "").await
+    })
+    .await;
+    refused(&mut c.us, case, "not_obligor", async |us| {
+        us.report_progress(case, "enrichment_cap", 0, "").await
+    })
+    .await;
+    refused(&mut c.us, case, "invalid_act", async |us| {
+        us.report_progress(case, "sanctions_relief", 4, "").await
+    })
+    .await;
+
+    // Implementation Day comes with the verifier's attestations of Iran's first steps.
+    let before = c
+        .mediator
+        .implementation_status(case, u64::MAX / 2)
+        .unwrap()
+        .unwrap();
+    assert!(!before.milestones[1].reached);
+    c.iran
+        .report_progress(case, "enrichment_cap", 3, "cascades reconfigured")
+        .await
+        .unwrap();
+    c.uae
+        .attest(case, "enrichment_cap", 3, "inspection report 1")
+        .await
+        .unwrap();
+    c.uae
+        .attest(case, "stockpile", 3, "shipment verified")
+        .await
+        .unwrap();
+    c.us.report_progress(case, "sanctions_relief", 2, "first phase lifted")
+        .await
+        .unwrap();
+    c.sync_all().await;
+    let now = backchannel_client::hub::now_ms();
+    for reader in [&c.mediator, &c.us, &c.iran, &c.uae] {
+        let status = reader.implementation_status(case, now).unwrap().unwrap();
+        let implementation = &status.milestones[1];
+        assert_eq!(implementation.id, "implementation");
+        assert!(implementation.reached, "{}", reader.name());
+        assert!(
+            !status.milestones[0].reached,
+            "adoption comes 90 days after publication"
+        );
+        let by_id = |id: &str| status.commitments.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(by_id("enrichment_cap").status, 3);
+        assert_eq!(by_id("sanctions_relief").status, 2);
+        // Sanctions relief falls due on Implementation Day.
+        assert_eq!(
+            by_id("sanctions_relief").due_ms,
+            implementation.reached_at_ms
+        );
+        // 3 + 3 + 2 of 5 × 3.
+        assert!(
+            (status.score - 8.0 / 15.0).abs() < 1e-12,
+            "{}",
+            status.score
+        );
+    }
 }
 
 #[tokio::test]

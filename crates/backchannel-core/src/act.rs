@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{CaseId, ChannelName, PublicKey};
+use crate::plan::Plan;
 use crate::procedure::{Agreement, Answers, Charter, Conveyance, Declaration, Draft, Offer};
 use backchannel_formula::{Issue, Party as Position, Requirement};
 
@@ -204,6 +205,27 @@ pub enum ActBody {
     /// A participant co-signs the heads of the channels it reads (public): anyone whose copy
     /// of a channel differs at one of those positions has been shown another history.
     Checkpoint { heads: Vec<Head> },
+
+    // --- implementation (see `plan`) ---
+    /// The mediator proposes the published agreement's implementation plan (public).
+    PlanProposed { plan: Plan },
+    /// A party accepts the plan proposed by the act with this hash (public); the plan is in
+    /// force once every party has.
+    PlanAccepted { proposal: Digest32 },
+    /// A party reports its progress on one of its own commitments, 0 to 3 (public).
+    ProgressReported {
+        commitment: String,
+        status: u8,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// A verifier the plan names attests a commitment's status, 0 to 3 (public).
+    Attested {
+        commitment: String,
+        status: u8,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        evidence: String,
+    },
 }
 
 /// A channel's chain head as one participant holds it.
@@ -250,6 +272,10 @@ impl ActBody {
             ActBody::DeclarationTabled { .. } => "declaration_tabled",
             ActBody::DeclarationsPublished { .. } => "declarations_published",
             ActBody::Checkpoint { .. } => "checkpoint",
+            ActBody::PlanProposed { .. } => "plan_proposed",
+            ActBody::PlanAccepted { .. } => "plan_accepted",
+            ActBody::ProgressReported { .. } => "progress_reported",
+            ActBody::Attested { .. } => "attested",
         }
     }
 }

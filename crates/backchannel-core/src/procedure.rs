@@ -294,6 +294,21 @@ pub struct AgreementState {
     pub signatures: BTreeMap<PublicKey, SignedAct>,
     pub published: bool,
     pub guaranteed_by: BTreeSet<PublicKey>,
+    /// When the publishing act was made (states folded before this was kept: unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_ms: Option<u64>,
+}
+
+/// The implementation plan on the record, and what the record says of its progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImplementationState {
+    /// The hash of the `plan_proposed` act.
+    pub proposal: Digest32,
+    pub plan: crate::plan::Plan,
+    pub accepted_by: BTreeSet<String>,
+    pub in_force: bool,
+    pub reports: Vec<crate::plan::Said>,
+    pub attestations: Vec<crate::plan::Said>,
 }
 
 /// Everything the procedure has established, as this participant can see it.
@@ -310,6 +325,9 @@ pub struct Procedure {
     /// The version of each party's latest sealed position, from 1.
     #[serde(default)]
     pub position_versions: BTreeMap<String, u32>,
+    /// The published agreement's implementation plan, once proposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<ImplementationState>,
     /// Drafts issued, per channel, in version order.
     pub drafts: BTreeMap<ChannelName, Vec<Draft>>,
     /// Answers: channel → version → party → clause → answer.
@@ -327,6 +345,19 @@ pub struct Procedure {
 }
 
 impl Procedure {
+    /// What the record says for [`crate::plan::status`]: the publication, reports and
+    /// attestations.
+    pub fn implementation_facts(&self) -> crate::plan::Facts {
+        let Some(implementation) = &self.implementation else {
+            return crate::plan::Facts::default();
+        };
+        crate::plan::Facts {
+            agreement_ms: self.agreement.as_ref().and_then(|a| a.published_ms),
+            reports: implementation.reports.clone(),
+            attestations: implementation.attestations.clone(),
+        }
+    }
+
     /// The version of `party`'s sealed position, if one is sealed (states folded before
     /// versions were kept count the one they hold as version 1).
     pub fn position_version(&self, party: &str) -> Option<u32> {

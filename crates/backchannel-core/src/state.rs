@@ -11,9 +11,10 @@ use crate::act::{
 };
 use crate::history::{History, Ledger};
 use crate::ids::{CaseId, ChannelName, PublicKey};
+use crate::plan::Said;
 use crate::procedure::{
-    AgendaItem, AgreementState, CharterState, DirectProposal, OfferState, OfferStatus, Procedure,
-    RegisteredRequirement,
+    AgendaItem, AgreementState, CharterState, DirectProposal, ImplementationState, OfferState,
+    OfferStatus, Procedure, RegisteredRequirement,
 };
 
 mod rules;
@@ -56,6 +57,14 @@ pub enum Rejection {
     MediatorOnly(&'static str),
     #[error("the charter lets only {party}'s head of delegation {what}")]
     HeadOnly { party: String, what: &'static str },
+    #[error("no implementation plan is in force yet: every party accepts it first")]
+    PlanNotInForce,
+    #[error("{party} reports only on its own commitments, and {commitment} binds others")]
+    NotObligor { party: String, commitment: String },
+    #[error("a party never attests a commitment: only the verifiers the plan names do")]
+    PartyAttests,
+    #[error("{name} is not named in the plan to attest commitment {commitment}")]
+    NotVerifier { name: String, commitment: String },
     #[error("{0} is only allowed on the public channel")]
     PublicOnly(&'static str),
     #[error("{0} is not allowed on the public channel")]
@@ -110,6 +119,10 @@ impl Rejection {
             Rejection::NotChannelMember { .. } => "not_channel_member",
             Rejection::MediatorOnly(_) => "mediator_only",
             Rejection::HeadOnly { .. } => "head_only",
+            Rejection::PlanNotInForce => "plan_not_in_force",
+            Rejection::NotObligor { .. } => "not_obligor",
+            Rejection::PartyAttests => "party_cannot_attest",
+            Rejection::NotVerifier { .. } => "not_a_verifier",
             Rejection::PublicOnly(_) => "public_only",
             Rejection::DiscreetOnly(_) => "discreet_only",
             Rejection::AlreadyParticipant(_) => "already_participant",
@@ -337,6 +350,7 @@ impl CaseState {
                     | (ActBody::RequirementRegistered { .. }, _)
                     | (ActBody::AgreementGuaranteed { .. }, _)
                     | (ActBody::Checkpoint { .. }, _)
+                    | (ActBody::Attested { .. }, _)
             )
         {
             return Err(Rejection::ObserverLimited(kind));
@@ -421,6 +435,7 @@ impl CaseState {
             .participants
             .get(&act.author)
             .and_then(|p| p.role.party().map(str::to_owned));
+        let author_name = self.name_of(&act.author);
         let parties = self.parties();
         let procedure = &mut self.procedure;
         match &act.body {
@@ -601,6 +616,7 @@ impl CaseState {
                     signatures: BTreeMap::new(),
                     published: false,
                     guaranteed_by: BTreeSet::new(),
+                    published_ms: None,
                 });
             }
             ActBody::AgreementSigned { .. } => {
@@ -624,6 +640,7 @@ impl CaseState {
                     signatures,
                     published: true,
                     guaranteed_by: BTreeSet::new(),
+                    published_ms: Some(act.at_ms),
                 });
                 self.phase = Phase::Public;
             }
@@ -651,6 +668,50 @@ impl CaseState {
                 }
                 procedure.declarations_published = true;
                 self.phase = Phase::Public;
+            }
+            ActBody::PlanProposed { plan } => {
+                procedure.implementation = Some(ImplementationState {
+                    proposal: verified.hash,
+                    plan: plan.clone(),
+                    accepted_by: BTreeSet::new(),
+                    in_force: false,
+                    reports: Vec::new(),
+                    attestations: Vec::new(),
+                });
+            }
+            ActBody::PlanAccepted { .. } => {
+                if let (Some(implementation), Some(party)) =
+                    (procedure.implementation.as_mut(), party)
+                {
+                    implementation.accepted_by.insert(party);
+                    implementation.in_force = parties.is_subset(&implementation.accepted_by);
+                }
+            }
+            ActBody::ProgressReported {
+                commitment, status, ..
+            } => {
+                if let (Some(implementation), Some(party)) =
+                    (procedure.implementation.as_mut(), party)
+                {
+                    implementation.reports.push(Said {
+                        commitment: commitment.clone(),
+                        by: party,
+                        status: *status,
+                        at_ms: act.at_ms,
+                    });
+                }
+            }
+            ActBody::Attested {
+                commitment, status, ..
+            } => {
+                if let Some(implementation) = procedure.implementation.as_mut() {
+                    implementation.attestations.push(Said {
+                        commitment: commitment.clone(),
+                        by: author_name,
+                        status: *status,
+                        at_ms: act.at_ms,
+                    });
+                }
             }
             ActBody::CaseOpened { .. }
             | ActBody::NonPaper { .. }

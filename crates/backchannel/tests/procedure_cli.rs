@@ -61,6 +61,39 @@ fn the_scripted_session_runs_the_whole_story() {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
 
+    // Implementation: Implementation Day reached by the verifier's attestations, scored.
+    let status = read_json(&session.join("implementation.json"));
+    assert_eq!(status["in_force"], true, "{status}");
+    let milestone = |id: &str| {
+        status["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(milestone("implementation")["reached"], true, "{status}");
+    assert!(
+        milestone("implementation")["reached_at_ms"]
+            .as_u64()
+            .is_some()
+    );
+    assert_eq!(milestone("adoption")["reached"], false, "{status}");
+    let commitment = |id: &str| {
+        status["commitments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(commitment("enrichment_cap")["status"], 3);
+    assert_eq!(commitment("sanctions_relief")["status"], 2);
+    let score = status["score"].as_f64().unwrap();
+    assert!((score - 8.0 / 15.0).abs() < 1e-9, "{score}");
+
     let read = |who: &str| -> Vec<Value> {
         read_json(&session.join(format!("read-{who}.json")))
             .as_array()

@@ -16,6 +16,7 @@ use crate::error::ClientError;
 use crate::store::Filter;
 
 mod drafts;
+mod implementation;
 
 pub use drafts::{ClauseDiff, DraftProposal, clauses_for, diff, meets};
 

@@ -8,6 +8,7 @@
 mod charter;
 mod conveying;
 mod drafts;
+mod implementation;
 mod membership;
 mod offers;
 mod settlement;
@@ -186,6 +187,18 @@ impl Ctx<'_> {
             } => self.channel_opened(name, purpose),
             ActBody::MembersChanged { members } => self.members_changed(members),
             ActBody::ChannelSeated { channel, members } => self.channel_seated(channel, members),
+            ActBody::PlanProposed { plan } => self.plan_proposed(plan),
+            ActBody::PlanAccepted { proposal } => self.plan_accepted(proposal),
+            ActBody::ProgressReported {
+                commitment,
+                status,
+                note,
+            } => self.progress_reported(commitment, *status, note),
+            ActBody::Attested {
+                commitment,
+                status,
+                evidence,
+            } => self.attested(commitment, *status, evidence),
             ActBody::Message { text } => check_text("a message", text),
             ActBody::CharterProposed { charter } => self.charter_proposed(charter),
             ActBody::CharterAccepted { proposal } => self.charter_accepted(proposal),

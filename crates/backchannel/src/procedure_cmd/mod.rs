@@ -14,6 +14,7 @@
 mod agreement;
 mod charter;
 mod draft;
+mod implement;
 mod offer;
 mod position;
 mod summary;
@@ -124,6 +125,11 @@ pub enum ProcedureCommand {
     Declaration {
         #[command(subcommand)]
         command: DeclarationCommand,
+    },
+    /// After publication: the implementation plan, progress reports, attestations, status.
+    Implement {
+        #[command(subcommand)]
+        command: implement::ImplementCommand,
     },
 }
 
@@ -417,6 +423,9 @@ pub async fn run(
         }
         ProcedureCommand::Declaration { command } => {
             agreement::declaration(&mut client, json, command).await
+        }
+        ProcedureCommand::Implement { command } => {
+            implement::implement(&mut client, json, command).await
         }
     }
 }

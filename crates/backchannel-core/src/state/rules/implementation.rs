@@ -1,0 +1,157 @@
+//! The rules of implementation: the plan proposed with the published agreement and accepted
+//! by every party, each party's progress reports on its own commitments, and the attestations
+//! of the verifiers the plan names.
+
+use super::{Ctx, check_text};
+use crate::act::{Digest32, Role};
+use crate::plan::Plan;
+use crate::state::Rejection;
+
+impl Ctx<'_> {
+    pub(super) fn plan_proposed(&self, plan: &Plan) -> Result<(), Rejection> {
+        let state = self.state;
+        self.mediator("propose the implementation plan")?;
+        self.public_only()?;
+        if !state
+            .procedure
+            .agreement
+            .as_ref()
+            .is_some_and(|a| a.published)
+        {
+            return Err(Rejection::Unknown(
+                "no agreement is published: the plan implements one".into(),
+            ));
+        }
+        if state
+            .procedure
+            .implementation
+            .as_ref()
+            .is_some_and(|i| i.in_force)
+        {
+            return Err(Rejection::Conflict(
+                "an implementation plan is already in force".into(),
+            ));
+        }
+        plan.validate()
+            .map_err(|e| Rejection::Invalid(e.to_string()))?;
+        let parties = state.parties();
+        for c in &plan.commitments {
+            if let Some(stranger) = c.obligors.iter().find(|p| !parties.contains(*p)) {
+                return Err(Rejection::Invalid(format!(
+                    "commitment {} binds {stranger}, who is not a party of the case",
+                    c.id
+                )));
+            }
+        }
+        for v in &plan.verifiers {
+            let observer = state
+                .participants
+                .values()
+                .any(|p| p.name == v.name && p.role == Role::Observer);
+            if !observer {
+                return Err(Rejection::Invalid(format!(
+                    "verifier {} is not an observer of the case",
+                    v.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn plan_accepted(&self, proposal: &Digest32) -> Result<(), Rejection> {
+        let party = self.party("accept the implementation plan")?;
+        self.public_only()?;
+        self.binding(party, "accept the implementation plan")?;
+        let Some(implementation) = &self.state.procedure.implementation else {
+            return Err(Rejection::Unknown(
+                "no implementation plan is proposed".into(),
+            ));
+        };
+        if implementation.proposal != *proposal {
+            return Err(Rejection::Unknown(
+                "that is not the implementation plan on the table".into(),
+            ));
+        }
+        if implementation.accepted_by.contains(party) {
+            return Err(Rejection::Conflict(format!(
+                "{party} has already accepted the implementation plan"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn progress_reported(
+        &self,
+        commitment: &str,
+        status: u8,
+        note: &str,
+    ) -> Result<(), Rejection> {
+        let party = self.party("report progress")?;
+        self.public_only()?;
+        let plan = self.plan_in_force()?;
+        let Some(c) = plan.commitment(commitment) else {
+            return Err(Rejection::Unknown(format!("no commitment {commitment}")));
+        };
+        if !c.obligors.iter().any(|o| o == party) {
+            return Err(Rejection::NotObligor {
+                party: party.to_owned(),
+                commitment: commitment.to_owned(),
+            });
+        }
+        check_status(status)?;
+        if !note.is_empty() {
+            check_text("a progress note", note)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn attested(
+        &self,
+        commitment: &str,
+        status: u8,
+        evidence: &str,
+    ) -> Result<(), Rejection> {
+        let state = self.state;
+        self.public_only()?;
+        if self.party.is_some() {
+            return Err(Rejection::PartyAttests);
+        }
+        let plan = self.plan_in_force()?;
+        if plan.commitment(commitment).is_none() {
+            return Err(Rejection::Unknown(format!("no commitment {commitment}")));
+        }
+        let name = state.name_of(&self.act.author);
+        let observer = state
+            .participants
+            .get(&self.act.author)
+            .is_some_and(|p| p.role == Role::Observer);
+        if !observer || !plan.may_attest(&name, commitment) {
+            return Err(Rejection::NotVerifier {
+                name,
+                commitment: commitment.to_owned(),
+            });
+        }
+        check_status(status)?;
+        if !evidence.is_empty() {
+            check_text("an attestation's evidence", evidence)?;
+        }
+        Ok(())
+    }
+
+    fn plan_in_force(&self) -> Result<&Plan, Rejection> {
+        match &self.state.procedure.implementation {
+            Some(i) if i.in_force => Ok(&i.plan),
+            _ => Err(Rejection::PlanNotInForce),
+        }
+    }
+}
+
+fn check_status(status: u8) -> Result<(), Rejection> {
+    if status <= 3 {
+        Ok(())
+    } else {
+        Err(Rejection::Invalid(format!(
+            "a status is 0 (not initiated) to 3 (complete), not {status}"
+        )))
+    }
+}

@@ -1,0 +1,163 @@
+//! `implement …`: the implementation plan proposed and accepted, progress reported, commitments
+//! attested, and the status read from the public record (see docs/implementation.md).
+
+use std::path::PathBuf;
+
+use backchannel_client::Client;
+use backchannel_core::plan::Plan;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{invalid, print_line, read_json};
+use crate::output;
+
+#[derive(Subcommand, Debug)]
+pub enum ImplementCommand {
+    /// The implementation plan: proposed by the mediator once the agreement is published,
+    /// accepted by every party.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// As a party: report progress on one of its own commitments (public).
+    Report {
+        case: String,
+        #[arg(long)]
+        commitment: String,
+        /// 0 not initiated, 1 minimal, 2 intermediate, 3 complete.
+        #[arg(long)]
+        status: u8,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// As a verifier the plan names: attest a commitment's status (public).
+    Attest {
+        case: String,
+        #[arg(long)]
+        commitment: String,
+        /// 0 not initiated, 1 minimal, 2 intermediate, 3 complete.
+        #[arg(long)]
+        status: u8,
+        #[arg(long, default_value = "")]
+        evidence: String,
+    },
+    /// Milestones reached, each commitment's status, the score, deadlines due (anyone).
+    Status { case: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// As mediator: propose the plan in FILE (`backchannel-plan/1`).
+    Propose {
+        case: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// As a party: accept the plan on the table.
+    Accept { case: String },
+}
+
+pub(super) async fn implement(
+    client: &mut Client,
+    json: bool,
+    command: ImplementCommand,
+) -> anyhow::Result<()> {
+    match command {
+        ImplementCommand::Plan {
+            command: PlanCommand::Propose { case, file },
+        } => {
+            let case = client.resolve_case(&case)?;
+            let bytes = serde_json::to_vec(&read_json(&file)?)?;
+            let plan = Plan::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
+            let line = client.propose_plan(case, plan).await?;
+            print_line(json, &line)
+        }
+        ImplementCommand::Plan {
+            command: PlanCommand::Accept { case },
+        } => {
+            let case = client.resolve_case(&case)?;
+            let line = client.accept_plan(case).await?;
+            print_line(json, &line)
+        }
+        ImplementCommand::Report {
+            case,
+            commitment,
+            status,
+            note,
+        } => {
+            let case = client.resolve_case(&case)?;
+            let line = client
+                .report_progress(case, &commitment, status, &note)
+                .await?;
+            print_line(json, &line)
+        }
+        ImplementCommand::Attest {
+            case,
+            commitment,
+            status,
+            evidence,
+        } => {
+            let case = client.resolve_case(&case)?;
+            let line = client.attest(case, &commitment, status, &evidence).await?;
+            print_line(json, &line)
+        }
+        ImplementCommand::Status { case } => {
+            let case = client.resolve_case(&case)?;
+            crate::cli::refresh(client, case).await?;
+            let now = backchannel_client::hub::now_ms();
+            let in_force = client
+                .state(case)?
+                .procedure
+                .implementation
+                .as_ref()
+                .is_some_and(|i| i.in_force);
+            let Some(status) = client.implementation_status(case, now)? else {
+                return Err(invalid("no implementation plan is proposed in this case"));
+            };
+            if json {
+                let mut shown = serde_json::to_value(&status)?;
+                if let Some(object) = shown.as_object_mut() {
+                    object.insert("in_force".into(), json!(in_force));
+                    object.insert("at_ms".into(), json!(now));
+                }
+                return output::json(&shown);
+            }
+            println!(
+                "implementation plan {}; score {:.0} %",
+                if in_force {
+                    "in force"
+                } else {
+                    "proposed, awaiting acceptance"
+                },
+                status.score * 100.0
+            );
+            for (theme, score) in &status.themes {
+                println!("  {theme}: {:.0} %", score * 100.0);
+            }
+            for m in &status.milestones {
+                match m.reached_at_ms {
+                    Some(at) => println!("  {} reached {}", m.title, output::utc(at)),
+                    None => println!("  {} not reached", m.title),
+                }
+            }
+            for c in &status.commitments {
+                let due = match (c.due_ms, c.overdue) {
+                    (Some(due), true) => format!(", OVERDUE since {}", output::utc(due)),
+                    (Some(due), false) => format!(", due {}", output::utc(due)),
+                    (None, _) => String::new(),
+                };
+                let seen = |s: Option<u8>| s.map_or_else(|| "-".to_owned(), |s| s.to_string());
+                println!(
+                    "  {} ({}): {} of 3 — reported {}, attested {}{}{due}",
+                    c.id,
+                    c.theme,
+                    c.status,
+                    seen(c.reported),
+                    seen(c.attested),
+                    if c.discrepancy { ", DISCREPANCY" } else { "" },
+                );
+            }
+            Ok(())
+        }
+    }
+}
