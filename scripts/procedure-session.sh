@@ -211,6 +211,9 @@ as uae  implement attest "$CASE" --commitment stockpile --status 3 --evidence "s
 as us   implement report "$CASE" --commitment sanctions_relief --status 2 --note "first phase lifted"
 as saudi implement status "$CASE"
 as saudi --json implement status "$CASE" >"$DIR/implementation.json"
+# The same status from an exported record alone, verified offline.
+as saudi export "$CASE" --out "$DIR/record.json"
+as saudi --json verify "$DIR/record.json" >"$DIR/verified.json"
 
 # --- the public record ---------------------------------------------------------------------------
 step "everyone reads the public record"

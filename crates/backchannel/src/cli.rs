@@ -632,6 +632,13 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let (record, state) =
         Record::verify(&bytes).with_context(|| format!("{} does not verify", file.display()))?;
     let agreement = state.procedure.agreement.as_ref().filter(|a| a.published);
+    // Implementation, from the record alone, at this machine's time.
+    let implementation = state.procedure.implementation.as_ref().map(|i| {
+        let now = backchannel_client::hub::now_ms();
+        let status =
+            backchannel_core::plan::status(&i.plan, &state.procedure.implementation_facts(), now);
+        (i.in_force, now, status)
+    });
     let summary = json!({
         "verified": true,
         "case": record.case,
@@ -650,6 +657,14 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
             "guaranteed_by": a.guaranteed_by.iter().map(|k| state.name_of(k)).collect::<Vec<_>>(),
         })),
         "declarations_published": state.procedure.declarations_published,
+        "implementation": implementation.as_ref().map(|(in_force, now, status)| {
+            let mut shown = serde_json::to_value(status).unwrap_or_default();
+            if let Some(object) = shown.as_object_mut() {
+                object.insert("in_force".into(), json!(in_force));
+                object.insert("at_ms".into(), json!(now));
+            }
+            shown
+        }),
     });
     if json {
         return output::json(&summary);
@@ -687,6 +702,19 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
             "  guaranteed by: {}",
             names(a.guaranteed_by.iter().collect())
         );
+    }
+    if let Some((in_force, _, status)) = &implementation {
+        println!(
+            "implementation plan {}: score {:.0} %",
+            if *in_force { "in force" } else { "proposed" },
+            status.score * 100.0
+        );
+        for m in &status.milestones {
+            match m.reached_at_ms {
+                Some(at) => println!("  {} reached {}", m.title, output::utc(at)),
+                None => println!("  {} not reached", m.title),
+            }
+        }
     }
     Ok(())
 }

@@ -93,6 +93,12 @@ fn the_scripted_session_runs_the_whole_story() {
     assert_eq!(commitment("sanctions_relief")["status"], 2);
     let score = status["score"].as_f64().unwrap();
     assert!((score - 8.0 / 15.0).abs() < 1e-9, "{score}");
+    // `verify` gives the same status from the exported record alone.
+    let verified = read_json(&session.join("verified.json"));
+    let offline = &verified["implementation"];
+    assert_eq!(offline["score"], status["score"], "{verified}");
+    assert_eq!(offline["milestones"], status["milestones"], "{verified}");
+    assert_eq!(offline["commitments"], status["commitments"], "{verified}");
 
     let read = |who: &str| -> Vec<Value> {
         read_json(&session.join(format!("read-{who}.json")))

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::output;
 
+mod implementation;
 mod procedure;
 
 /// The passphrase sealing every demo identity (so `--keep` homes can be opened later).
@@ -267,6 +268,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     }
 
     procedure::run(&mut cast, case, &n).await?;
+    implementation::run(&mut cast, case, &n).await?;
 
     n.say("");
     n.say(
