@@ -209,6 +209,9 @@ as iran implement report "$CASE" --commitment enrichment_cap --status 3 --note "
 as uae  implement attest "$CASE" --commitment enrichment_cap --status 3 --evidence "inspection report 1"
 as uae  implement attest "$CASE" --commitment stockpile --status 3 --evidence "shipment verified"
 as us   implement report "$CASE" --commitment sanctions_relief --status 2 --note "first phase lifted"
+# A Gulf capital disputes a regional commitment; the Joint Commission settles it.
+as uae  implement dispute open "$CASE" --commitment regional_conduct --complaint "interference in our internal affairs"
+as pakistan implement dispute resolve "$CASE" --dispute 1 --text "assurances exchanged before the Joint Commission"
 as saudi implement status "$CASE"
 as saudi --json implement status "$CASE" >"$DIR/implementation.json"
 # The same status from an exported record alone, verified offline.

@@ -230,6 +230,26 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
             status,
             evidence,
         } => with_note(format!("attested {commitment} at {status} of 3"), evidence),
+        ActBody::DisputeOpened {
+            commitments,
+            complaint,
+        } => format!(
+            "opened a dispute over {}: {complaint}",
+            commitments.join(", ")
+        ),
+        ActBody::DisputeEscalated { dispute } => {
+            format!("escalated dispute {dispute} to the ladder's next stage")
+        }
+        ActBody::DisputeOpinion { dispute, opinion } => {
+            format!("gave an advisory opinion in dispute {dispute}: {opinion}")
+        }
+        ActBody::DisputeResolved {
+            dispute,
+            resolution,
+        } => format!("recorded dispute {dispute} resolved: {resolution}"),
+        ActBody::RemedyInvoked { dispute, remedy } => {
+            format!("invoked a remedy in dispute {dispute}: {}", remedy.word())
+        }
     }
 }
 

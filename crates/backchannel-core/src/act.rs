@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{CaseId, ChannelName, PublicKey};
-use crate::plan::Plan;
+use crate::plan::{Plan, Remedy};
 use crate::procedure::{Agreement, Answers, Charter, Conveyance, Declaration, Draft, Offer};
 use backchannel_formula::{Issue, Party as Position, Requirement};
 
@@ -226,6 +226,21 @@ pub enum ActBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         evidence: String,
     },
+    /// A party or an observer opens a dispute over commitments: it starts at the ladder's
+    /// first stage (public). Disputes are numbered from 1 in the order opened.
+    DisputeOpened {
+        commitments: Vec<String>,
+        complaint: String,
+    },
+    /// The dispute moves to the ladder's next stage, once the current one's days are over;
+    /// past the last, the ladder is exhausted (public).
+    DisputeEscalated { dispute: u32 },
+    /// A non-binding opinion, at a stage that allows one (public).
+    DisputeOpinion { dispute: u32, opinion: String },
+    /// The dispute is settled (public).
+    DisputeResolved { dispute: u32, resolution: String },
+    /// Its ladder exhausted, the complainant invokes one of the plan's remedies (public).
+    RemedyInvoked { dispute: u32, remedy: Remedy },
 }
 
 /// A channel's chain head as one participant holds it.
@@ -276,6 +291,11 @@ impl ActBody {
             ActBody::PlanAccepted { .. } => "plan_accepted",
             ActBody::ProgressReported { .. } => "progress_reported",
             ActBody::Attested { .. } => "attested",
+            ActBody::DisputeOpened { .. } => "dispute_opened",
+            ActBody::DisputeEscalated { .. } => "dispute_escalated",
+            ActBody::DisputeOpinion { .. } => "dispute_opinion",
+            ActBody::DisputeResolved { .. } => "dispute_resolved",
+            ActBody::RemedyInvoked { .. } => "remedy_invoked",
         }
     }
 }

@@ -151,6 +151,20 @@ pub enum Remedy {
     Snapback { notice_days: u32 },
 }
 
+impl Remedy {
+    /// The remedy in words, as the command line takes it.
+    pub fn word(&self) -> String {
+        match self {
+            Remedy::CeaseInPart => "cease_in_part".into(),
+            Remedy::CeaseInWhole => "cease_in_whole".into(),
+            Remedy::GraduatedSuspension => "graduated_suspension".into(),
+            Remedy::Snapback { notice_days } => {
+                format!("snapback after {notice_days} days' notice")
+            }
+        }
+    }
+}
+
 /// Why a plan is refused: one sentence naming what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the implementation plan is invalid: {0}")]
@@ -402,6 +416,40 @@ pub struct Said {
     pub at_ms: u64,
 }
 
+/// A dispute as the record tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// From 1, in the order disputes are opened.
+    pub id: u32,
+    /// Who opened it (a party's or an observer's name), and over which commitments.
+    pub by: String,
+    pub commitments: Vec<String>,
+    pub complaint: String,
+    /// The index of the ladder's stage it is at, and since when.
+    pub stage: usize,
+    pub stage_since_ms: u64,
+    /// Escalated past the last stage: the complainant may invoke a remedy.
+    pub exhausted: bool,
+    pub opinions: Vec<String>,
+    pub resolution: Option<String>,
+    pub remedy: Option<Remedy>,
+}
+
+impl Dispute {
+    /// Neither resolved nor ended by a remedy.
+    pub fn is_open(&self) -> bool {
+        self.resolution.is_none() && self.remedy.is_none()
+    }
+}
+
+impl DisputeLadder {
+    /// When the stage at `index`, begun at `since_ms`, may be escalated.
+    pub fn stage_ends_ms(&self, index: usize, since_ms: u64) -> Option<u64> {
+        let days = u64::from(self.stages.get(index)?.days);
+        Some(since_ms.saturating_add(days * DAY_MS))
+    }
+}
+
 /// What the record says, in the order it says it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
@@ -409,6 +457,22 @@ pub struct Facts {
     pub agreement_ms: Option<u64>,
     pub reports: Vec<Said>,
     pub attestations: Vec<Said>,
+    pub disputes: Vec<Dispute>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DisputeStatus {
+    pub id: u32,
+    pub by: String,
+    pub commitments: Vec<String>,
+    /// The stage's id; `exhausted` past the last, `resolved` or `remedied` once ended.
+    pub stage: String,
+    /// When the current stage may be escalated, and how long until then.
+    pub stage_ends_ms: Option<u64>,
+    pub time_left_ms: Option<u64>,
+    pub opinions: Vec<String>,
+    pub resolution: Option<String>,
+    pub remedy: Option<Remedy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -442,6 +506,7 @@ pub struct Status {
     /// Peace Accords Matrix style: the sum of statuses over 3 × the commitments, 0 to 1.
     pub score: f64,
     pub themes: BTreeMap<String, f64>,
+    pub disputes: Vec<DisputeStatus>,
 }
 
 /// Where implementation stands at `now_ms`, from the record's facts. The plan must be valid.
@@ -503,8 +568,41 @@ pub fn status(plan: &Plan, facts: &Facts, now_ms: u64) -> Status {
     for c in &commitments {
         by_theme.entry(c.theme.clone()).or_default().push(c);
     }
+    let disputes = facts
+        .disputes
+        .iter()
+        .map(|d| {
+            let ladder = plan.disputes.as_ref();
+            let stage = if d.remedy.is_some() {
+                "remedied".to_owned()
+            } else if d.resolution.is_some() {
+                "resolved".to_owned()
+            } else if d.exhausted {
+                "exhausted".to_owned()
+            } else {
+                ladder
+                    .and_then(|l| l.stages.get(d.stage))
+                    .map_or_else(|| "unknown".to_owned(), |s| s.id.clone())
+            };
+            let stage_ends_ms = ladder
+                .filter(|_| d.is_open() && !d.exhausted)
+                .and_then(|l| l.stage_ends_ms(d.stage, d.stage_since_ms));
+            DisputeStatus {
+                id: d.id,
+                by: d.by.clone(),
+                commitments: d.commitments.clone(),
+                stage,
+                stage_ends_ms,
+                time_left_ms: stage_ends_ms.map(|end| end.saturating_sub(now_ms)),
+                opinions: d.opinions.clone(),
+                resolution: d.resolution.clone(),
+                remedy: d.remedy.clone(),
+            }
+        })
+        .collect();
     Status {
         milestones,
+        disputes,
         score: score_of(&all),
         themes: by_theme
             .into_iter()

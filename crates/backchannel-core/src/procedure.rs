@@ -309,6 +309,8 @@ pub struct ImplementationState {
     pub in_force: bool,
     pub reports: Vec<crate::plan::Said>,
     pub attestations: Vec<crate::plan::Said>,
+    #[serde(default)]
+    pub disputes: Vec<crate::plan::Dispute>,
 }
 
 /// Everything the procedure has established, as this participant can see it.
@@ -345,6 +347,15 @@ pub struct Procedure {
 }
 
 impl Procedure {
+    /// The dispute with this number, if the plan's record holds it.
+    pub fn dispute_mut(&mut self, id: u32) -> Option<&mut crate::plan::Dispute> {
+        self.implementation
+            .as_mut()?
+            .disputes
+            .iter_mut()
+            .find(|d| d.id == id)
+    }
+
     /// What the record says for [`crate::plan::status`]: the publication, reports and
     /// attestations.
     pub fn implementation_facts(&self) -> crate::plan::Facts {
@@ -355,6 +366,7 @@ impl Procedure {
             agreement_ms: self.agreement.as_ref().and_then(|a| a.published_ms),
             reports: implementation.reports.clone(),
             attestations: implementation.attestations.clone(),
+            disputes: implementation.disputes.clone(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::act::{
 };
 use crate::history::{History, Ledger};
 use crate::ids::{CaseId, ChannelName, PublicKey};
-use crate::plan::Said;
+use crate::plan::{Dispute, Said};
 use crate::procedure::{
     AgendaItem, AgreementState, CharterState, DirectProposal, ImplementationState, OfferState,
     OfferStatus, Procedure, RegisteredRequirement,
@@ -65,6 +65,16 @@ pub enum Rejection {
     PartyAttests,
     #[error("{name} is not named in the plan to attest commitment {commitment}")]
     NotVerifier { name: String, commitment: String },
+    #[error(
+        "dispute {dispute} is at stage {stage} until {ends} (unix ms): it cannot be escalated before"
+    )]
+    StageNotOver {
+        dispute: u32,
+        stage: String,
+        ends: u64,
+    },
+    #[error("dispute {0}'s ladder is not exhausted: a remedy comes after its last stage")]
+    LadderNotExhausted(u32),
     #[error("{0} is only allowed on the public channel")]
     PublicOnly(&'static str),
     #[error("{0} is not allowed on the public channel")]
@@ -123,6 +133,8 @@ impl Rejection {
             Rejection::NotObligor { .. } => "not_obligor",
             Rejection::PartyAttests => "party_cannot_attest",
             Rejection::NotVerifier { .. } => "not_a_verifier",
+            Rejection::StageNotOver { .. } => "stage_not_over",
+            Rejection::LadderNotExhausted(_) => "ladder_not_exhausted",
             Rejection::PublicOnly(_) => "public_only",
             Rejection::DiscreetOnly(_) => "discreet_only",
             Rejection::AlreadyParticipant(_) => "already_participant",
@@ -351,6 +363,9 @@ impl CaseState {
                     | (ActBody::AgreementGuaranteed { .. }, _)
                     | (ActBody::Checkpoint { .. }, _)
                     | (ActBody::Attested { .. }, _)
+                    | (ActBody::DisputeOpened { .. }, _)
+                    | (ActBody::DisputeEscalated { .. }, _)
+                    | (ActBody::DisputeOpinion { .. }, _)
             )
         {
             return Err(Rejection::ObserverLimited(kind));
@@ -677,6 +692,7 @@ impl CaseState {
                     in_force: false,
                     reports: Vec::new(),
                     attestations: Vec::new(),
+                    disputes: Vec::new(),
                 });
             }
             ActBody::PlanAccepted { .. } => {
@@ -711,6 +727,65 @@ impl CaseState {
                         status: *status,
                         at_ms: act.at_ms,
                     });
+                }
+            }
+            ActBody::DisputeOpened {
+                commitments,
+                complaint,
+            } => {
+                if let Some(implementation) = procedure.implementation.as_mut() {
+                    let id = u32::try_from(implementation.disputes.len() + 1).unwrap_or(u32::MAX);
+                    implementation.disputes.push(Dispute {
+                        id,
+                        by: author_name,
+                        commitments: commitments.clone(),
+                        complaint: complaint.clone(),
+                        stage: 0,
+                        stage_since_ms: act.at_ms,
+                        exhausted: false,
+                        opinions: Vec::new(),
+                        resolution: None,
+                        remedy: None,
+                    });
+                }
+            }
+            ActBody::DisputeEscalated { dispute } => {
+                if let Some(implementation) = procedure.implementation.as_mut() {
+                    let stages = implementation
+                        .plan
+                        .disputes
+                        .as_ref()
+                        .map_or(0, |l| l.stages.len());
+                    if let Some(d) = implementation
+                        .disputes
+                        .iter_mut()
+                        .find(|d| d.id == *dispute)
+                    {
+                        if d.stage + 1 < stages {
+                            d.stage += 1;
+                        } else {
+                            d.exhausted = true;
+                        }
+                        d.stage_since_ms = act.at_ms;
+                    }
+                }
+            }
+            ActBody::DisputeOpinion { dispute, opinion } => {
+                if let Some(d) = procedure.dispute_mut(*dispute) {
+                    d.opinions.push(format!("{author_name}: {opinion}"));
+                }
+            }
+            ActBody::DisputeResolved {
+                dispute,
+                resolution,
+            } => {
+                if let Some(d) = procedure.dispute_mut(*dispute) {
+                    d.resolution = Some(resolution.clone());
+                }
+            }
+            ActBody::RemedyInvoked { dispute, remedy } => {
+                if let Some(d) = procedure.dispute_mut(*dispute) {
+                    d.remedy = Some(remedy.clone());
                 }
             }
             ActBody::CaseOpened { .. }

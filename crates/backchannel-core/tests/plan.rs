@@ -189,6 +189,7 @@ fn scores_count_the_latest_attestation_else_the_latest_report() {
             said("sanctions_relief", "United States", 2, now - 5 * DAY),
         ],
         attestations: vec![said("enrichment_cap", "Inspector", 2, now - 3 * DAY)],
+        disputes: vec![],
     };
     let s = status(&plan, &facts, now);
     let by_id = |id: &str| s.commitments.iter().find(|c| c.id == id).unwrap();

@@ -76,7 +76,21 @@ impl World {
         channel: &ChannelName,
         body: ActBody,
     ) -> Result<VerifiedAct, Rejection> {
-        let act = self.make(author, channel, body)?;
+        self.post_at(author, channel, body, 0)
+    }
+
+    /// Posts an act its author dated `at_ms`.
+    fn post_at(
+        &mut self,
+        author: u8,
+        channel: &ChannelName,
+        body: ActBody,
+        at_ms: u64,
+    ) -> Result<VerifiedAct, Rejection> {
+        let act = self
+            .state
+            .next_act(channel, pk(author), at_ms, body, &self.ledger)?
+            .sign(&key(author));
         self.ledger.fold(&mut self.state, &act)?;
         self.log.push(act.clone());
         Ok(act)
@@ -422,4 +436,148 @@ fn an_exported_record_verifies_offline_and_tampering_is_named() {
     other_mediator.mediator = pk(US);
     assert!(Record::verify(&serde_json::to_vec(&other_mediator).unwrap()).is_err());
     assert!(Record::verify(b"{not json").is_err());
+}
+
+/// The seed's cast with a published agreement and the seed story's plan in force, set
+/// directly: what is under test is the dispute ladder's rules.
+fn implementing() -> World {
+    use backchannel_core::procedure::{
+        AgendaProposers, Agreement, AgreementState, Attribution, Charter, CharterState, Delegation,
+        ImplementationState,
+    };
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut w = World::seeded();
+    let parties: BTreeSet<String> = ["United States", "Iran"].map(String::from).into();
+    w.state.procedure.charter = Some(CharterState {
+        proposal: Digest32::ZERO,
+        charter: Charter {
+            agenda_proposers: AgendaProposers::MediatorOnly,
+            non_papers: false,
+            attribution: Attribution::ParaphraseOnly,
+            deadlines: vec![],
+            delegation: Delegation::Any,
+        },
+        accepted_by: parties.clone(),
+    });
+    w.state.procedure.agreement = Some(AgreementState {
+        agreement: Agreement {
+            title: "Framework".into(),
+            clauses: vec![],
+            guarantors: vec![],
+        },
+        hash: Digest32::ZERO,
+        signatures: BTreeMap::new(),
+        published: true,
+        guaranteed_by: BTreeSet::new(),
+        published_ms: Some(0),
+    });
+    let plan = backchannel_core::plan::Plan::parse(include_bytes!("../plans/us-iran.json"))
+        .unwrap()
+        .to_owned();
+    w.state.procedure.implementation = Some(ImplementationState {
+        proposal: Digest32::ZERO,
+        plan,
+        accepted_by: parties,
+        in_force: true,
+        reports: vec![],
+        attestations: vec![],
+        disputes: vec![],
+    });
+    w
+}
+
+#[test]
+fn a_dispute_climbs_the_ladder_on_the_clock_and_ends_in_a_remedy() {
+    use backchannel_core::plan::{Remedy, status};
+    const DAY: u64 = 86_400_000;
+    let mut w = implementing();
+    let public = ChannelName::public();
+    let stage_of = |w: &World, now: u64| {
+        let i = w.state.procedure.implementation.as_ref().unwrap();
+        let s = status(&i.plan, &w.state.procedure.implementation_facts(), now);
+        s.disputes
+            .iter()
+            .map(|d| d.stage.clone())
+            .collect::<Vec<_>>()
+    };
+    let refused = |w: &mut World, author: u8, body: ActBody, at: u64, code: &str| {
+        let before = w.state.clone();
+        let err = w.post_at(author, &public, body, at).unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert_eq!(w.state, before, "a refused act changed the state");
+    };
+    let t0 = 1_000;
+    // The United States says Iran is not performing; the mediator cannot open a dispute.
+    let open = |complaint: &str| ActBody::DisputeOpened {
+        commitments: vec!["enrichment_cap".into()],
+        complaint: complaint.into(),
+    };
+    refused(&mut w, MEDIATOR, open("x"), t0, "invalid_act");
+    w.post_at(US, &public, open("enrichment above the cap"), t0)
+        .unwrap();
+    assert_eq!(stage_of(&w, t0), ["joint_commission"]);
+    let escalate = ActBody::DisputeEscalated { dispute: 1 };
+    // Each stage runs its days before it may be escalated.
+    refused(
+        &mut w,
+        US,
+        escalate.clone(),
+        t0 + 15 * DAY - 1,
+        "stage_not_over",
+    );
+    // The Joint Commission gives no advisory opinion; a remedy waits for the ladder's end.
+    let opinion = ActBody::DisputeOpinion {
+        dispute: 1,
+        opinion: "non-binding view".into(),
+    };
+    refused(&mut w, UAE, opinion.clone(), t0 + DAY, "invalid_act");
+    let snapback = ActBody::RemedyInvoked {
+        dispute: 1,
+        remedy: Remedy::Snapback { notice_days: 30 },
+    };
+    refused(
+        &mut w,
+        US,
+        snapback.clone(),
+        t0 + DAY,
+        "ladder_not_exhausted",
+    );
+    let t1 = t0 + 15 * DAY;
+    w.post_at(US, &public, escalate.clone(), t1).unwrap();
+    assert_eq!(stage_of(&w, t1), ["ministers"]);
+    // At the ministers' stage, the advisory board's opinion; never a party's.
+    refused(&mut w, IRAN, opinion.clone(), t1 + DAY, "invalid_act");
+    w.post_at(UAE, &public, opinion, t1 + DAY).unwrap();
+    let t2 = t1 + 15 * DAY;
+    refused(&mut w, IRAN, escalate.clone(), t2 - 1, "stage_not_over");
+    w.post_at(IRAN, &public, escalate.clone(), t2).unwrap();
+    assert_eq!(stage_of(&w, t2), ["final"]);
+    let t3 = t2 + 5 * DAY;
+    w.post_at(US, &public, escalate.clone(), t3).unwrap();
+    assert_eq!(stage_of(&w, t3), ["exhausted"]);
+    refused(&mut w, US, escalate, t3 + DAY, "conflict");
+    // Only the complainant invokes a remedy, and only one the plan provides.
+    let mut other = snapback.clone();
+    if let ActBody::RemedyInvoked { remedy, .. } = &mut other {
+        *remedy = Remedy::GraduatedSuspension;
+    }
+    refused(&mut w, US, other, t3 + DAY, "invalid_act");
+    refused(&mut w, IRAN, snapback.clone(), t3 + DAY, "invalid_act");
+    w.post_at(US, &public, snapback.clone(), t3 + DAY).unwrap();
+    assert_eq!(stage_of(&w, t3 + DAY), ["remedied"]);
+    refused(&mut w, US, snapback, t3 + 2 * DAY, "conflict");
+
+    // A second dispute, opened by an observer and resolved by the mediator alone.
+    let regional = ActBody::DisputeOpened {
+        commitments: vec!["regional_conduct".into()],
+        complaint: "interference in our affairs".into(),
+    };
+    w.post_at(UAE, &public, regional, t3).unwrap();
+    let resolve = ActBody::DisputeResolved {
+        dispute: 2,
+        resolution: "assurances exchanged".into(),
+    };
+    refused(&mut w, US, resolve.clone(), t3 + DAY, "mediator_only");
+    w.post_at(MEDIATOR, &public, resolve, t3 + DAY).unwrap();
+    assert_eq!(stage_of(&w, t3 + DAY), ["remedied", "resolved"]);
 }

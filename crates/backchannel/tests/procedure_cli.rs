@@ -93,6 +93,12 @@ fn the_scripted_session_runs_the_whole_story() {
     assert_eq!(commitment("sanctions_relief")["status"], 2);
     let score = status["score"].as_f64().unwrap();
     assert!((score - 8.0 / 15.0).abs() < 1e-9, "{score}");
+    assert_eq!(status["disputes"][0]["id"], 1, "{status}");
+    assert_eq!(status["disputes"][0]["stage"], "resolved", "{status}");
+    assert_eq!(
+        status["disputes"][0]["by"], "United Arab Emirates",
+        "{status}"
+    );
     // `verify` gives the same status from the exported record alone.
     let verified = read_json(&session.join("verified.json"));
     let offline = &verified["implementation"];

@@ -60,6 +60,86 @@ impl Client {
         self.post_public(case, body).await
     }
 
+    /// As a party or an observer: opens a dispute over commitments (public).
+    pub async fn open_dispute(
+        &mut self,
+        case: CaseId,
+        commitments: Vec<String>,
+        complaint: &str,
+    ) -> Result<LogLine, ClientError> {
+        let body = ActBody::DisputeOpened {
+            commitments,
+            complaint: complaint.to_owned(),
+        };
+        self.post_public(case, body).await
+    }
+
+    /// Moves a dispute to the ladder's next stage, once the current one's days are over.
+    pub async fn escalate_dispute(
+        &mut self,
+        case: CaseId,
+        dispute: u32,
+    ) -> Result<LogLine, ClientError> {
+        self.post_public(case, ActBody::DisputeEscalated { dispute })
+            .await
+    }
+
+    /// As the mediator or an observer, at a stage that allows it: a non-binding opinion.
+    pub async fn give_opinion(
+        &mut self,
+        case: CaseId,
+        dispute: u32,
+        opinion: &str,
+    ) -> Result<LogLine, ClientError> {
+        let body = ActBody::DisputeOpinion {
+            dispute,
+            opinion: opinion.to_owned(),
+        };
+        self.post_public(case, body).await
+    }
+
+    /// As mediator: records a dispute's resolution.
+    pub async fn resolve_dispute(
+        &mut self,
+        case: CaseId,
+        dispute: u32,
+        resolution: &str,
+    ) -> Result<LogLine, ClientError> {
+        let body = ActBody::DisputeResolved {
+            dispute,
+            resolution: resolution.to_owned(),
+        };
+        self.post_public(case, body).await
+    }
+
+    /// As the complainant, once the ladder is exhausted: invokes the plan's remedy named
+    /// `remedy` (`cease_in_part`, `cease_in_whole`, `graduated_suspension`, `snapback`).
+    pub async fn invoke_remedy(
+        &mut self,
+        case: CaseId,
+        dispute: u32,
+        remedy: &str,
+    ) -> Result<LogLine, ClientError> {
+        self.sync(case).await?;
+        let remedies = self
+            .state(case)?
+            .procedure
+            .implementation
+            .as_ref()
+            .and_then(|i| i.plan.disputes.as_ref())
+            .map(|l| l.remedies.clone())
+            .unwrap_or_default();
+        let remedy = remedies
+            .into_iter()
+            .find(|r| r.word().split(' ').next() == Some(remedy))
+            .ok_or_else(|| ClientError::Unmatched {
+                code: "unknown_remedy",
+                message: format!("the plan provides no remedy {remedy:?}"),
+            })?;
+        self.post_public(case, ActBody::RemedyInvoked { dispute, remedy })
+            .await
+    }
+
     /// Where implementation stands at `now_ms`, from this participant's copy of the public
     /// record; `None` before a plan is proposed. Whether the plan is in force is in the state.
     pub fn implementation_status(

@@ -199,6 +199,17 @@ impl Ctx<'_> {
                 status,
                 evidence,
             } => self.attested(commitment, *status, evidence),
+            ActBody::DisputeOpened {
+                commitments,
+                complaint,
+            } => self.dispute_opened(commitments, complaint),
+            ActBody::DisputeEscalated { dispute } => self.dispute_escalated(*dispute),
+            ActBody::DisputeOpinion { dispute, opinion } => self.dispute_opinion(*dispute, opinion),
+            ActBody::DisputeResolved {
+                dispute,
+                resolution,
+            } => self.dispute_resolved(*dispute, resolution),
+            ActBody::RemedyInvoked { dispute, remedy } => self.remedy_invoked(*dispute, remedy),
             ActBody::Message { text } => check_text("a message", text),
             ActBody::CharterProposed { charter } => self.charter_proposed(charter),
             ActBody::CharterAccepted { proposal } => self.charter_accepted(proposal),

@@ -1,6 +1,7 @@
 //! The story after publication: the implementation plan proposed and accepted, Iran's first
 //! steps reported and attested by the observer named as verifier, Implementation Day reached
-//! by that attestation, and the score (see docs/implementation.md).
+//! by that attestation, a Gulf capital's dispute settled at the ladder's first stage, and the
+//! score (see docs/implementation.md).
 
 use anyhow::{Context as _, bail};
 use backchannel_core::CaseId;
@@ -61,6 +62,23 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
         .report_progress(case, "sanctions_relief", 2, "first phase lifted")
         .await?;
     n.say("  The United States reports the first phase of sanctions relief.");
+    let observer = cast
+        .observers
+        .first_mut()
+        .context("the demo has observers")?;
+    observer
+        .open_dispute(
+            case,
+            vec!["regional_conduct".into()],
+            "interference in our internal affairs",
+        )
+        .await?;
+    cast.mediator
+        .resolve_dispute(case, 1, "assurances exchanged before the Joint Commission")
+        .await?;
+    n.say(format!(
+        "  {verifier} opens a dispute over regional conduct; the Joint Commission settles it, recorded by Pakistan."
+    ));
     for client in cast.all_mut() {
         client.sync(case).await?;
     }

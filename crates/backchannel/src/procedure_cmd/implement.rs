@@ -41,8 +41,58 @@ pub enum ImplementCommand {
         #[arg(long, default_value = "")]
         evidence: String,
     },
-    /// Milestones reached, each commitment's status, the score, deadlines due (anyone).
+    /// Disputes over commitments, climbed stage by stage on the plan's ladder.
+    Dispute {
+        #[command(subcommand)]
+        command: DisputeCommand,
+    },
+    /// As the complainant, once its dispute's ladder is exhausted: invoke one of the plan's
+    /// remedies (cease_in_part, cease_in_whole, graduated_suspension, snapback).
+    Remedy {
+        case: String,
+        #[arg(long)]
+        dispute: u32,
+        #[arg(long)]
+        remedy: String,
+    },
+    /// Milestones reached, each commitment's status, the score, deadlines due, disputes
+    /// (anyone).
     Status { case: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DisputeCommand {
+    /// As a party or an observer: open a dispute over commitments (public); prints it.
+    Open {
+        case: String,
+        /// A commitment in dispute (repeatable).
+        #[arg(long = "commitment", required = true)]
+        commitments: Vec<String>,
+        #[arg(long)]
+        complaint: String,
+    },
+    /// Move the dispute to the next stage, once the current stage's days are over.
+    Escalate {
+        case: String,
+        #[arg(long)]
+        dispute: u32,
+    },
+    /// As the mediator or an observer, at a stage that takes one: an advisory opinion.
+    Opinion {
+        case: String,
+        #[arg(long)]
+        dispute: u32,
+        #[arg(long)]
+        text: String,
+    },
+    /// As mediator: record the dispute's resolution.
+    Resolve {
+        case: String,
+        #[arg(long)]
+        dispute: u32,
+        #[arg(long)]
+        text: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,6 +151,48 @@ pub(super) async fn implement(
             let line = client.attest(case, &commitment, status, &evidence).await?;
             print_line(json, &line)
         }
+        ImplementCommand::Dispute { command } => {
+            let line = match command {
+                DisputeCommand::Open {
+                    case,
+                    commitments,
+                    complaint,
+                } => {
+                    let case = client.resolve_case(&case)?;
+                    client.open_dispute(case, commitments, &complaint).await?
+                }
+                DisputeCommand::Escalate { case, dispute } => {
+                    let case = client.resolve_case(&case)?;
+                    client.escalate_dispute(case, dispute).await?
+                }
+                DisputeCommand::Opinion {
+                    case,
+                    dispute,
+                    text,
+                } => {
+                    let case = client.resolve_case(&case)?;
+                    client.give_opinion(case, dispute, &text).await?
+                }
+                DisputeCommand::Resolve {
+                    case,
+                    dispute,
+                    text,
+                } => {
+                    let case = client.resolve_case(&case)?;
+                    client.resolve_dispute(case, dispute, &text).await?
+                }
+            };
+            print_line(json, &line)
+        }
+        ImplementCommand::Remedy {
+            case,
+            dispute,
+            remedy,
+        } => {
+            let case = client.resolve_case(&case)?;
+            let line = client.invoke_remedy(case, dispute, &remedy).await?;
+            print_line(json, &line)
+        }
         ImplementCommand::Status { case } => {
             let case = client.resolve_case(&case)?;
             crate::cli::refresh(client, case).await?;
@@ -155,6 +247,19 @@ pub(super) async fn implement(
                     seen(c.reported),
                     seen(c.attested),
                     if c.discrepancy { ", DISCREPANCY" } else { "" },
+                );
+            }
+            for d in &status.disputes {
+                let until = d
+                    .stage_ends_ms
+                    .map(|end| format!(", may be escalated from {}", output::utc(end)))
+                    .unwrap_or_default();
+                println!(
+                    "  dispute {} by {} over {}: {}{until}",
+                    d.id,
+                    d.by,
+                    d.commitments.join(", "),
+                    d.stage
                 );
             }
             Ok(())

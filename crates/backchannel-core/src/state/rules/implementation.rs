@@ -4,7 +4,7 @@
 
 use super::{Ctx, check_text};
 use crate::act::{Digest32, Role};
-use crate::plan::Plan;
+use crate::plan::{Dispute, Plan, Remedy};
 use crate::state::Rejection;
 
 impl Ctx<'_> {
@@ -136,6 +136,133 @@ impl Ctx<'_> {
             check_text("an attestation's evidence", evidence)?;
         }
         Ok(())
+    }
+
+    pub(super) fn dispute_opened(
+        &self,
+        commitments: &[String],
+        complaint: &str,
+    ) -> Result<(), Rejection> {
+        self.public_only()?;
+        if self.act.author == self.state.mediator {
+            return Err(Rejection::Invalid(
+                "the mediator hears disputes: a party or an observer opens one".into(),
+            ));
+        }
+        let plan = self.plan_in_force()?;
+        if plan.disputes.is_none() {
+            return Err(Rejection::Unknown("the plan has no dispute ladder".into()));
+        }
+        if commitments.is_empty() || commitments.len() > crate::plan::MAX_ITEMS {
+            return Err(Rejection::Invalid(
+                "a dispute names one commitment or more".into(),
+            ));
+        }
+        if let Some(unknown) = commitments.iter().find(|c| plan.commitment(c).is_none()) {
+            return Err(Rejection::Unknown(format!("no commitment {unknown}")));
+        }
+        check_text("a complaint", complaint)
+    }
+
+    pub(super) fn dispute_escalated(&self, id: u32) -> Result<(), Rejection> {
+        self.public_only()?;
+        let dispute = self.open_dispute(id)?;
+        if dispute.exhausted {
+            return Err(Rejection::Conflict(format!(
+                "dispute {id} has climbed every stage: a remedy may follow"
+            )));
+        }
+        let plan = self.plan_in_force()?;
+        let ladder = plan
+            .disputes
+            .as_ref()
+            .ok_or_else(|| Rejection::Unknown("the plan has no dispute ladder".into()))?;
+        let ends = ladder
+            .stage_ends_ms(dispute.stage, dispute.stage_since_ms)
+            .unwrap_or(u64::MAX);
+        if self.act.at_ms < ends {
+            let stage = ladder
+                .stages
+                .get(dispute.stage)
+                .map_or_else(String::new, |s| s.id.clone());
+            return Err(Rejection::StageNotOver {
+                dispute: id,
+                stage,
+                ends,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn dispute_opinion(&self, id: u32, opinion: &str) -> Result<(), Rejection> {
+        self.public_only()?;
+        if self.party.is_some() {
+            return Err(Rejection::Invalid(
+                "an advisory opinion is the mediator's or an observer's, not a party's".into(),
+            ));
+        }
+        let dispute = self.open_dispute(id)?;
+        let plan = self.plan_in_force()?;
+        let advisory = !dispute.exhausted
+            && plan
+                .disputes
+                .as_ref()
+                .and_then(|l| l.stages.get(dispute.stage))
+                .is_some_and(|s| s.advisory);
+        if !advisory {
+            return Err(Rejection::Invalid(format!(
+                "dispute {id} is at a stage that takes no advisory opinion"
+            )));
+        }
+        check_text("an advisory opinion", opinion)
+    }
+
+    pub(super) fn dispute_resolved(&self, id: u32, resolution: &str) -> Result<(), Rejection> {
+        self.mediator("record a dispute's resolution")?;
+        self.public_only()?;
+        self.open_dispute(id)?;
+        check_text("a resolution", resolution)
+    }
+
+    pub(super) fn remedy_invoked(&self, id: u32, remedy: &Remedy) -> Result<(), Rejection> {
+        self.party("invoke a remedy")?;
+        self.public_only()?;
+        let dispute = self.open_dispute(id)?;
+        if dispute.by != self.state.name_of(&self.act.author) {
+            return Err(Rejection::Invalid(format!(
+                "only the complainant, {}, invokes a remedy in dispute {id}",
+                dispute.by
+            )));
+        }
+        if !dispute.exhausted {
+            return Err(Rejection::LadderNotExhausted(id));
+        }
+        let plan = self.plan_in_force()?;
+        if !plan
+            .disputes
+            .as_ref()
+            .is_some_and(|l| l.remedies.contains(remedy))
+        {
+            return Err(Rejection::Invalid(
+                "the plan provides no such remedy".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The dispute with this number, provided it is still open.
+    fn open_dispute(&self, id: u32) -> Result<&Dispute, Rejection> {
+        let dispute = self
+            .state
+            .procedure
+            .implementation
+            .as_ref()
+            .and_then(|i| i.disputes.iter().find(|d| d.id == id))
+            .ok_or_else(|| Rejection::Unknown(format!("no dispute {id}")))?;
+        if !dispute.is_open() {
+            return Err(Rejection::Conflict(format!("dispute {id} has ended")));
+        }
+        Ok(dispute)
     }
 
     fn plan_in_force(&self) -> Result<&Plan, Rejection> {
