@@ -212,6 +212,9 @@ as us   implement report "$CASE" --commitment sanctions_relief --status 2 --note
 # A Gulf capital disputes a regional commitment; the Joint Commission settles it.
 as uae  implement dispute open "$CASE" --commitment regional_conduct --complaint "interference in our internal affairs"
 as pakistan implement dispute resolve "$CASE" --dispute 1 --text "assurances exchanged before the Joint Commission"
+# Sanctions relief, due on Implementation Day, moves by ten days with its obligor's consent.
+as us       implement extend "$CASE" --commitment sanctions_relief --days 10
+as pakistan implement extend "$CASE" --commitment sanctions_relief --days 10
 as saudi implement status "$CASE"
 as saudi --json implement status "$CASE" >"$DIR/implementation.json"
 # The same status from an exported record alone, verified offline.

@@ -250,6 +250,14 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
         ActBody::RemedyInvoked { dispute, remedy } => {
             format!("invoked a remedy in dispute {dispute}: {}", remedy.word())
         }
+        ActBody::ExtensionConsented { commitment, days } => {
+            format!("consented to moving {commitment}'s deadline by {days} days")
+        }
+        ActBody::DeadlineExtended { commitment, days } => {
+            format!(
+                "moved {commitment}'s deadline by {days} days, with the consents the plan requires"
+            )
+        }
     }
 }
 

@@ -241,6 +241,12 @@ pub enum ActBody {
     DisputeResolved { dispute: u32, resolution: String },
     /// Its ladder exhausted, the complainant invokes one of the plan's remedies (public).
     RemedyInvoked { dispute: u32, remedy: Remedy },
+    /// A party whose consent the plan requires consents to moving a commitment's deadline by
+    /// this many days (public).
+    ExtensionConsented { commitment: String, days: u32 },
+    /// The mediator moves a commitment's deadline, once every consent the plan requires for
+    /// exactly this extension is on the record (public).
+    DeadlineExtended { commitment: String, days: u32 },
 }
 
 /// A channel's chain head as one participant holds it.
@@ -296,6 +302,8 @@ impl ActBody {
             ActBody::DisputeOpinion { .. } => "dispute_opinion",
             ActBody::DisputeResolved { .. } => "dispute_resolved",
             ActBody::RemedyInvoked { .. } => "remedy_invoked",
+            ActBody::ExtensionConsented { .. } => "extension_consented",
+            ActBody::DeadlineExtended { .. } => "deadline_extended",
         }
     }
 }

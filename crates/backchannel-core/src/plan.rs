@@ -450,6 +450,26 @@ impl DisputeLadder {
     }
 }
 
+impl Facts {
+    /// The days all extensions granted have added to a commitment's deadline.
+    pub fn extended_days(&self, commitment: &str) -> u32 {
+        self.extensions
+            .iter()
+            .filter(|(c, _)| c == commitment)
+            .fold(0u32, |sum, (_, days)| sum.saturating_add(*days))
+    }
+}
+
+impl Plan {
+    /// The deadline of a commitment that may be extended, with how.
+    pub fn extension_of(&self, commitment: &str) -> Option<&Extension> {
+        self.deadlines
+            .iter()
+            .filter(|d| d.commitment == commitment)
+            .find_map(|d| d.extension.as_ref())
+    }
+}
+
 /// What the record says, in the order it says it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
@@ -458,6 +478,8 @@ pub struct Facts {
     pub reports: Vec<Said>,
     pub attestations: Vec<Said>,
     pub disputes: Vec<Dispute>,
+    /// Extensions granted: the commitment and the days its deadline moved.
+    pub extensions: Vec<(String, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -546,7 +568,8 @@ pub fn status(plan: &Plan, facts: &Facts, now_ms: u64) -> Status {
                     let from = reached.get(d.milestone.as_str()).copied().flatten()?;
                     Some(from.saturating_add(u64::from(d.days) * DAY_MS))
                 })
-                .min();
+                .min()
+                .map(|due| due.saturating_add(u64::from(facts.extended_days(&c.id)) * DAY_MS));
             CommitmentStatus {
                 id: c.id.clone(),
                 theme: c.theme.clone(),

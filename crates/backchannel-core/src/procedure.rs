@@ -311,6 +311,12 @@ pub struct ImplementationState {
     pub attestations: Vec<crate::plan::Said>,
     #[serde(default)]
     pub disputes: Vec<crate::plan::Dispute>,
+    /// Consents to an extension not granted yet: (commitment, days, party).
+    #[serde(default)]
+    pub extension_consents: Vec<(String, u32, String)>,
+    /// Extensions granted: (commitment, days).
+    #[serde(default)]
+    pub extensions: Vec<(String, u32)>,
 }
 
 /// Everything the procedure has established, as this participant can see it.
@@ -367,6 +373,7 @@ impl Procedure {
             reports: implementation.reports.clone(),
             attestations: implementation.attestations.clone(),
             disputes: implementation.disputes.clone(),
+            extensions: implementation.extensions.clone(),
         }
     }
 

@@ -693,6 +693,8 @@ impl CaseState {
                     reports: Vec::new(),
                     attestations: Vec::new(),
                     disputes: Vec::new(),
+                    extension_consents: Vec::new(),
+                    extensions: Vec::new(),
                 });
             }
             ActBody::PlanAccepted { .. } => {
@@ -786,6 +788,23 @@ impl CaseState {
             ActBody::RemedyInvoked { dispute, remedy } => {
                 if let Some(d) = procedure.dispute_mut(*dispute) {
                     d.remedy = Some(remedy.clone());
+                }
+            }
+            ActBody::ExtensionConsented { commitment, days } => {
+                if let (Some(implementation), Some(party)) =
+                    (procedure.implementation.as_mut(), party)
+                {
+                    implementation
+                        .extension_consents
+                        .push((commitment.clone(), *days, party));
+                }
+            }
+            ActBody::DeadlineExtended { commitment, days } => {
+                if let Some(implementation) = procedure.implementation.as_mut() {
+                    implementation
+                        .extension_consents
+                        .retain(|(c, _, _)| c != commitment);
+                    implementation.extensions.push((commitment.clone(), *days));
                 }
             }
             ActBody::CaseOpened { .. }

@@ -190,6 +190,7 @@ fn scores_count_the_latest_attestation_else_the_latest_report() {
         ],
         attestations: vec![said("enrichment_cap", "Inspector", 2, now - 3 * DAY)],
         disputes: vec![],
+        extensions: vec![],
     };
     let s = status(&plan, &facts, now);
     let by_id = |id: &str| s.commitments.iter().find(|c| c.id == id).unwrap();
@@ -215,4 +216,17 @@ fn scores_count_the_latest_attestation_else_the_latest_report() {
     assert!(regional.overdue);
     // Sanctions relief is due on Implementation Day, which has not come.
     assert_eq!(by_id("sanctions_relief").due_ms, None);
+    // An extension granted moves the deadline, and the commitment is no longer overdue.
+    let extended = Facts {
+        extensions: vec![("regional_conduct".into(), 60)],
+        ..facts.clone()
+    };
+    let later = status(&plan, &extended, adoption + 31 * DAY);
+    let regional = later
+        .commitments
+        .iter()
+        .find(|c| c.id == "regional_conduct")
+        .unwrap();
+    assert_eq!(regional.due_ms, Some(adoption + 90 * DAY));
+    assert!(!regional.overdue);
 }

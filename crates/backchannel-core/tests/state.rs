@@ -482,8 +482,80 @@ fn implementing() -> World {
         reports: vec![],
         attestations: vec![],
         disputes: vec![],
+        extension_consents: vec![],
+        extensions: vec![],
     });
     w
+}
+
+#[test]
+fn a_deadline_moves_only_with_the_consent_the_plan_requires() {
+    let mut w = implementing();
+    let public = ChannelName::public();
+    let refused = |w: &mut World, author: u8, body: ActBody, code: &str| {
+        let before = w.state.clone();
+        let err = w.post(author, &public, body).unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert_eq!(w.state, before, "a refused act changed the state");
+    };
+    let consent = |days| ActBody::ExtensionConsented {
+        commitment: "regional_conduct".into(),
+        days,
+    };
+    let extend = |days| ActBody::DeadlineExtended {
+        commitment: "regional_conduct".into(),
+        days,
+    };
+    // Regional conduct binds both sides, and its plan asks every party's consent.
+    refused(&mut w, MEDIATOR, extend(20), "consent_missing");
+    w.post(US, &public, consent(20)).unwrap();
+    refused(&mut w, MEDIATOR, extend(20), "consent_missing");
+    refused(&mut w, US, consent(20), "conflict");
+    // A consent to another number of days is another extension.
+    w.post(IRAN, &public, consent(25)).unwrap();
+    refused(&mut w, MEDIATOR, extend(20), "consent_missing");
+    w.post(IRAN, &public, consent(20)).unwrap();
+    w.post(MEDIATOR, &public, extend(20)).unwrap();
+    let facts = w.state.procedure.implementation_facts();
+    assert_eq!(facts.extended_days("regional_conduct"), 20);
+    // The consents were spent; the plan allows 60 days in all.
+    refused(&mut w, MEDIATOR, extend(20), "consent_missing");
+    refused(&mut w, US, consent(41), "invalid_act");
+    // Sanctions relief asks only its obligor's consent; Iran's is not asked for.
+    refused(
+        &mut w,
+        IRAN,
+        ActBody::ExtensionConsented {
+            commitment: "sanctions_relief".into(),
+            days: 10,
+        },
+        "invalid_act",
+    );
+    w.post(
+        US,
+        &public,
+        ActBody::ExtensionConsented {
+            commitment: "sanctions_relief".into(),
+            days: 10,
+        },
+    )
+    .unwrap();
+    w.post(
+        MEDIATOR,
+        &public,
+        ActBody::DeadlineExtended {
+            commitment: "sanctions_relief".into(),
+            days: 10,
+        },
+    )
+    .unwrap();
+    // Every amendment stays on the record.
+    let extended = w
+        .log
+        .iter()
+        .filter(|a| matches!(a.act.body, ActBody::DeadlineExtended { .. }))
+        .count();
+    assert_eq!(extended, 2);
 }
 
 #[test]

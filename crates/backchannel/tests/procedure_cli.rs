@@ -91,6 +91,13 @@ fn the_scripted_session_runs_the_whole_story() {
     };
     assert_eq!(commitment("enrichment_cap")["status"], 3);
     assert_eq!(commitment("sanctions_relief")["status"], 2);
+    let implementation_day = milestone("implementation")["reached_at_ms"].as_u64().unwrap();
+    assert_eq!(
+        commitment("sanctions_relief")["due_ms"].as_u64(),
+        Some(implementation_day + 10 * 86_400_000),
+        "extended by ten days"
+    );
+    assert_eq!(commitment("sanctions_relief")["overdue"], false);
     let score = status["score"].as_f64().unwrap();
     assert!((score - 8.0 / 15.0).abs() < 1e-9, "{score}");
     assert_eq!(status["disputes"][0]["id"], 1, "{status}");

@@ -140,6 +140,24 @@ impl Client {
             .await
     }
 
+    /// Moves a commitment's deadline by `days`: as a party whose consent the plan requires,
+    /// consents; as mediator, once every such consent is on the record, extends it.
+    pub async fn extend_deadline(
+        &mut self,
+        case: CaseId,
+        commitment: &str,
+        days: u32,
+    ) -> Result<LogLine, ClientError> {
+        self.sync(case).await?;
+        let commitment = commitment.to_owned();
+        let body = if self.state(case)?.mediator == self.key() {
+            ActBody::DeadlineExtended { commitment, days }
+        } else {
+            ActBody::ExtensionConsented { commitment, days }
+        };
+        self.post_public(case, body).await
+    }
+
     /// Where implementation stands at `now_ms`, from this participant's copy of the public
     /// record; `None` before a plan is proposed. Whether the plan is in force is in the state.
     pub fn implementation_status(

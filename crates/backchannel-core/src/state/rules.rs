@@ -210,6 +210,12 @@ impl Ctx<'_> {
                 resolution,
             } => self.dispute_resolved(*dispute, resolution),
             ActBody::RemedyInvoked { dispute, remedy } => self.remedy_invoked(*dispute, remedy),
+            ActBody::ExtensionConsented { commitment, days } => {
+                self.extension_consented(commitment, *days)
+            }
+            ActBody::DeadlineExtended { commitment, days } => {
+                self.deadline_extended(commitment, *days)
+            }
             ActBody::Message { text } => check_text("a message", text),
             ActBody::CharterProposed { charter } => self.charter_proposed(charter),
             ActBody::CharterAccepted { proposal } => self.charter_accepted(proposal),

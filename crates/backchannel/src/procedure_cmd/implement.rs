@@ -55,6 +55,15 @@ pub enum ImplementCommand {
         #[arg(long)]
         remedy: String,
     },
+    /// Move a commitment's deadline: a party whose consent the plan requires consents; the
+    /// mediator extends it once every such consent is on the record.
+    Extend {
+        case: String,
+        #[arg(long)]
+        commitment: String,
+        #[arg(long)]
+        days: u32,
+    },
     /// Milestones reached, each commitment's status, the score, deadlines due, disputes
     /// (anyone).
     Status { case: String },
@@ -191,6 +200,15 @@ pub(super) async fn implement(
         } => {
             let case = client.resolve_case(&case)?;
             let line = client.invoke_remedy(case, dispute, &remedy).await?;
+            print_line(json, &line)
+        }
+        ImplementCommand::Extend {
+            case,
+            commitment,
+            days,
+        } => {
+            let case = client.resolve_case(&case)?;
+            let line = client.extend_deadline(case, &commitment, days).await?;
             print_line(json, &line)
         }
         ImplementCommand::Status { case } => {

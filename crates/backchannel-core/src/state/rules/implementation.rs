@@ -4,7 +4,8 @@
 
 use super::{Ctx, check_text};
 use crate::act::{Digest32, Role};
-use crate::plan::{Dispute, Plan, Remedy};
+use crate::plan::{Consent, Dispute, Plan, Remedy};
+use crate::procedure::ImplementationState;
 use crate::state::Rejection;
 
 impl Ctx<'_> {
@@ -248,6 +249,95 @@ impl Ctx<'_> {
             ));
         }
         Ok(())
+    }
+
+    pub(super) fn extension_consented(&self, commitment: &str, days: u32) -> Result<(), Rejection> {
+        let party = self.party("consent to an extension")?;
+        self.public_only()?;
+        self.binding(party, "consent to an extension")?;
+        let required = self.extension_consenters(commitment, days)?;
+        if !required.contains(party) {
+            return Err(Rejection::Invalid(format!(
+                "the plan does not ask {party}'s consent to move {commitment}'s deadline"
+            )));
+        }
+        let implementation = self.implementation()?;
+        if implementation
+            .extension_consents
+            .iter()
+            .any(|(c, d, p)| c == commitment && *d == days && p == party)
+        {
+            return Err(Rejection::Conflict(format!(
+                "{party} has already consented to this extension"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn deadline_extended(&self, commitment: &str, days: u32) -> Result<(), Rejection> {
+        self.mediator("extend a deadline")?;
+        self.public_only()?;
+        let required = self.extension_consenters(commitment, days)?;
+        let implementation = self.implementation()?;
+        let missing: Vec<String> = required
+            .into_iter()
+            .filter(|party| {
+                !implementation
+                    .extension_consents
+                    .iter()
+                    .any(|(c, d, p)| c == commitment && *d == days && p == party)
+            })
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::ConsentMissing(format!(
+                "moving {commitment}'s deadline by {days} days needs the consent of {}",
+                missing.join(", ")
+            )))
+        }
+    }
+
+    /// The parties whose consent moving `commitment`'s deadline by `days` needs, provided
+    /// the plan allows it and the days stay within what it allows in all.
+    fn extension_consenters(
+        &self,
+        commitment: &str,
+        days: u32,
+    ) -> Result<std::collections::BTreeSet<String>, Rejection> {
+        let plan = self.plan_in_force()?;
+        let Some(c) = plan.commitment(commitment) else {
+            return Err(Rejection::Unknown(format!("no commitment {commitment}")));
+        };
+        let Some(extension) = plan.extension_of(commitment) else {
+            return Err(Rejection::Invalid(format!(
+                "the plan gives {commitment}'s deadline no extension"
+            )));
+        };
+        let granted = self
+            .implementation()?
+            .extensions
+            .iter()
+            .filter(|(c, _)| c == commitment)
+            .fold(0u32, |sum, (_, d)| sum.saturating_add(*d));
+        if days == 0 || granted.saturating_add(days) > extension.max_days {
+            return Err(Rejection::Invalid(format!(
+                "{commitment}'s deadline may move by {} more days at most, and by one day at least",
+                extension.max_days.saturating_sub(granted)
+            )));
+        }
+        Ok(match extension.consent {
+            Consent::AllParties => self.state.parties(),
+            Consent::Obligors => c.obligors.iter().cloned().collect(),
+        })
+    }
+
+    fn implementation(&self) -> Result<&ImplementationState, Rejection> {
+        self.state
+            .procedure
+            .implementation
+            .as_ref()
+            .ok_or(Rejection::PlanNotInForce)
     }
 
     /// The dispute with this number, provided it is still open.
