@@ -359,6 +359,11 @@ async fn originals_are_conveyed_only_with_their_authors_consent() {
 
 /// The seed's cast with an agreement signed by every party and the mediator, and published.
 async fn published() -> Cast {
+    published_with(None).await
+}
+
+/// The same, the agreement carrying `plan`.
+async fn published_with(plan: Option<Plan>) -> Cast {
     let mut c = chartered().await;
     let case = c.case;
     for (client, id) in [(&mut c.us, "us"), (&mut c.iran, "iran")] {
@@ -389,6 +394,7 @@ async fn published() -> Cast {
         title: "Framework".into(),
         clauses: draft.clauses.clone(),
         guarantors: vec![],
+        plan,
     };
     c.mediator.table_agreement(case, agreement).await.unwrap();
     for party in [&mut c.us, &mut c.iran] {
@@ -406,6 +412,34 @@ fn plan_for(verifier: &str) -> Plan {
     let text =
         include_str!("../../backchannel-core/plans/us-iran.json").replace("Inspector", verifier);
     Plan::parse(text.as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn a_plan_tabled_with_the_agreement_is_signed_with_it_and_in_force_from_publication() {
+    let verifier = "United Arab Emirates";
+    let mut c = published_with(Some(plan_for(verifier))).await;
+    let case = c.case;
+    assert_eq!(c.uae.name(), verifier);
+    for reader in [&c.mediator, &c.us, &c.iran, &c.uae] {
+        let implementation = reader
+            .state(case)
+            .unwrap()
+            .procedure
+            .implementation
+            .clone()
+            .unwrap();
+        assert!(implementation.in_force, "{}", reader.name());
+    }
+    // Nothing is left to accept or propose: the signatures covered the plan.
+    refused(&mut c.us, case, "conflict", async |us| {
+        us.accept_plan(case).await
+    })
+    .await;
+    refused(&mut c.mediator, case, "conflict", async |m| {
+        m.propose_plan(case, plan_for("United Arab Emirates")).await
+    })
+    .await;
+    c.uae.attest(case, "enrichment_cap", 3, "").await.unwrap();
 }
 
 #[tokio::test]
@@ -553,6 +587,7 @@ async fn the_agreement_is_published_only_with_every_signature_and_verifies_from_
         title: "Framework".into(),
         clauses: draft.clauses.clone(),
         guarantors: vec![c.uae.key()],
+        plan: None,
     };
     c.mediator.table_agreement(case, agreement).await.unwrap();
     c.us.sync(case).await.unwrap();

@@ -201,6 +201,10 @@ pub struct Agreement {
     /// Observers invited to co-sign as guarantors once it is published.
     #[serde(default)]
     pub guarantors: Vec<PublicKey>,
+    /// Its implementation plan, tabled with it so that every signature covers it: in force
+    /// from publication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::Plan>,
 }
 
 impl Agreement {

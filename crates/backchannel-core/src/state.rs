@@ -657,6 +657,20 @@ impl CaseState {
                     guaranteed_by: BTreeSet::new(),
                     published_ms: Some(act.at_ms),
                 });
+                // A plan tabled with the agreement is in force from publication: every party signed it.
+                if let Some(plan) = &agreement.plan {
+                    procedure.implementation = Some(ImplementationState {
+                        proposal: verified.hash,
+                        plan: plan.clone(),
+                        accepted_by: parties.clone(),
+                        in_force: true,
+                        reports: Vec::new(),
+                        attestations: Vec::new(),
+                        disputes: Vec::new(),
+                        extension_consents: Vec::new(),
+                        extensions: Vec::new(),
+                    });
+                }
                 self.phase = Phase::Public;
             }
             ActBody::AgreementGuaranteed { .. } => {

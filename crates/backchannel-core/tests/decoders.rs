@@ -666,6 +666,7 @@ impl Step {
                     title: "Accord".into(),
                     clauses: vec![self.clause()],
                     guarantors: vec![pk(4)],
+                    plan: None,
                 },
             },
             23 => ActBody::AgreementSigned {
@@ -676,6 +677,7 @@ impl Step {
                     title: "Accord".into(),
                     clauses: vec![self.clause()],
                     guarantors: vec![],
+                    plan: None,
                 },
                 signatures: vec![self.signed(log)],
             },

@@ -464,6 +464,7 @@ fn implementing() -> World {
             title: "Framework".into(),
             clauses: vec![],
             guarantors: vec![],
+            plan: None,
         },
         hash: Digest32::ZERO,
         signatures: BTreeMap::new(),

@@ -91,7 +91,9 @@ fn the_scripted_session_runs_the_whole_story() {
     };
     assert_eq!(commitment("enrichment_cap")["status"], 3);
     assert_eq!(commitment("sanctions_relief")["status"], 2);
-    let implementation_day = milestone("implementation")["reached_at_ms"].as_u64().unwrap();
+    let implementation_day = milestone("implementation")["reached_at_ms"]
+        .as_u64()
+        .unwrap();
     assert_eq!(
         commitment("sanctions_relief")["due_ms"].as_u64(),
         Some(implementation_day + 10 * 86_400_000),

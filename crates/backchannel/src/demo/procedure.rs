@@ -395,6 +395,7 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
         title: AGREEMENT_TITLE.into(),
         clauses: draft.clauses.clone(),
         guarantors,
+        plan: None,
     };
     let hash = cast.mediator.table_agreement(case, agreement).await?;
     n.say(format!("  Pakistan tables the final text for signature ({}), the Gulf observers invited as guarantors.", hash.short()));

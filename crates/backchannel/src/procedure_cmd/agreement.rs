@@ -29,6 +29,10 @@ pub enum AgreementCommand {
         /// An observer invited to co-sign as guarantor: its name or key (repeatable).
         #[arg(long = "guarantor", value_name = "NAME_OR_KEY")]
         guarantors: Vec<String>,
+        /// Its implementation plan (`backchannel-plan/1`), tabled with it so that every
+        /// signature covers it; in force from publication.
+        #[arg(long, value_name = "PLAN.json")]
+        plan: Option<PathBuf>,
     },
     /// Sign the agreement on the table (a party; the mediator as witness).
     Sign { case: String },
@@ -64,6 +68,7 @@ pub(super) async fn agreement(
             file,
             title,
             guarantors,
+            plan,
         } => {
             let case = client.resolve_case(&case)?;
             client.sync(case).await?;
@@ -75,6 +80,7 @@ pub(super) async fn agreement(
                         title: draft.title,
                         clauses: draft.clauses,
                         guarantors: vec![],
+                        plan: None,
                     }
                 }
                 (None, Some(path)) => serde_json::from_value(read_json(path)?).map_err(|e| {
@@ -91,6 +97,12 @@ pub(super) async fn agreement(
             };
             if let Some(title) = title {
                 agreement.title = title;
+            }
+            if let Some(path) = plan {
+                let bytes = serde_json::to_vec(&read_json(&path)?)?;
+                let plan = backchannel_core::plan::Plan::parse(&bytes)
+                    .map_err(|e| invalid(e.to_string()))?;
+                agreement.plan = Some(plan);
             }
             let state = client.state(case)?;
             for who in &guarantors {

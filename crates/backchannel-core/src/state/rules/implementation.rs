@@ -33,6 +33,12 @@ impl Ctx<'_> {
                 "an implementation plan is already in force".into(),
             ));
         }
+        self.plan_fits_the_case(plan)
+    }
+
+    /// A valid plan whose obligors are the case's parties and whose verifiers its observers.
+    pub(super) fn plan_fits_the_case(&self, plan: &Plan) -> Result<(), Rejection> {
+        let state = self.state;
         plan.validate()
             .map_err(|e| Rejection::Invalid(e.to_string()))?;
         let parties = state.parties();

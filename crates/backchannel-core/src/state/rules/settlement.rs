@@ -64,7 +64,10 @@ impl Ctx<'_> {
                 return Err(Rejection::Invalid("guarantors are observers".into()));
             }
         }
-        Ok(())
+        match &agreement.plan {
+            Some(plan) => self.plan_fits_the_case(plan),
+            None => Ok(()),
+        }
     }
 
     pub(super) fn agreement_signed(&self, agreement: &Digest32) -> Result<(), Rejection> {
