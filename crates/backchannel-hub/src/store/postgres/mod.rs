@@ -43,20 +43,19 @@ use backchannel_core::api::{
 };
 use backchannel_core::auth::MAX_SKEW_MS;
 use backchannel_core::{CaseId, ChannelName, PublicKey};
-use postgres::types::FromSql;
-use postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 use super::{
     Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult, channel_kind_from,
-    channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
+    channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
 };
 use crate::error::ApiError;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/postgres/0001_init.sql"),
-    include_str!("migrations/postgres/0002_invite_expiry.sql"),
-    include_str!("migrations/postgres/0003_members_by_key.sql"),
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_invite_expiry.sql"),
+    include_str!("../migrations/postgres/0003_members_by_key.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -239,242 +238,9 @@ fn migrate(client: &mut Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A value the hub stores as `BIGINT`.
-fn int(value: u64) -> StoreResult<i64> {
-    i64::try_from(value).map_err(|_| ApiError::internal("storage: integer out of range"))
-}
+mod queries;
 
-/// A bound in a read (`after`, `limit`): anything past `i64::MAX` means "no bound".
-fn bound(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
-    Ok(row.try_get(index)?)
-}
-
-fn uint(row: &Row, index: usize) -> StoreResult<u64> {
-    let value: i64 = column(row, index)?;
-    u64::try_from(value).map_err(|_| ApiError::internal("storage: negative integer"))
-}
-
-/// A nullable `BIGINT`.
-fn opt_uint(row: &Row, index: usize) -> StoreResult<Option<u64>> {
-    let value: Option<i64> = column(row, index)?;
-    value
-        .map(|value| {
-            u64::try_from(value).map_err(|_| ApiError::internal("storage: negative integer"))
-        })
-        .transpose()
-}
-
-fn key_at(row: &Row, index: usize) -> StoreResult<PublicKey> {
-    let bytes: &[u8] = column(row, index)?;
-    bytes
-        .try_into()
-        .map(PublicKey)
-        .map_err(|_| ApiError::internal("storage: a key of the wrong length"))
-}
-
-fn case_at(row: &Row, index: usize) -> StoreResult<CaseId> {
-    let bytes: &[u8] = column(row, index)?;
-    bytes
-        .try_into()
-        .map(CaseId)
-        .map_err(|_| ApiError::internal("storage: a case id of the wrong length"))
-}
-
-/// The second key of an advisory lock on `key`. Two keys sharing it only wait for each
-/// other.
-fn lock_key(key: &PublicKey) -> i32 {
-    i32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]])
-}
-
-fn advisory_lock(tx: &mut Transaction<'_>, class: i32, key: &PublicKey) -> StoreResult<()> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&class, &lock_key(key)],
-    )?;
-    Ok(())
-}
-
-/// A channel row.
-struct ChannelRow {
-    id: i64,
-    kind: ChannelKind,
-    head: u64,
-}
-
-fn case_exists(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<bool> {
-    Ok(tx
-        .query_opt("SELECT 1 FROM cases WHERE case_id = $1", &[&&case.0[..]])?
-        .is_some())
-}
-
-fn role_of(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    key: &PublicKey,
-) -> StoreResult<Option<MemberRole>> {
-    tx.query_opt(
-        "SELECT role FROM members WHERE case_id = $1 AND key = $2",
-        &[&&case.0[..], &&key.0[..]],
-    )?
-    .map(|row| role_from(column(&row, 0)?))
-    .transpose()
-}
-
-/// The caller's role; `case_not_found` or `not_member` otherwise.
-fn require_member(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    caller: &PublicKey,
-) -> StoreResult<MemberRole> {
-    match role_of(tx, case, caller)? {
-        Some(role) => Ok(role),
-        None if case_exists(tx, case)? => Err(ApiError::NotMember),
-        None => Err(ApiError::CaseNotFound),
-    }
-}
-
-fn require_mediator(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    caller: &PublicKey,
-) -> StoreResult<()> {
-    match require_member(tx, case, caller)? {
-        MemberRole::Mediator => Ok(()),
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
-/// The channel's row; with `lock`, locked until the transaction ends.
-fn channel_row(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    channel: &ChannelName,
-    lock: bool,
-) -> StoreResult<Option<ChannelRow>> {
-    let sql = if lock {
-        "SELECT id, kind, head FROM channels WHERE case_id = $1 AND name = $2 FOR UPDATE"
-    } else {
-        "SELECT id, kind, head FROM channels WHERE case_id = $1 AND name = $2"
-    };
-    tx.query_opt(sql, &[&&case.0[..], &channel.as_str()])?
-        .map(|row| {
-            Ok(ChannelRow {
-                id: column(&row, 0)?,
-                kind: channel_kind_from(column(&row, 1)?)?,
-                head: uint(&row, 2)?,
-            })
-        })
-        .transpose()
-}
-
-fn is_channel_member(
-    tx: &mut Transaction<'_>,
-    channel_id: i64,
-    key: &PublicKey,
-) -> StoreResult<bool> {
-    Ok(tx
-        .query_opt(
-            "SELECT 1 FROM channel_members WHERE channel_id = $1 AND key = $2",
-            &[&channel_id, &&key.0[..]],
-        )?
-        .is_some())
-}
-
-fn channel_members(tx: &mut Transaction<'_>, channel_id: i64) -> StoreResult<Vec<PublicKey>> {
-    tx.query(
-        "SELECT key FROM channel_members WHERE channel_id = $1 ORDER BY ord",
-        &[&channel_id],
-    )?
-    .iter()
-    .map(|row| key_at(row, 0))
-    .collect()
-}
-
-/// The channel, provided the caller is a member of the case and of the channel; with `lock`,
-/// the channel row stays locked until the transaction ends.
-fn member_channel(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    channel: &ChannelName,
-    caller: &PublicKey,
-    lock: bool,
-) -> StoreResult<(MemberRole, ChannelRow)> {
-    let role = require_member(tx, case, caller)?;
-    let row = channel_row(tx, case, channel, lock)?.ok_or(ApiError::ChannelNotFound)?;
-    if !is_channel_member(tx, row.id, caller)? {
-        return Err(ApiError::NotMember);
-    }
-    Ok((role, row))
-}
-
-fn add_channel_member(
-    tx: &mut Transaction<'_>,
-    channel_id: i64,
-    key: &PublicKey,
-) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO channel_members (channel_id, key) VALUES ($1, $2)",
-        &[&channel_id, &&key.0[..]],
-    )?;
-    Ok(())
-}
-
-/// Inserts a channel; `None` when the case already has one of that name.
-fn insert_channel(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    channel: &ChannelName,
-    kind: ChannelKind,
-) -> StoreResult<Option<i64>> {
-    tx.query_opt(
-        "INSERT INTO channels (case_id, name, kind) VALUES ($1, $2, $3)
-         ON CONFLICT (case_id, name) DO NOTHING RETURNING id",
-        &[&&case.0[..], &channel.as_str(), &channel_kind_text(kind)],
-    )?
-    .map(|row| column(&row, 0))
-    .transpose()
-}
-
-/// An invite row.
-struct InviteRow {
-    role: MemberRole,
-    party: Option<String>,
-    used: bool,
-    expires_ms: Option<u64>,
-    revoked_ms: Option<u64>,
-}
-
-/// The invite's row, locked until the transaction ends: a concurrent join or revocation of
-/// the same invite waits, then sees what this one did.
-fn lock_invite(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    code_hash: &str,
-) -> StoreResult<Option<InviteRow>> {
-    tx.query_opt(
-        "SELECT role, party, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
-         WHERE case_id = $1 AND code_hash = $2 FOR UPDATE",
-        &[&&case.0[..], &code_hash],
-    )?
-    .map(|row| {
-        Ok(InviteRow {
-            role: role_from(column(&row, 0)?)?,
-            party: column(&row, 1)?,
-            used: column(&row, 2)?,
-            expires_ms: opt_uint(&row, 3)?,
-            revoked_ms: opt_uint(&row, 4)?,
-        })
-    })
-    .transpose()
-}
-
-fn count(tx: &mut Transaction<'_>, sql: &str) -> StoreResult<u64> {
-    uint(&tx.query_one(sql, &[])?, 0)
-}
+use queries::*;
 
 impl Backend for Postgres {
     fn record_nonce(
