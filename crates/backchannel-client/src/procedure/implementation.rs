@@ -3,7 +3,7 @@
 //! commitments, the verifiers the plan names attest; anyone reads the status.
 
 use backchannel_core::plan::{Plan, Status, status};
-use backchannel_core::{ActBody, CaseId};
+use backchannel_core::{ActBody, CaseId, ChannelName};
 
 use crate::client::{Client, LogLine};
 use crate::error::ClientError;
@@ -24,8 +24,13 @@ impl Client {
             .as_ref()
             .map(|i| i.proposal)
             .ok_or_else(|| ClientError::Invalid("no implementation plan is proposed".into()))?;
-        self.post_public(case, ActBody::PlanAccepted { proposal })
-            .await
+        // Synced above: post at once.
+        self.post(
+            case,
+            &ChannelName::public(),
+            ActBody::PlanAccepted { proposal },
+        )
+        .await
     }
 
     /// As a party: reports progress (0 to 3) on one of its commitments (public).
@@ -136,8 +141,12 @@ impl Client {
                 code: "unknown_remedy",
                 message: format!("the plan provides no remedy {remedy:?}"),
             })?;
-        self.post_public(case, ActBody::RemedyInvoked { dispute, remedy })
-            .await
+        self.post(
+            case,
+            &ChannelName::public(),
+            ActBody::RemedyInvoked { dispute, remedy },
+        )
+        .await
     }
 
     /// Moves a commitment's deadline by `days`: as a party whose consent the plan requires,
@@ -155,7 +164,7 @@ impl Client {
         } else {
             ActBody::ExtensionConsented { commitment, days }
         };
-        self.post_public(case, body).await
+        self.post(case, &ChannelName::public(), body).await
     }
 
     /// Where implementation stands at `now_ms`, from this participant's copy of the public
