@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
 use backchannel_core::api::{Blob, EntryKind, Join, MemberRole, PostEntry, UploadKeyPackages};
-use backchannel_core::{ActBody, CaseId, CaseState, ChannelName, History, PublicKey, Role};
+use backchannel_core::{CaseId, CaseState, ChannelName, History, PublicKey, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,12 @@ pub(crate) struct CaseLocal {
     /// When the mediator's act admitting this participant was made (ms since the epoch).
     #[serde(default)]
     pub(crate) admitted_ms: Option<u64>,
+    /// Heads that acts saw beyond this copy, by channel, until the copy reaches them.
+    #[serde(default)]
+    pub(crate) claims: BTreeMap<ChannelName, crate::alarm::Claim>,
+    /// Proof that the hub showed another history: once set, the case is stopped.
+    #[serde(default)]
+    pub(crate) alarm: Option<crate::alarm::Alarm>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -440,20 +446,9 @@ impl Client {
         rand::thread_rng().fill_bytes(&mut case_key);
         let case = CaseId(id);
         let me = self.key();
-        let genesis = backchannel_core::Act {
-            v: backchannel_core::act::ACT_VERSION,
-            case,
-            channel: ChannelName::public(),
-            index: 1,
-            prev: Digest32::ZERO,
-            author: me,
-            at_ms: now_ms(),
-            body: ActBody::CaseOpened {
-                title: title.to_owned(),
-                mediator_name: self.name().to_owned(),
-            },
-        }
-        .sign(&self.vault.identity.key);
+        let genesis =
+            backchannel_core::Act::opening(case, me, now_ms(), title, self.name(), vec![])
+                .sign(&self.vault.identity.key);
         CaseState::genesis(&genesis, Some(me))?;
         let hub = self.hub_at(hub_url)?;
         hub.create_case(case, self.name()).await?;
@@ -470,6 +465,8 @@ impl Client {
                 state: None,
                 synced_ms: None,
                 admitted_ms: None,
+                claims: BTreeMap::new(),
+                alarm: None,
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -548,6 +545,8 @@ impl Client {
                 state: None,
                 synced_ms: None,
                 admitted_ms: None,
+                claims: BTreeMap::new(),
+                alarm: None,
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

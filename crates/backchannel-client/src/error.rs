@@ -57,6 +57,9 @@ pub enum ClientError {
     Unmatched { code: &'static str, message: String },
     #[error("MLS: {0}")]
     Mls(String),
+    /// The hub showed this participant another history than someone else saw.
+    #[error("{}", .0.message)]
+    Alarm(Box<crate::alarm::Alarm>),
 }
 
 impl ClientError {
@@ -80,6 +83,7 @@ impl ClientError {
             ClientError::Unmatched { code, .. } => (*code).into(),
             ClientError::AlreadyDone { .. } => "already_done".into(),
             ClientError::Mls(_) => "mls".into(),
+            ClientError::Alarm(alarm) => alarm.code.clone(),
         }
     }
 

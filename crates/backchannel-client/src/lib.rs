@@ -4,6 +4,7 @@
 //! [`Client`].
 
 pub mod admission;
+pub mod alarm;
 mod client;
 mod error;
 pub mod hub;
@@ -18,6 +19,7 @@ mod sync;
 pub mod vault;
 
 pub use admission::{Admission, Admit, InviteOptions, IssuedCode, PendingJoiner};
+pub use alarm::Alarm;
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};
 pub use error::ClientError;
 pub use invite::{InviteCode, InviteRole};

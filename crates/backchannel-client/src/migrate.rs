@@ -98,6 +98,8 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
             state,
             synced_ms: None,
             admitted_ms: None,
+            claims: BTreeMap::new(),
+            alarm: None,
         };
         let record = serde_json::to_vec(&local).map_err(|e| unusable(e.to_string()))?;
         batch.cases.push((case, record));

@@ -19,6 +19,7 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
         ActBody::CaseOpened {
             title,
             mediator_name,
+            ..
         } => {
             format!("opened the case \"{title}\" as mediator ({mediator_name})")
         }

@@ -194,6 +194,7 @@ impl Client {
         channel: &ChannelName,
         body: &ActBody,
     ) -> Result<backchannel_core::Act, ClientError> {
+        self.unalarmed(case)?;
         Ok(self.state(case)?.next_act(
             channel,
             self.key(),

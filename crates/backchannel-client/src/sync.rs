@@ -19,6 +19,7 @@ impl Client {
     /// Fetches, verifies and folds everything new; completes or drops what the outbox holds;
     /// as mediator, admits newcomers and finishes seating them.
     pub async fn sync(&mut self, case: CaseId) -> Result<SyncReport, ClientError> {
+        self.unalarmed(case)?;
         let mut report = SyncReport::default();
         self.pull(case, &ChannelName::public(), &mut report).await?;
         self.take_welcomes(case).await?;
@@ -32,6 +33,7 @@ impl Client {
         for channel in channels {
             self.pull(case, &channel, &mut report).await?;
         }
+        self.settle_claims(case).await?;
         self.resend_outbox(case).await?;
         if self.state(case)?.mediator == self.key() {
             self.admit_newcomers(case, &mut report, &[]).await?;
@@ -167,7 +169,10 @@ impl Client {
                     self.provider
                         .rollback(self.mls_committed.clone().into_iter().collect());
                     self.reload_case(case)?;
-                    return Err(refused(e.to_string()));
+                    return Err(match e {
+                        ClientError::Alarm(alarm) => self.raise(case, *alarm),
+                        e => refused(e.to_string()),
+                    });
                 }
             };
             report.new.extend(line);
@@ -269,10 +274,18 @@ impl Client {
             .get_mut(&case)
             .ok_or_else(|| ClientError::UnknownCase(case.to_hex()))?;
         // A refused act changes nothing: `accept` checks before it applies.
-        match &mut local.state {
-            Some(state) => state.accept(&verified, &history)?,
-            None => local.state = Some(CaseState::genesis(&verified, Some(local.mediator))?),
+        let folded = match &mut local.state {
+            Some(state) => state.accept(&verified, &history),
+            None => CaseState::genesis(&verified, Some(local.mediator))
+                .map(|genesis| local.state = Some(genesis)),
+        };
+        if let Err(rejection) = folded {
+            return Err(match self.equivocation_of(case, &verified, &rejection) {
+                Some(alarm) => ClientError::Alarm(Box::new(alarm)),
+                None => rejection.into(),
+            });
         }
+        let local = self.local_mut(case)?;
         if let ActBody::MemberAdmitted { key, .. } = &verified.act.body
             && *key == me
         {
@@ -280,6 +293,7 @@ impl Client {
         }
         local.log_len += 1;
         let n = local.log_len;
+        self.note_seen(case, &verified)?;
         let line = self.line(case, seq, &verified);
         Ok((
             line,

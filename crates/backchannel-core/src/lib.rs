@@ -10,12 +10,16 @@ pub mod auth;
 pub mod b64;
 pub mod history;
 pub mod ids;
+pub mod kinds;
 pub mod plan;
 pub mod procedure;
 pub mod record;
 pub mod state;
 
-pub use act::{Act, ActBody, ChannelPurpose, Digest32, Role, SignedAct, VerifiedAct};
+pub use act::{
+    Act, ActBody, ChannelPurpose, Digest32, Head, Role, SignedAct, VerifiedAct, Witness,
+};
 pub use history::{History, Ledger};
 pub use ids::{CaseId, ChannelName, PublicKey};
+pub use kinds::{KINDS, Kind, Place};
 pub use state::{CaseState, Phase, Rejection};

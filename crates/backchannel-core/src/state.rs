@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::act::{
-    ACT_VERSION, Act, ActBody, ChannelPurpose, Digest32, MAX_LABEL_CHARS, Role, VerifiedAct,
+    ACT_VERSION, Act, ActBody, ChannelPurpose, Digest32, Head, MAX_LABEL_CHARS, MAX_WITNESSES,
+    Role, VerifiedAct, Witness,
 };
 use crate::history::{History, Ledger};
 use crate::ids::{CaseId, ChannelName, PublicKey};
@@ -55,7 +56,7 @@ pub enum Rejection {
     },
     #[error("only the mediator may {0}")]
     MediatorOnly(&'static str),
-    #[error("the charter lets only {party}'s head of delegation {what}")]
+    #[error("under the charter, only the head of the {party} delegation may {what}")]
     HeadOnly { party: String, what: &'static str },
     #[error("no implementation plan is in force yet: every party accepts it first")]
     PlanNotInForce,
@@ -79,7 +80,7 @@ pub enum Rejection {
     PublicOnly(&'static str),
     #[error("{0} is not allowed on the public channel")]
     DiscreetOnly(&'static str),
-    #[error("participant {} is already a participant", .0.short())]
+    #[error("the key {} already belongs to a participant of this case", .0.short())]
     AlreadyParticipant(PublicKey),
     #[error("channel {0} already exists")]
     ChannelExists(ChannelName),
@@ -89,13 +90,17 @@ pub enum Rejection {
         channel: ChannelName,
         why: &'static str,
     },
-    #[error("an observer may post only public statements, requirements and guarantees, not {0}")]
+    #[error(
+        "an observer may not post {0}: it posts only public statements, requirements, guarantees, checkpoints, attestations, and disputes it opens, escalates or gives an opinion on"
+    )]
     ObserverLimited(&'static str),
     #[error("only a party may {0}")]
     PartyOnly(&'static str),
     #[error("{0} must be posted in the author's own bilateral channel")]
     OwnChannelOnly(&'static str),
-    #[error("no on-record act before every party has accepted the charter ({0} is on record)")]
+    #[error(
+        "no charter is in force yet: the mediator proposes one and every party accepts it before {0}"
+    )]
     CharterNotInForce(&'static str),
     #[error("the charter does not allow {0}")]
     CharterForbids(&'static str),
@@ -103,16 +108,21 @@ pub enum Rejection {
     ConsentMissing(String),
     #[error("{0}")]
     SignatureMissing(String),
-    #[error("an embedded act does not verify: {0}")]
+    #[error("an embedded act is refused: {0}")]
     BadEmbedded(String),
     #[error("{0}")]
     Unknown(String),
     #[error("{0}")]
     Conflict(String),
     #[error(
-        "channel {channel} holds another act at index {index} than this participant's copy: the hub showed different histories"
+        "channel {channel} holds act {} at index {index} for the author, and act {} in this participant's copy: the hub showed different histories", theirs.short(), ours.short()
     )]
-    Equivocation { channel: ChannelName, index: u64 },
+    Equivocation {
+        channel: ChannelName,
+        index: u64,
+        theirs: Digest32,
+        ours: Digest32,
+    },
     #[error("invalid act: {0}")]
     Invalid(String),
 }
@@ -201,6 +211,38 @@ pub struct CaseState {
     pub participants: BTreeMap<PublicKey, Participant>,
     pub channels: BTreeMap<ChannelName, ChannelState>,
     pub procedure: Procedure,
+    /// The hubs the genesis names to co-sign the public record's heads.
+    #[serde(default)]
+    pub witnesses: Vec<Witness>,
+}
+
+/// A genesis names at most [`MAX_WITNESSES`] witnesses, each once, each at an http(s) URL.
+fn check_witnesses(witnesses: &[Witness]) -> Result<(), Rejection> {
+    if witnesses.len() > MAX_WITNESSES {
+        return Err(Rejection::Invalid(format!(
+            "a case names at most {MAX_WITNESSES} witnesses"
+        )));
+    }
+    for (i, witness) in witnesses.iter().enumerate() {
+        let url = &witness.url;
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.len() > MAX_LABEL_CHARS
+            || url
+                .chars()
+                .any(|c| c.is_whitespace() || crate::ids::is_deceptive(c))
+        {
+            return Err(Rejection::Invalid(format!(
+                "a witness is named by an http or https URL of at most {MAX_LABEL_CHARS} characters"
+            )));
+        }
+        if witnesses[..i]
+            .iter()
+            .any(|w| w.key == witness.key || w.url == *url)
+        {
+            return Err(Rejection::Invalid("a case names each witness once".into()));
+        }
+    }
+    Ok(())
 }
 
 fn check_label(what: &str, text: &str) -> Result<(), Rejection> {
@@ -222,6 +264,7 @@ impl CaseState {
         let ActBody::CaseOpened {
             title,
             mediator_name,
+            witnesses,
         } = &act.body
         else {
             return Err(Rejection::BadGenesis);
@@ -236,6 +279,10 @@ impl CaseState {
         }
         check_label("the case title", title)?;
         check_label("the mediator's name", mediator_name)?;
+        check_witnesses(witnesses)?;
+        if !act.seen.is_empty() {
+            return Err(Rejection::BadGenesis);
+        }
         let mut participants = BTreeMap::new();
         participants.insert(
             act.author,
@@ -264,6 +311,7 @@ impl CaseState {
             participants,
             channels,
             procedure: Procedure::default(),
+            witnesses: witnesses.clone(),
         })
     }
 
@@ -305,6 +353,7 @@ impl CaseState {
             prev: state.head,
             author,
             at_ms,
+            seen: self.seen_heads(channel),
             body,
         };
         self.check_rules(&act, history)?;
@@ -341,7 +390,65 @@ impl CaseState {
                 expected_prev: channel.head,
             });
         }
+        self.check_seen(act, history)?;
         self.check_rules(act, history)
+    }
+
+    /// The heads an act posted on `channel` now carries (`Act::seen`): for a discreet act,
+    /// the public record's, and those of the other discreet channels whose members include
+    /// every member of this one, so that no reader learns of a channel it cannot read. A
+    /// public act carries none: its chain is every reader's.
+    pub fn seen_heads(&self, channel: &ChannelName) -> Vec<Head> {
+        let Some(own) = self.channels.get(channel).filter(|_| !channel.is_public()) else {
+            return vec![];
+        };
+        self.channels
+            .iter()
+            .filter(|(name, other)| {
+                *name != channel
+                    && other.length > 0
+                    && (name.is_public() || own.members.is_subset(&other.members))
+            })
+            .map(|(name, other)| Head {
+                channel: name.clone(),
+                index: other.length,
+                hash: other.head,
+            })
+            .collect()
+    }
+
+    /// An act's `seen` heads: named once each, in order, of open channels other than its
+    /// own, none on a public act; and where this participant holds the position, the same
+    /// act as its copy. A position it has not reached is the caller's to compare when it
+    /// does (the client does, and calls a hub that never shows it one withholding).
+    fn check_seen(&self, act: &Act, history: &dyn History) -> Result<(), Rejection> {
+        if act.channel.is_public() && !act.seen.is_empty() {
+            return Err(Rejection::Invalid(
+                "a public act names no other channel's head".into(),
+            ));
+        }
+        for (i, head) in act.seen.iter().enumerate() {
+            if head.channel == act.channel
+                || head.index == 0
+                || !self.channels.contains_key(&head.channel)
+                || i > 0 && act.seen[i - 1].channel >= head.channel
+            {
+                return Err(Rejection::Invalid(
+                    "the heads an act saw name other open channels, once each and in order".into(),
+                ));
+            }
+            if let Some(ours) = history.hash_at(&head.channel, head.index)
+                && ours != head.hash
+            {
+                return Err(Rejection::Equivocation {
+                    channel: head.channel.clone(),
+                    index: head.index,
+                    theirs: head.hash,
+                    ours,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The procedural rules, independent of chain position.

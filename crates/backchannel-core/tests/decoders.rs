@@ -42,20 +42,7 @@ fn channel(name: &str) -> ChannelName {
 const CHANNELS: [&str; 4] = ["public", "united-states", "iran", "direct"];
 
 fn genesis() -> VerifiedAct {
-    Act {
-        v: 1,
-        case: CASE,
-        channel: ChannelName::public(),
-        index: 1,
-        prev: Digest32::ZERO,
-        author: pk(MEDIATOR),
-        at_ms: 0,
-        body: ActBody::CaseOpened {
-            title: "Talks".into(),
-            mediator_name: "Pakistan".into(),
-        },
-    }
-    .sign(&key(MEDIATOR))
+    Act::opening(CASE, pk(MEDIATOR), 0, "Talks", "Pakistan", vec![]).sign(&key(MEDIATOR))
 }
 
 /// The in-memory history of a log.
@@ -387,13 +374,14 @@ proptest! {
                 }
             } else {
                 let act = Act {
-                    v: 1,
+                    v: backchannel_core::act::ACT_VERSION,
                     case: CASE,
                     channel: channel(CHANNELS[step.channel % CHANNELS.len()]),
                     index: step.n % 24,
                     prev: log[step.n as usize % log.len()].hash,
                     author: pk(step.author),
                     at_ms: step.n,
+                    seen: vec![],
                     body,
                 };
                 (step.author, act)
@@ -710,6 +698,7 @@ impl Step {
             _ => ActBody::CaseOpened {
                 title: text.clone(),
                 mediator_name: text,
+                witnesses: vec![],
             },
         }
     }

@@ -34,19 +34,14 @@ fn channel(name: &str) -> ChannelName {
 
 impl World {
     fn new() -> Self {
-        let genesis = backchannel_core::Act {
-            v: 1,
-            case: CaseId([9; 16]),
-            channel: ChannelName::public(),
-            index: 1,
-            prev: Digest32::ZERO,
-            author: pk(MEDIATOR),
-            at_ms: 0,
-            body: ActBody::CaseOpened {
-                title: "Talks".into(),
-                mediator_name: "Pakistan".into(),
-            },
-        }
+        let genesis = backchannel_core::Act::opening(
+            CaseId([9; 16]),
+            pk(MEDIATOR),
+            0,
+            "Talks",
+            "Pakistan",
+            vec![],
+        )
         .sign(&key(MEDIATOR));
         let state = CaseState::genesis(&genesis, Some(pk(MEDIATOR))).unwrap();
         let mut ledger = Ledger::default();

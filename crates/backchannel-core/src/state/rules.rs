@@ -91,9 +91,10 @@ impl Ctx<'_> {
         }
     }
 
-    /// The author's own bilateral channel.
-    fn own_channel(&self) -> Result<&str, Rejection> {
-        let party = self.party(self.act.body.kind())?;
+    /// The author's own bilateral channel; `what` the act does, for a non-party told that
+    /// only a party may do it.
+    fn own_channel(&self, what: &'static str) -> Result<&str, Rejection> {
+        let party = self.party(what)?;
         match &self.channel.purpose {
             Some(ChannelPurpose::Bilateral { party: p }) if p == party => Ok(party),
             _ => Err(Rejection::OwnChannelOnly(self.act.body.kind())),
@@ -105,7 +106,7 @@ impl Ctx<'_> {
             .procedure
             .charter
             .as_ref()
-            .ok_or(Rejection::CharterNotInForce("the procedure"))
+            .ok_or(Rejection::CharterNotInForce("anything else"))
     }
 
     /// An embedded act: verified, of this case.

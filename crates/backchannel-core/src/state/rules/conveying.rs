@@ -16,7 +16,7 @@ impl Ctx<'_> {
         replaces: Option<u32>,
     ) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        let party = self.own_channel()?;
+        let party = self.own_channel("seal a position")?;
         if procedure.issues.is_empty() {
             return Err(Rejection::Unknown("the issues are not defined yet".into()));
         }
@@ -77,7 +77,7 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let act = self.act;
-        self.own_channel()?;
+        self.own_channel("consent to conveying its words")?;
         if self.charter()?.charter.attribution != Attribution::OriginalWithConsent {
             return Err(Rejection::CharterForbids("conveying originals"));
         }

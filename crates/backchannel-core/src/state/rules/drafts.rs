@@ -57,7 +57,7 @@ impl Ctx<'_> {
     pub(super) fn draft_answered(&self, version: &u32, answers: &Answers) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        let party = self.own_channel()?;
+        let party = self.own_channel("answer drafts")?;
         self.binding(party, "answer drafts")?;
         let Some(draft) = procedure
             .drafts

@@ -24,7 +24,7 @@ impl Ctx<'_> {
     pub(super) fn offer_tabled(&self, offer: &Offer, salt: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.own_channel()?;
+        self.own_channel("table an offer")?;
         // Any commitment of the author's, whatever became of it since: a delegate who
         // reads the public record's match or withdrawal before this channel must
         // accept the same history as one who read them in the order they were made.

@@ -174,7 +174,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn declaration_tabled(&self, declaration: &Declaration) -> Result<(), Rejection> {
-        let party = self.own_channel()?;
+        let party = self.own_channel("table a declaration")?;
         self.binding(party, "table its declaration")?;
         if declaration.party != party {
             return Err(Rejection::Invalid(format!(
@@ -244,6 +244,8 @@ impl Ctx<'_> {
                 return Err(Rejection::Equivocation {
                     channel: head.channel.clone(),
                     index: head.index,
+                    theirs: head.hash,
+                    ours: mine,
                 });
             }
         }

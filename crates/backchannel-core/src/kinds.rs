@@ -1,0 +1,213 @@
+//! The table of act kinds: for each kind, once, who may post it, where it goes, whether it
+//! is on the record (after the charter only), what it embeds and what it says. The rules
+//! check the table first (`state::CaseState::check_rules`), then the kind's own rule; the
+//! client routes an act by its place (`Place`); the docs' tables are checked against it
+//! (`backchannel/tests/docs.rs`); the golden bytes hold one act of every kind, in this order
+//! (`tests/golden.rs`).
+//!
+//! Adding a kind: its variant in `ActBody` (the compiler then points at `ActBody::spec`, the
+//! rules' dispatch and narration), its row here, its rule, its command.
+
+use crate::act::ActBody;
+
+/// Who may post an act of a kind, by role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Mediator,
+    Party,
+    Observer,
+}
+
+/// Where an act of a kind is posted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The public record, which every participant reads.
+    Public,
+    /// The author's own party's bilateral channel, to the mediator.
+    OwnChannel,
+    /// A discreet channel: a party's bilateral channel or direct talks.
+    Discreet,
+    /// Any channel its author sits in.
+    Any,
+}
+
+impl Place {
+    pub fn word(self) -> &'static str {
+        match self {
+            Place::Public => "public",
+            Place::OwnChannel => "own channel",
+            Place::Discreet => "discreet",
+            Place::Any => "any",
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kind {
+    /// The kind's name on the wire (`"type"` of the body).
+    pub name: &'static str,
+    /// The roles that may post it; the kind's rule may narrow this further (a verifier the
+    /// plan names, the head of a delegation, an invited guarantor).
+    pub who: &'static [Author],
+    /// What posting it is, in words that follow "only the mediator may".
+    pub does: &'static str,
+    pub place: Place,
+    /// Accepted only once every party has accepted the charter.
+    pub on_record: bool,
+    /// The kinds of the signed acts it carries inside it.
+    pub embeds: &'static [&'static str],
+}
+
+use Author::{Mediator as M, Observer as O, Party as P};
+use Place::{Any, Discreet, OwnChannel, Public};
+
+const fn row(
+    name: &'static str,
+    who: &'static [Author],
+    does: &'static str,
+    place: Place,
+    on_record: bool,
+    embeds: &'static [&'static str],
+) -> Kind {
+    Kind {
+        name,
+        who,
+        does,
+        place,
+        on_record,
+        embeds,
+    }
+}
+
+/// Every act kind, in the order of `ActBody`'s variants.
+#[rustfmt::skip]
+pub const KINDS: &[Kind] = &[
+    row("case_opened", &[M], "open the case", Public, false, &[]),
+    row("member_admitted", &[M], "admit participants", Public, false, &[]),
+    row("channel_opened", &[M], "open channels", Public, false, &[]),
+    row("members_changed", &[M], "change a channel's members", Discreet, false, &[]),
+    row("channel_seated", &[M], "say who sits in a channel", Public, false, &[]),
+    row("message", &[M, P, O], "send messages", Any, false, &[]),
+    row("charter_proposed", &[M], "propose the charter", Public, false, &[]),
+    row("charter_accepted", &[P], "accept the charter", Public, false, &[]),
+    row("issues_defined", &[M], "define the issues", Public, true, &[]),
+    row("agenda_proposed", &[M, P], "propose agenda items", Public, true, &[]),
+    row("agenda_consented", &[P], "consent to agenda items", Public, true, &[]),
+    row("position_sealed", &[P], "seal a position", OwnChannel, true, &[]),
+    row("requirement_registered", &[O], "register requirements", Public, true, &[]),
+    row("convey_consent", &[P], "consent to conveying its words", OwnChannel, true, &[]),
+    row("conveyed", &[M], "convey", Discreet, true, &["message", "convey_consent"]),
+    row("non_paper", &[M], "table non-papers", Discreet, true, &[]),
+    row("draft_issued", &[M], "issue drafts", Discreet, true, &[]),
+    row("draft_answered", &[P], "answer drafts", OwnChannel, true, &[]),
+    row("offer_committed", &[P], "make offers", Public, true, &[]),
+    row("offer_tabled", &[P], "table an offer", OwnChannel, true, &[]),
+    row("offer_withdrawn", &[P], "withdraw offers", Public, true, &[]),
+    row("offers_opened", &[M], "open offers", Discreet, true, &["offer_tabled"]),
+    row("offers_matched", &[M], "record matched offers", Public, true, &[]),
+    row("direct_talks_proposed", &[M], "propose direct talks", Public, true, &[]),
+    row("direct_talks_consented", &[P], "consent to direct talks", Public, true, &[]),
+    row("agreement_tabled", &[M], "table the agreement", Discreet, true, &[]),
+    row("agreement_signed", &[M, P], "sign the agreement", Discreet, true, &[]),
+    row("agreement_published", &[M], "publish the agreement", Public, true, &["agreement_signed"]),
+    row("agreement_guaranteed", &[O], "guarantee the agreement", Public, true, &[]),
+    row("declaration_tabled", &[P], "table a declaration", OwnChannel, true, &[]),
+    row("declarations_published", &[M], "publish declarations", Public, true, &["declaration_tabled"]),
+    row("checkpoint", &[M, P, O], "co-sign checkpoints", Public, false, &[]),
+    row("plan_proposed", &[M], "propose the implementation plan", Public, true, &[]),
+    row("plan_accepted", &[P], "accept the implementation plan", Public, true, &[]),
+    row("progress_reported", &[P], "report progress", Public, true, &[]),
+    row("attested", &[M, O], "attest commitments", Public, true, &[]),
+    row("dispute_opened", &[P, O], "open disputes", Public, true, &[]),
+    row("dispute_escalated", &[M, P, O], "escalate disputes", Public, true, &[]),
+    row("dispute_opinion", &[M, O], "give advisory opinions", Public, true, &[]),
+    row("dispute_resolved", &[M], "record a dispute's resolution", Public, true, &[]),
+    row("remedy_invoked", &[P], "invoke a remedy", Public, true, &[]),
+    row("extension_consented", &[P], "consent to an extension", Public, true, &[]),
+    row("deadline_extended", &[M], "extend a deadline", Public, true, &[]),
+];
+
+impl Kind {
+    pub fn allows(&self, author: Author) -> bool {
+        self.who.contains(&author)
+    }
+
+    /// The roles in words: "mediator, party".
+    pub fn who_words(&self) -> String {
+        self.who
+            .iter()
+            .map(|a| match a {
+                Author::Mediator => "mediator",
+                Author::Party => "party",
+                Author::Observer => "observer",
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The row named `name`.
+    pub fn named(name: &str) -> Option<&'static Kind> {
+        KINDS.iter().find(|k| k.name == name)
+    }
+}
+
+impl ActBody {
+    /// This act's row of the table.
+    pub fn spec(&self) -> &'static Kind {
+        &KINDS[self.ordinal()]
+    }
+
+    /// The kind's name on the wire.
+    pub fn kind(&self) -> &'static str {
+        self.spec().name
+    }
+
+    fn ordinal(&self) -> usize {
+        match self {
+            ActBody::CaseOpened { .. } => 0,
+            ActBody::MemberAdmitted { .. } => 1,
+            ActBody::ChannelOpened { .. } => 2,
+            ActBody::MembersChanged { .. } => 3,
+            ActBody::ChannelSeated { .. } => 4,
+            ActBody::Message { .. } => 5,
+            ActBody::CharterProposed { .. } => 6,
+            ActBody::CharterAccepted { .. } => 7,
+            ActBody::IssuesDefined { .. } => 8,
+            ActBody::AgendaProposed { .. } => 9,
+            ActBody::AgendaConsented { .. } => 10,
+            ActBody::PositionSealed { .. } => 11,
+            ActBody::RequirementRegistered { .. } => 12,
+            ActBody::ConveyConsent { .. } => 13,
+            ActBody::Conveyed { .. } => 14,
+            ActBody::NonPaper { .. } => 15,
+            ActBody::DraftIssued { .. } => 16,
+            ActBody::DraftAnswered { .. } => 17,
+            ActBody::OfferCommitted { .. } => 18,
+            ActBody::OfferTabled { .. } => 19,
+            ActBody::OfferWithdrawn { .. } => 20,
+            ActBody::OffersOpened { .. } => 21,
+            ActBody::OffersMatched { .. } => 22,
+            ActBody::DirectTalksProposed { .. } => 23,
+            ActBody::DirectTalksConsented { .. } => 24,
+            ActBody::AgreementTabled { .. } => 25,
+            ActBody::AgreementSigned { .. } => 26,
+            ActBody::AgreementPublished { .. } => 27,
+            ActBody::AgreementGuaranteed { .. } => 28,
+            ActBody::DeclarationTabled { .. } => 29,
+            ActBody::DeclarationsPublished { .. } => 30,
+            ActBody::Checkpoint { .. } => 31,
+            ActBody::PlanProposed { .. } => 32,
+            ActBody::PlanAccepted { .. } => 33,
+            ActBody::ProgressReported { .. } => 34,
+            ActBody::Attested { .. } => 35,
+            ActBody::DisputeOpened { .. } => 36,
+            ActBody::DisputeEscalated { .. } => 37,
+            ActBody::DisputeOpinion { .. } => 38,
+            ActBody::DisputeResolved { .. } => 39,
+            ActBody::RemedyInvoked { .. } => 40,
+            ActBody::ExtensionConsented { .. } => 41,
+            ActBody::DeadlineExtended { .. } => 42,
+        }
+    }
+}
