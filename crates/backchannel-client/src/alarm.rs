@@ -13,6 +13,7 @@
 //! have forked.
 
 use backchannel_core::act::{Digest32, Head, SignedAct, VerifiedAct};
+use backchannel_core::witness::Cosigned;
 use backchannel_core::{CaseId, ChannelName, Rejection};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,9 @@ pub struct Alarm {
     /// The signed statements that prove it: the act that saw the other head, and this
     /// participant's own act at that position when there is one.
     pub evidence: Vec<SignedAct>,
+    /// A witness's signed head, when a witness's statement is part of the proof.
+    #[serde(default)]
+    pub witnessed: Option<Cosigned>,
     pub at_ms: u64,
 }
 
@@ -63,6 +67,7 @@ impl Alarm {
                 ours.short()
             ),
             evidence,
+            witnessed: None,
             at_ms: now_ms(),
         }
     }
@@ -82,6 +87,7 @@ impl Alarm {
                 head.hash.short()
             ),
             evidence: vec![claim.by.clone()],
+            witnessed: None,
             at_ms: now_ms(),
         }
     }

@@ -56,6 +56,12 @@ pub(crate) struct CaseLocal {
     /// Proof that the hub showed another history: once set, the case is stopped.
     #[serde(default)]
     pub(crate) alarm: Option<crate::alarm::Alarm>,
+    /// Per witness (by URL): its newest co-signed head that this copy agrees with.
+    #[serde(default)]
+    pub(crate) witnessed: BTreeMap<String, backchannel_core::witness::Cosigned>,
+    /// As the mediator: the participants each witness has been told may send it heads.
+    #[serde(default)]
+    pub(crate) witness_submitters: BTreeSet<PublicKey>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -396,7 +402,7 @@ impl Client {
         self.hub_at(&self.local(case)?.hub)
     }
 
-    fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
+    pub(crate) fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
         if self.offline {
             return Err(ClientError::NotConnected {
                 url: url.into(),
@@ -440,14 +446,26 @@ impl Client {
 
     /// Opens a new case on `hub` with this participant as mediator.
     pub async fn create_case(&mut self, hub_url: &str, title: &str) -> Result<CaseId, ClientError> {
+        self.create_case_with(hub_url, title, &[]).await
+    }
+
+    /// Opens a new case on `hub`, naming the hubs at `witnesses` as its witnesses: each is
+    /// asked its key and registers the case before the case exists anywhere.
+    pub async fn create_case_with(
+        &mut self,
+        hub_url: &str,
+        title: &str,
+        witnesses: &[String],
+    ) -> Result<CaseId, ClientError> {
         let mut id = [0u8; 16];
         let mut case_key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut id);
         rand::thread_rng().fill_bytes(&mut case_key);
         let case = CaseId(id);
         let me = self.key();
+        let witnesses = self.register_witnesses(case, witnesses).await?;
         let genesis =
-            backchannel_core::Act::opening(case, me, now_ms(), title, self.name(), vec![])
+            backchannel_core::Act::opening(case, me, now_ms(), title, self.name(), witnesses)
                 .sign(&self.vault.identity.key);
         CaseState::genesis(&genesis, Some(me))?;
         let hub = self.hub_at(hub_url)?;
@@ -467,6 +485,8 @@ impl Client {
                 admitted_ms: None,
                 claims: BTreeMap::new(),
                 alarm: None,
+                witnessed: BTreeMap::new(),
+                witness_submitters: Default::default(),
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -547,6 +567,8 @@ impl Client {
                 admitted_ms: None,
                 claims: BTreeMap::new(),
                 alarm: None,
+                witnessed: BTreeMap::new(),
+                witness_submitters: Default::default(),
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

@@ -25,6 +25,8 @@ pub enum ClientError {
         message: String,
         /// For `stale_head`: the first entries the post missed, as the hub sent them.
         missed: Vec<Entry>,
+        /// For a witness's `witness_fork` or `witness_gap`: its signed head.
+        witnessed: Option<Box<backchannel_core::witness::Cosigned>>,
     },
     #[error("the hub at {url} could not be reached: {why}")]
     Unreachable { url: String, why: String },

@@ -12,6 +12,7 @@ use backchannel_core::api::{
     PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::auth::sign_request;
+use backchannel_core::witness::{Cosigned, WitnessHeads, WitnessKey, WitnessSubmitters};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
@@ -135,11 +136,17 @@ impl HubClient {
                 code: "bad_response".into(),
                 message: format!("the hub's answer is malformed: {e}"),
                 missed: vec![],
+                witnessed: None,
             });
         }
-        let (code, message, missed) = match serde_json::from_slice::<ErrorBody>(&text) {
-            Ok(body) => (body.error.code, body.error.message, body.error.missed),
-            Err(_) => ("http_error".into(), format!("HTTP {status}"), vec![]),
+        let (code, message, missed, witnessed) = match serde_json::from_slice::<ErrorBody>(&text) {
+            Ok(body) => (
+                body.error.code,
+                body.error.message,
+                body.error.missed,
+                body.error.witnessed.map(Box::new),
+            ),
+            Err(_) => ("http_error".into(), format!("HTTP {status}"), vec![], None),
         };
         Err(ClientError::Hub {
             url: self.base.clone(),
@@ -147,6 +154,7 @@ impl HubClient {
             code,
             message,
             missed,
+            witnessed,
         })
     }
 
@@ -185,6 +193,58 @@ impl HubClient {
             reqwest::Method::POST,
             &format!("/v1/cases/{case}/invites/revoke"),
             Some(revoke),
+        )
+        .await
+    }
+
+    // --- a hub serving as a witness (`backchannel_core::witness`) ---------------------------
+
+    /// The key this hub co-signs heads with.
+    pub async fn witness_key(&self) -> Result<PublicKey, ClientError> {
+        let key: WitnessKey = self
+            .call(reqwest::Method::GET, "/v1/witness", None::<&()>)
+            .await?;
+        Ok(key.key)
+    }
+
+    /// Registers a case with this witness, the caller as its mediator; returns the key.
+    pub async fn witness_register(&self, case: CaseId) -> Result<PublicKey, ClientError> {
+        let key: WitnessKey = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/witness/{case}"),
+                Some(&serde_json::json!({})),
+            )
+            .await?;
+        Ok(key.key)
+    }
+
+    /// Allows these participants to send the witness heads of the case.
+    pub async fn witness_submitters(
+        &self,
+        case: CaseId,
+        keys: Vec<PublicKey>,
+    ) -> Result<(), ClientError> {
+        self.call::<serde_json::Value>(
+            reqwest::Method::POST,
+            &format!("/v1/witness/{case}/submitters"),
+            Some(&WitnessSubmitters { keys }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sends the chain hashes of the public record from `from + 1` on; the witness's newest
+    /// co-signed head.
+    pub async fn witness_heads(
+        &self,
+        case: CaseId,
+        heads: &WitnessHeads,
+    ) -> Result<Cosigned, ClientError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/witness/{case}/heads"),
+            Some(heads),
         )
         .await
     }

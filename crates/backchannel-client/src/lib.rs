@@ -17,6 +17,7 @@ pub mod procedure;
 mod store;
 mod sync;
 pub mod vault;
+pub mod witness;
 
 pub use admission::{Admission, Admit, InviteOptions, IssuedCode, PendingJoiner};
 pub use alarm::Alarm;

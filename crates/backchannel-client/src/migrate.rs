@@ -100,6 +100,8 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
             admitted_ms: None,
             claims: BTreeMap::new(),
             alarm: None,
+            witnessed: BTreeMap::new(),
+            witness_submitters: Default::default(),
         };
         let record = serde_json::to_vec(&local).map_err(|e| unusable(e.to_string()))?;
         batch.cases.push((case, record));

@@ -393,6 +393,48 @@ impl Store {
         .transpose()
     }
 
+    /// The hashes of the acts at `from + 1 ..` of `channel`, in order, at most `limit`, up to
+    /// the first position this copy does not hold.
+    pub fn hashes_from(
+        &self,
+        case: &CaseId,
+        channel: &ChannelName,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<Digest32>, ClientError> {
+        let rows: Vec<(i64, Vec<u8>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, hash FROM acts WHERE case_id = ?1 AND channel = ?2 AND idx > ?3
+                 ORDER BY idx LIMIT ?4",
+            )
+            .and_then(|mut s| {
+                s.query_map(
+                    params![
+                        case.0.to_vec(),
+                        channel.to_string(),
+                        from as i64,
+                        limit as i64
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect()
+            })
+            .map_err(|e| self.err(e))?;
+        let mut hashes = Vec::with_capacity(rows.len());
+        for (i, (idx, hash)) in rows.into_iter().enumerate() {
+            if idx as u64 != from + 1 + i as u64 {
+                break;
+            }
+            let hash: [u8; 32] = hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| self.err("a hash of the wrong length"))?;
+            hashes.push(Digest32(hash));
+        }
+        Ok(hashes)
+    }
+
     /// The entry waiting in a case's outbox for `channel`, if any.
     pub fn outbox(
         &self,

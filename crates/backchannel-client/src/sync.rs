@@ -37,7 +37,9 @@ impl Client {
         self.resend_outbox(case).await?;
         if self.state(case)?.mediator == self.key() {
             self.admit_newcomers(case, &mut report, &[]).await?;
+            self.admit_to_witnesses(case).await?;
         }
+        self.check_witnesses(case).await?;
         self.local_mut(case)?.synced_ms = Some(now_ms());
         self.persist(Some(case), vec![], vec![], false)?;
         Ok(report)

@@ -2,7 +2,8 @@
 //! States another public record than the mediator's (a fork), or holds back the newest public
 //! entries from it (withholding). Each is caught by name within the next exchange on the
 //! channel the two share, the proof is kept, and the case stops for the one who caught it,
-//! across a restart.
+//! across a restart. Between participants who share no channel (two observers), the case's
+//! witness — a second real hub — catches both at the next head sent to it.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
@@ -11,14 +12,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use backchannel_client::Client;
+use backchannel_client::{Client, InviteRole};
 use backchannel_core::api::{Entries, Entry, PostEntry, Posted};
 use backchannel_core::auth::RequestAuth;
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 
 mod common;
 
-use common::{channel, mediator_and_party, reopen, serve_proxy};
+use common::{channel, mediator_and_party, new_client, reopen, serve_proxy};
 
 /// What the proxy does to the victim's view of the public record.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -310,4 +311,146 @@ async fn an_entry_landing_between_two_reads_is_not_an_alarm() {
         assert!(w.us.alarm(w.case).unwrap().is_none());
         assert_eq!(w.public_len(&w.us), w.public_len(&w.mediator));
     }
+}
+
+/// Pakistan convenes a case whose genesis names a witness hub; the UAE and Saudi Arabia
+/// observe, sharing no channel with anyone. The proxy splits Saudi Arabia's view.
+struct Observed {
+    _dir: tempfile::TempDir,
+    _hub: backchannel_hub::LocalHub,
+    _witness: backchannel_hub::LocalHub,
+    proxy: Arc<Proxy>,
+    case: CaseId,
+    mediator: Client,
+    uae: Client,
+    saudi: Client,
+}
+
+async fn observed() -> Observed {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = backchannel_hub::spawn_local(&dir.path().join("hub.sqlite"))
+        .await
+        .unwrap();
+    let witness = backchannel_hub::spawn_local(&dir.path().join("witness.sqlite"))
+        .await
+        .unwrap();
+    let proxy = Arc::new(Proxy {
+        upstream: hub.url.clone(),
+        http: reqwest::Client::new(),
+        victim: Mutex::new(None),
+        split: Mutex::new(Split::Honest),
+        fork: Mutex::new(Vec::new()),
+    });
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    let url = serve_proxy(app).await;
+    let mut mediator = new_client(dir.path(), "Pakistan");
+    let mut uae = new_client(dir.path(), "United Arab Emirates");
+    let mut saudi = new_client(dir.path(), "Saudi Arabia");
+    let case = mediator
+        .create_case_with(&url, "Talks", std::slice::from_ref(&witness.url))
+        .await
+        .unwrap();
+    let named = &mediator.state(case).unwrap().witnesses;
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].url, witness.url);
+    for client in [&mut uae, &mut saudi] {
+        let code = mediator.invite(case, InviteRole::Observer).await.unwrap();
+        client.join(&code).await.unwrap();
+    }
+    mediator.sync(case).await.unwrap();
+    uae.sync(case).await.unwrap();
+    saudi.sync(case).await.unwrap();
+    *proxy.victim.lock().unwrap() = Some(saudi.key());
+    Observed {
+        _dir: dir,
+        _hub: hub,
+        _witness: witness,
+        proxy,
+        case,
+        mediator,
+        uae,
+        saudi,
+    }
+}
+
+impl Observed {
+    fn split(&self, split: fn(u64) -> Split) {
+        let from = self.saudi.state(self.case).unwrap().channels[&public()].length;
+        *self.proxy.split.lock().unwrap() = split(from);
+    }
+}
+
+#[tokio::test]
+async fn a_fork_between_observers_is_caught_by_the_witness() {
+    let mut w = observed().await;
+    w.split(|from| Split::Fork { from });
+    w.uae
+        .send(w.case, &public(), "the UAE's record")
+        .await
+        .unwrap();
+    w.uae.sync(w.case).await.unwrap();
+    // Saudi Arabia's own post lands on its fork; the witness holds the UAE's act there.
+    let err = w
+        .saudi
+        .send(w.case, &public(), "Saudi Arabia's record")
+        .await
+        .and(Ok(()));
+    let err = match err {
+        Ok(()) => w.saudi.sync(w.case).await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(err.code(), "equivocation", "{err}");
+    assert!(err.to_string().contains("witness"), "{err}");
+    let alarm = w.saudi.alarm(w.case).unwrap().cloned().unwrap();
+    let witnessed = alarm.witnessed.clone().unwrap();
+    let key = w.mediator.state(w.case).unwrap().witnesses[0].key;
+    assert!(witnessed.verify(&key), "the witness's statement is signed");
+    assert_eq!(
+        alarm.evidence.len(),
+        1,
+        "Saudi Arabia's own act at that index"
+    );
+    assert_eq!(
+        w.saudi.sync(w.case).await.unwrap_err().code(),
+        "equivocation"
+    );
+    // The UAE, on the true record, carries on.
+    w.uae.sync(w.case).await.unwrap();
+    assert!(w.uae.alarm(w.case).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn withheld_entries_are_caught_against_the_witness() {
+    let mut w = observed().await;
+    w.split(|from| Split::Withhold { from });
+    w.mediator.send(w.case, &public(), "news").await.unwrap();
+    w.mediator.sync(w.case).await.unwrap();
+    let err = w.saudi.sync(w.case).await.unwrap_err();
+    assert_eq!(err.code(), "withheld", "{err}");
+    assert!(err.to_string().contains("witness"), "{err}");
+    let alarm = w.saudi.alarm(w.case).unwrap().cloned().unwrap();
+    let key = w.mediator.state(w.case).unwrap().witnesses[0].key;
+    assert!(alarm.witnessed.unwrap().verify(&key));
+}
+
+#[tokio::test]
+async fn honest_observers_agree_with_the_witness_and_share_a_fingerprint() {
+    let mut w = observed().await;
+    for round in 0..3 {
+        w.mediator
+            .send(w.case, &public(), &format!("statement {round}"))
+            .await
+            .unwrap();
+        w.uae.sync(w.case).await.unwrap();
+        w.saudi.sync(w.case).await.unwrap();
+    }
+    assert!(w.saudi.alarm(w.case).unwrap().is_none());
+    let (a, b) = (
+        w.uae.fingerprint(w.case).unwrap(),
+        w.saudi.fingerprint(w.case).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.code.chars().filter(char::is_ascii_digit).count(), 30);
 }

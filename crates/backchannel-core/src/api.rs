@@ -66,6 +66,10 @@ pub struct ErrorDetail {
     /// `after` on), so that it can catch up and post again without another request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missed: Vec<Entry>,
+    /// For `witness_fork`: the witness's signed head at the first position that differs; for
+    /// `witness_gap`: its newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<crate::witness::Cosigned>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod procedure;
 pub mod record;
 pub mod state;
+pub mod witness;
 
 pub use act::{
     Act, ActBody, ChannelPurpose, Digest32, Head, Role, SignedAct, VerifiedAct, Witness,

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use backchannel_core::api::{Entry, ErrorBody, ErrorDetail};
+use backchannel_core::witness::Cosigned;
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,8 @@ pub enum ApiError {
     WrongGroup,
     #[error("the limit must be between 1 and 500")]
     InvalidLimit,
+    #[error("the request to the witness is malformed: {0}")]
+    InvalidWitness(&'static str),
 
     #[error("the caller is not a member of this case or channel")]
     NotMember,
@@ -56,6 +59,8 @@ pub enum ApiError {
     Forbidden,
     #[error("only the keys on this hub's list of mediators may convene a case")]
     NotAMediator,
+    #[error("the case's mediator has not allowed this key to send this witness heads")]
+    NotASubmitter,
 
     #[error("no such case")]
     CaseNotFound,
@@ -67,6 +72,8 @@ pub enum ApiError {
     MemberNotFound,
     #[error("the hub holds no key package for that key")]
     NoKeyPackage,
+    #[error("this hub does not witness this case")]
+    NotWitnessed,
 
     #[error("a case with this id already exists")]
     CaseExists,
@@ -90,6 +97,19 @@ pub enum ApiError {
     },
     #[error("a commit for this epoch has already been accepted")]
     EpochTaken,
+    #[error("another key has registered this case with this witness")]
+    WitnessTaken,
+    #[error("a hash differs from the one this witness holds at its position")]
+    WitnessFork {
+        /// The witness's signed statement of the hash it holds at the first position that
+        /// differs. Boxed: it would make every `Result` of the hub larger.
+        witnessed: Box<Cosigned>,
+    },
+    #[error("the hashes start past the newest position this witness holds")]
+    WitnessGap {
+        /// The witness's signed newest head; `None` while it holds no position.
+        witnessed: Option<Box<Cosigned>>,
+    },
 
     #[error("the hub has too many open streams")]
     TooManyStreams,
@@ -99,6 +119,12 @@ pub enum ApiError {
     CaseQuota { max: u64 },
     #[error("this case holds {max} invites, as many as the hub allows one case")]
     InviteQuota { max: u64 },
+    #[error(
+        "this key has registered {max} cases with this witness, as many as the hub allows one key"
+    )]
+    WitnessQuota { max: u64 },
+    #[error("this case allows {max} keys to send heads, as many as a witness allows one case")]
+    SubmitterQuota { max: u64 },
     #[error("the hub is handling too many requests; try again shortly")]
     RateLimited,
     #[error("the hub is serving as many requests as it can at once; try again shortly")]
@@ -115,26 +141,32 @@ impl ApiError {
         match self {
             BadRequest(_) | InvalidName | DeceptiveName | InvalidCursor | InvalidInvite(_)
             | InvalidKeyPackage(_) | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
-            | InvalidLimit => StatusCode::BAD_REQUEST,
+            | InvalidLimit | InvalidWitness(_) => StatusCode::BAD_REQUEST,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             NoRoute | CaseNotFound | ChannelNotFound | InviteUnknown | MemberNotFound
-            | NoKeyPackage => StatusCode::NOT_FOUND,
+            | NoKeyPackage | NotWitnessed => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AuthMissing | AuthInvalid | AuthExpired | AuthReplayed => StatusCode::UNAUTHORIZED,
-            NotMember | Forbidden | NotAMediator => StatusCode::FORBIDDEN,
+            NotMember | Forbidden | NotAMediator | NotASubmitter => StatusCode::FORBIDDEN,
             CaseExists
             | InviteExists
             | InviteUsed
             | AlreadyMember
             | ChannelExists
             | StaleHead { .. }
-            | EpochTaken => StatusCode::CONFLICT,
+            | EpochTaken
+            | WitnessTaken
+            | WitnessFork { .. }
+            | WitnessGap { .. } => StatusCode::CONFLICT,
             InviteRevoked | InviteExpired => StatusCode::GONE,
             TooManyStreams | TooBusy => StatusCode::SERVICE_UNAVAILABLE,
-            StreamQuota | CaseQuota { .. } | InviteQuota { .. } | RateLimited => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            StreamQuota
+            | CaseQuota { .. }
+            | InviteQuota { .. }
+            | WitnessQuota { .. }
+            | SubmitterQuota { .. }
+            | RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -161,14 +193,17 @@ impl ApiError {
             InvalidEntry(_) => "invalid_entry",
             WrongGroup => "wrong_group",
             InvalidLimit => "invalid_limit",
+            InvalidWitness(_) => "invalid_witness",
             NotMember => "not_member",
             Forbidden => "forbidden",
             NotAMediator => "not_a_mediator",
+            NotASubmitter => "not_a_submitter",
             CaseNotFound => "case_not_found",
             ChannelNotFound => "channel_not_found",
             InviteUnknown => "invite_unknown",
             MemberNotFound => "member_not_found",
             NoKeyPackage => "no_key_package",
+            NotWitnessed => "not_witnessed",
             CaseExists => "case_exists",
             InviteExists => "invite_exists",
             InviteUsed => "invite_used",
@@ -178,8 +213,15 @@ impl ApiError {
             ChannelExists => "channel_exists",
             StaleHead { .. } => "stale_head",
             EpochTaken => "epoch_taken",
+            WitnessTaken => "witness_taken",
+            WitnessFork { .. } => "witness_fork",
+            WitnessGap { .. } => "witness_gap",
             TooManyStreams => "too_many_streams",
-            StreamQuota | CaseQuota { .. } | InviteQuota { .. } => "quota_exceeded",
+            StreamQuota
+            | CaseQuota { .. }
+            | InviteQuota { .. }
+            | WitnessQuota { .. }
+            | SubmitterQuota { .. } => "quota_exceeded",
             RateLimited => "rate_limited",
             TooBusy => "too_busy",
             Internal(_) => "internal",
@@ -197,12 +239,18 @@ impl ApiError {
             ApiError::StaleHead { head, missed } => (Some(*head), missed.clone()),
             _ => (None, vec![]),
         };
+        let witnessed = match self {
+            ApiError::WitnessFork { witnessed } => Some(witnessed.as_ref().clone()),
+            ApiError::WitnessGap { witnessed } => witnessed.as_deref().cloned(),
+            _ => None,
+        };
         ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_owned(),
                 message,
                 head,
                 missed,
+                witnessed,
             },
         }
     }
@@ -313,6 +361,39 @@ mod tests {
                 (code, message)
             );
         }
+    }
+
+    #[test]
+    fn witness_refusals_carry_the_signed_head() {
+        use backchannel_core::{CaseId, Digest32};
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let held = Cosigned::sign(&key, CaseId([1; 16]), 3, Digest32([7; 32]));
+        let fork = ApiError::WitnessFork {
+            witnessed: Box::new(held.clone()),
+        };
+        assert_eq!(fork.status(), StatusCode::CONFLICT);
+        let body = fork.body();
+        assert_eq!(
+            (body.error.code.as_str(), body.error.witnessed.as_ref()),
+            ("witness_fork", Some(&held))
+        );
+        assert_eq!(
+            body.error.message,
+            "A hash differs from the one this witness holds at its position."
+        );
+        let gap = ApiError::WitnessGap { witnessed: None }.body();
+        assert_eq!(
+            (gap.error.code.as_str(), gap.error.witnessed),
+            ("witness_gap", None)
+        );
+        let json = serde_json::to_value(ApiError::WitnessGap { witnessed: None }.body()).ok();
+        assert!(json.is_some_and(|json| json["error"].get("witnessed").is_none()));
+        assert_eq!(ApiError::NotWitnessed.status(), StatusCode::NOT_FOUND);
+        assert_eq!(ApiError::NotASubmitter.code(), "not_a_submitter");
+        assert_eq!(
+            ApiError::SubmitterQuota { max: 10_000 }.code(),
+            "quota_exceeded"
+        );
     }
 
     #[test]

@@ -18,8 +18,9 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The largest body of a route that carries no entry or key packages: every route but
-/// `POST …/entries` and `POST /v1/key-packages`, which take up to [`MAX_BODY_BYTES`].
+/// The largest body of a route that carries no entry, key packages or witness heads: every
+/// route but `POST …/entries`, `POST /v1/key-packages` and `POST /v1/witness/{case}/heads`,
+/// which take up to [`MAX_BODY_BYTES`].
 pub const MAX_SMALL_BODY_BYTES: usize = 16 * 1024;
 
 /// How long the hub waits for a request's whole body once its headers are in.
@@ -27,9 +28,11 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 
 /// The most body bytes the hub reads for `method` on `path`.
 pub fn body_cap(method: &Method, path: &str) -> usize {
+    // `…/heads` carries up to `MAX_WITNESS_HASHES` hashes as hex: about 70 KB.
     let large = *method == Method::POST
         && (path == "/v1/key-packages"
-            || (path.starts_with("/v1/cases/") && path.ends_with("/entries")));
+            || (path.starts_with("/v1/cases/") && path.ends_with("/entries"))
+            || (path.starts_with("/v1/witness/") && path.ends_with("/heads")));
     if large {
         MAX_BODY_BYTES
     } else {

@@ -6,7 +6,8 @@
 //! [`spawn_local`] and [`spawn_local_with`] run it. Who may use the hub is a [`Policy`]:
 //! anyone by default, or only the keys on a list of mediators, within quotas per key and per
 //! case. Storage sits behind [`store::Backend`]: SQLite, or PostgreSQL when several hub
-//! processes share one database ([`Database`] names which).
+//! processes share one database ([`Database`] names which). Every hub also serves as a
+//! witness for cases hosted on it or elsewhere ([`witness`]), with a key kept in its database.
 
 pub mod check;
 pub mod database;
@@ -18,6 +19,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod stream;
+pub mod witness;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -147,6 +149,7 @@ pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
 /// Spawns a hub on `127.0.0.1` on a free port, serving `state` (tests: a hub with its own
 /// clock, [`AppState::with_clock`], or its own policy, [`AppState::with_policy`]).
 pub async fn spawn_local_with(state: AppState) -> anyhow::Result<LocalHub> {
+    load_witness(&state).await?;
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
         .context("binding 127.0.0.1")?;
@@ -201,7 +204,25 @@ async fn open_state(db: &Database) -> anyhow::Result<AppState> {
             Arc::new(store)
         }
     };
-    Ok(AppState::new(store))
+    let state = AppState::new(store);
+    load_witness(&state).await?;
+    Ok(state)
+}
+
+/// Loads (making it, the first time) the key the hub co-signs with, so that a database that
+/// cannot give one stops the hub at start rather than failing its first witness request.
+async fn load_witness(state: &AppState) -> anyhow::Result<()> {
+    match state.witness().await {
+        Ok(signer) => {
+            tracing::info!(key = %signer.public_key(), "witness key loaded");
+            Ok(())
+        }
+        // The detail of an internal error is for the operator here, not a client.
+        Err(ApiError::Internal(detail)) => {
+            Err(anyhow::anyhow!("loading the witness key: {detail}"))
+        }
+        Err(error) => Err(anyhow::anyhow!("loading the witness key: {error}")),
+    }
 }
 
 async fn run(

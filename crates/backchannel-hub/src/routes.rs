@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, PathParams, QueryParams, authenticate};
 use crate::state::{AppState, Published};
 use crate::stream;
+use crate::witness;
 
 /// How many entries `GET …/entries` returns when the query names no limit.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -52,9 +53,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/welcomes", get(welcomes))
         .route("/v1/cases/{case}/stream", get(stream::open))
+        .route("/v1/witness/{case}", post(witness::register))
+        .route("/v1/witness/{case}/submitters", post(witness::allow))
+        .route("/v1/witness/{case}/heads", post(witness::heads))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/witness", get(witness::key))
         .merge(signed)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

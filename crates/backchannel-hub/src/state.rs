@@ -1,8 +1,8 @@
 //! The state every handler shares: the store, the clock, who may use the hub, the push
-//! channel and the bound on open streams.
+//! channel, the bound on open streams and the witness's key.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use backchannel_core::api::Notice;
@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::extract::BODY_TIMEOUT;
 use crate::policy::Policy;
 use crate::store::Backend;
+use crate::witness::{WitnessSigner, fresh_secret};
 
 /// The most WebSocket streams the hub keeps open at once.
 pub const MAX_STREAMS: usize = 1024;
@@ -48,6 +49,8 @@ pub struct AppState {
     requests: Arc<Semaphore>,
     /// How long a request's body may take to arrive.
     body_timeout: Duration,
+    /// The key the hub co-signs with as a witness, once loaded from the store.
+    witness: Arc<OnceLock<WitnessSigner>>,
 }
 
 /// A stream's place among the open ones: given back when dropped.
@@ -84,6 +87,7 @@ impl AppState {
             max_streams_per_key: MAX_STREAMS_PER_KEY,
             requests: Arc::new(Semaphore::new(MAX_REQUESTS)),
             body_timeout: BODY_TIMEOUT,
+            witness: Arc::default(),
         }
     }
 
@@ -143,6 +147,24 @@ impl AppState {
     /// The store, for direct inspection (tests, operators).
     pub fn store(&self) -> &Arc<dyn Backend> {
         &self.store
+    }
+
+    /// The key the hub co-signs with as a witness: the one its database keeps, made and kept
+    /// there by the first hub to ask. The hub loads it when it starts; a state built by hand
+    /// loads it on first use.
+    pub async fn witness(&self) -> Result<&WitnessSigner, ApiError> {
+        if let Some(signer) = self.witness.get() {
+            return Ok(signer);
+        }
+        // Two first uses racing store one candidate between them, and both read that one.
+        let candidate = fresh_secret();
+        let secret = self
+            .db(move |store| store.witness_secret(&candidate))
+            .await?;
+        let _ = self.witness.set(WitnessSigner::from_secret(&secret));
+        self.witness
+            .get()
+            .ok_or_else(|| ApiError::internal("the witness key was not kept"))
     }
 
     /// Runs a store operation on the blocking pool.

@@ -107,6 +107,11 @@ async fn an_oversized_content_length_is_refused_at_once() {
         ),
         (entries_path(&case), MAX_BODY_BYTES + 1),
         ("/v1/key-packages".to_owned(), MAX_BODY_BYTES + 1),
+        (
+            format!("/v1/witness/{case}/submitters"),
+            MAX_SMALL_BODY_BYTES + 1,
+        ),
+        (format!("/v1/witness/{case}/heads"), MAX_BODY_BYTES + 1),
     ] {
         let authorization = who.header("POST", &path, b"", hub.now_ms());
         let mut stream = stall(&hub, "POST", &path, Some(&authorization), declared, b"{").await;

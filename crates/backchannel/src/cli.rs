@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use backchannel_client::{Client, InviteCode};
+use backchannel_client::{Client, ClientError, InviteCode};
 use backchannel_core::{CaseId, ChannelName};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -170,6 +170,9 @@ pub enum CaseCommand {
         hub: String,
         #[arg(long)]
         title: String,
+        /// A hub to co-sign the public record's heads (repeatable; any hub serves).
+        #[arg(long = "witness", value_name = "URL")]
+        witnesses: Vec<String>,
     },
     /// Issue a one-time invite code (mediator only), or revoke one (`case invite revoke`).
     Invite(crate::admission_cmd::InviteArgs),
@@ -187,6 +190,9 @@ pub enum CaseCommand {
     Join { code: String },
     /// Participants, channels and phase.
     Show { case: String },
+    /// A 30-digit code of the public record's head, to read out and compare with another
+    /// participant: equal codes at the same index mean the same public record.
+    Fingerprint { case: String },
     /// Every case this participant is in.
     List,
     /// Remove a participant from a discreet channel (mediator only); rotates its keys.
@@ -241,8 +247,16 @@ pub(crate) fn open(home_dir: Option<PathBuf>, offline: bool) -> anyhow::Result<C
 /// Brings a case up to date for a command that only reads: syncs, unless working offline
 /// or the hub cannot be reached, and then says (on stderr) how old the local copy is.
 pub(crate) async fn refresh(client: &mut Client, case: CaseId) -> anyhow::Result<()> {
-    if client.refresh(case).await? {
-        return Ok(());
+    match client.refresh(case).await {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(ClientError::Alarm(alarm)) => {
+            // A stopped case is still read: from the copy as it stood when it stopped.
+            eprintln!("error[{}]: {}", alarm.code, alarm.message);
+            eprintln!("note: this is your verified copy as it stood when the case stopped");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
     }
     let why = if client.is_offline() {
         "working offline"
@@ -497,10 +511,17 @@ async fn case(
 ) -> anyhow::Result<()> {
     let mut client = open(home_dir, offline)?;
     match command {
-        CaseCommand::New { hub, title } => {
-            let case = client.create_case(&hub, &title).await?;
+        CaseCommand::New {
+            hub,
+            title,
+            witnesses,
+        } => {
+            let case = client.create_case_with(&hub, &title, &witnesses).await?;
             if json {
-                output::json(&json!({ "case": case, "title": title, "hub": hub }))
+                let witnesses = &client.state(case)?.witnesses;
+                output::json(
+                    &json!({ "case": case, "title": title, "hub": hub, "witnesses": witnesses }),
+                )
             } else {
                 println!("{case}");
                 Ok(())
@@ -515,6 +536,22 @@ async fn case(
             let case = client.join(&code).await?;
             crate::admission_cmd::joined(&client, json, case)
         }
+        CaseCommand::Fingerprint { case } => {
+            let case = client.resolve_case(&case)?;
+            refresh(&mut client, case).await?;
+            let fingerprint = client.fingerprint(case)?;
+            if json {
+                output::json(&fingerprint)
+            } else {
+                println!("{}", fingerprint.code);
+                println!(
+                    "the public record at index {} (act {}); read it out and compare",
+                    fingerprint.index,
+                    fingerprint.hash.short()
+                );
+                Ok(())
+            }
+        }
         CaseCommand::Show { case } => {
             let case = client.resolve_case(&case)?;
             refresh(&mut client, case).await?;
@@ -526,6 +563,11 @@ async fn case(
                 if let Some(object) = shown.as_object_mut() {
                     object.insert("procedure".into(), procedure);
                     object.insert("admission".into(), serde_json::to_value(&admission)?);
+                    object.insert("alarm".into(), serde_json::to_value(client.alarm(case)?)?);
+                    object.insert(
+                        "witnesses".into(),
+                        serde_json::to_value(&client.state(case)?.witnesses)?,
+                    );
                 }
                 return output::json(&shown);
             }
@@ -538,6 +580,12 @@ async fn case(
                 summary.my_role,
                 crate::admission_cmd::admission_line(&admission)
             );
+            if let Some(alarm) = client.alarm(case)? {
+                println!("STOPPED ({}): {}", alarm.code, alarm.message);
+            }
+            for witness in &client.state(case)?.witnesses {
+                println!("witness {} (key {})", witness.url, witness.key.short());
+            }
             println!("participants:");
             for p in &summary.participants {
                 println!(

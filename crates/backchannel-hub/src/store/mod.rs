@@ -9,11 +9,15 @@
 //!
 //! Two backends implement it: [`sqlite::Sqlite`] (one file, one hub process) and
 //! [`postgres::Postgres`] (one database shared by several stateless hub processes). Both run
-//! the same story test (`tests/store.rs`). Methods are synchronous: the shell runs them on
-//! tokio's blocking pool.
+//! the same story test (`tests/store.rs`; the witness's part in `tests/witness.rs`). Methods
+//! are synchronous: the shell runs them on tokio's blocking pool.
+//!
+//! What the hub keeps as a witness is a trait of its own, [`WitnessStore`], that every
+//! backend implements beside [`Backend`] (in `sqlite/witness.rs` and `postgres/witness.rs`).
 
 pub mod postgres;
 pub mod sqlite;
+pub mod witness;
 
 use backchannel_core::api::{
     ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Welcome,
@@ -24,6 +28,7 @@ use crate::error::ApiError;
 
 pub use self::postgres::Postgres;
 pub use sqlite::Sqlite;
+pub use witness::{Heads, Held, WitnessStore};
 
 /// The result of every storage operation: a domain rejection or an internal failure are both
 /// [`ApiError`]s.
@@ -77,8 +82,9 @@ pub struct Stats {
     pub key_packages: u64,
 }
 
-/// Everything the hub stores. See the module docs for the contract.
-pub trait Backend: Send + Sync + 'static {
+/// Everything the hub stores, its witness's part ([`WitnessStore`]) included. See the module
+/// docs for the contract.
+pub trait Backend: WitnessStore + Send + Sync + 'static {
     /// Records `(key, nonce)`; `false` when it was seen before. Forgets nonces whose
     /// timestamp is older than twice the allowed clock skew.
     fn record_nonce(

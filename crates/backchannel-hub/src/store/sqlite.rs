@@ -20,12 +20,15 @@ use super::{
 use crate::error::ApiError;
 use crate::replay::NonceWindow;
 
+mod witness;
+
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_nonces_in_memory.sql"),
     include_str!("migrations/0003_invite_expiry.sql"),
     include_str!("migrations/0004_members_by_key.sql"),
+    include_str!("migrations/0005_witness.sql"),
 ];
 
 /// A hub database in one SQLite file.

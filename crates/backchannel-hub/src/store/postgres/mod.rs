@@ -20,6 +20,8 @@
 //!   for), so concurrent requests cannot overshoot a quota;
 //! - a key's welcomes are inserted under an advisory lock on that key, so their ids become
 //!   visible in increasing order and a client paging with `after` never skips one.
+//! - the witness's registrations, submitters and heads lock as `witness.rs` says: an advisory
+//!   lock per registering key, and the witnessed case's row for the rest.
 //!
 //! Reads run as `REPEATABLE READ, READ ONLY`, so each sees one state (a head and its entries).
 //! No lock order has a cycle: a post takes its channel row, then the welcome locks of the keys
@@ -56,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_invite_expiry.sql"),
     include_str!("../migrations/postgres/0003_members_by_key.sql"),
+    include_str!("../migrations/postgres/0004_witness.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -69,6 +72,7 @@ const LOCK_CLASS_MIGRATE: i32 = 0x6263_6e00;
 const LOCK_CLASS_KEY_PACKAGES: i32 = 0x6263_6e01;
 const LOCK_CLASS_WELCOMES: i32 = 0x6263_6e02;
 const LOCK_CLASS_CASES: i32 = 0x6263_6e03;
+const LOCK_CLASS_WITNESS_CASES: i32 = 0x6263_6e04;
 
 /// A hub database on a PostgreSQL server, shared by any number of hub processes.
 pub struct Postgres {
@@ -239,6 +243,7 @@ fn migrate(client: &mut Client) -> anyhow::Result<()> {
 }
 
 mod queries;
+mod witness;
 
 use queries::*;
 
