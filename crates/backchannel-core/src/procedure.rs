@@ -301,6 +301,23 @@ pub struct AgreementState {
     /// When the publishing act was made (states folded before this was kept: unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_ms: Option<u64>,
+    /// The publishing act's index on the public record: a tabling or signature whose author
+    /// had seen it (`Act::seen`) comes too late; one whose author had not was made before it,
+    /// and a reader may still meet it after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_index: Option<u64>,
+    /// Every text this participant has read tabled, this one included: a signature of an
+    /// earlier text, read after a later one, is recognised and changes nothing.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tabled: BTreeSet<Digest32>,
+}
+
+impl AgreementState {
+    /// Whether an act that saw the public record up to `seen_public` was made after the
+    /// publication.
+    pub fn published_before(&self, seen_public: u64) -> bool {
+        self.published && self.published_index.is_none_or(|at| seen_public >= at)
+    }
 }
 
 /// The implementation plan on the record, and what the record says of its progress.

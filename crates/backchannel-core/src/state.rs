@@ -699,13 +699,15 @@ impl CaseState {
                     state.status = OfferStatus::Withdrawn;
                 }
             }
+            // An offer's status follows the public record alone (its commitment, withdrawal
+            // and match), so that it is the same whatever order the channels are read in; an
+            // opening in a discreet channel shows the terms.
             ActBody::OffersOpened { offers } => {
                 for signed in offers {
                     if let Ok(verified) = signed.clone().verify()
                         && let ActBody::OfferTabled { offer, salt } = &verified.act.body
                         && let Some(state) = procedure.offers.get_mut(&offer.commitment(salt))
                     {
-                        state.status = OfferStatus::Opened;
                         state.offer = Some(offer.clone());
                     }
                 }
@@ -732,17 +734,40 @@ impl CaseState {
                 }
             }
             ActBody::AgreementTabled { agreement } => {
-                procedure.agreement = Some(AgreementState {
-                    agreement: agreement.clone(),
-                    hash: agreement.hash(),
-                    signatures: BTreeMap::new(),
-                    published: false,
-                    guaranteed_by: BTreeSet::new(),
-                    published_ms: None,
-                });
+                // The same text tabled in the next party's channel, an earlier text read
+                // after a later one, or any text read after the publication changes nothing
+                // but the list of texts: what is on the table does not depend on the order
+                // in which the channels are read.
+                let hash = agreement.hash();
+                match procedure.agreement.as_mut() {
+                    Some(a) if a.published || a.tabled.contains(&hash) => {
+                        a.tabled.insert(hash);
+                    }
+                    previous => {
+                        let mut tabled = previous
+                            .map(|a| std::mem::take(&mut a.tabled))
+                            .unwrap_or_default();
+                        tabled.insert(hash);
+                        procedure.agreement = Some(AgreementState {
+                            agreement: agreement.clone(),
+                            hash,
+                            signatures: BTreeMap::new(),
+                            published: false,
+                            guaranteed_by: BTreeSet::new(),
+                            published_ms: None,
+                            published_index: None,
+                            tabled,
+                        });
+                    }
+                }
             }
-            ActBody::AgreementSigned { .. } => {
-                if let Some(agreement) = procedure.agreement.as_mut() {
+            ActBody::AgreementSigned { agreement: hash } => {
+                // Only a signature of the text on the table, before it is published: the
+                // publication embeds every signature it counts.
+                if let Some(agreement) = procedure.agreement.as_mut()
+                    && agreement.hash == *hash
+                    && !agreement.published
+                {
                     agreement
                         .signatures
                         .insert(act.author, verified.signed.clone());
@@ -756,6 +781,12 @@ impl CaseState {
                     .iter()
                     .filter_map(|s| s.clone().verify().ok().map(|v| (v.act.author, s.clone())))
                     .collect();
+                let mut tabled = procedure
+                    .agreement
+                    .take()
+                    .map(|a| a.tabled)
+                    .unwrap_or_default();
+                tabled.insert(agreement.hash());
                 procedure.agreement = Some(AgreementState {
                     agreement: agreement.clone(),
                     hash: agreement.hash(),
@@ -763,6 +794,8 @@ impl CaseState {
                     published: true,
                     guaranteed_by: BTreeSet::new(),
                     published_ms: Some(act.at_ms),
+                    published_index: Some(act.index),
+                    tabled,
                 });
                 // A plan tabled with the agreement is in force from publication: every party signed it.
                 if let Some(plan) = &agreement.plan {

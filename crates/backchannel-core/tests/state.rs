@@ -466,6 +466,8 @@ fn implementing() -> World {
         published: true,
         guaranteed_by: BTreeSet::new(),
         published_ms: Some(0),
+        published_index: None,
+        tabled: BTreeSet::new(),
     });
     let plan = backchannel_core::plan::Plan::parse(include_bytes!("../plans/us-iran.json"))
         .unwrap()

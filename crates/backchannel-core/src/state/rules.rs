@@ -101,6 +101,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// How far the author had read the public record when it posted the act (`Act::seen`):
+    /// a public act's own position.
+    fn seen_public(&self) -> u64 {
+        if self.public {
+            return self.act.index;
+        }
+        self.act
+            .seen
+            .iter()
+            .find(|head| head.channel.is_public())
+            .map_or(0, |head| head.index)
+    }
+
     fn charter(&self) -> Result<&CharterState, Rejection> {
         self.state
             .procedure

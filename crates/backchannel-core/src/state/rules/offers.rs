@@ -70,12 +70,15 @@ impl Ctx<'_> {
                 return Err(Rejection::BadEmbedded("it is not an offer".into()));
             };
             let party = self.embedded_party(&verified)?;
-            // Already opened is fine: the same pair is opened in each party's channel.
+            // Any commitment of the offer's author, whatever became of it since: the same
+            // pair is opened in each party's channel, and a withdrawal posted while the
+            // mediator opened the pair may be read before or after the opening. Whether an
+            // offer is still open is the public record's to say (`offers_matched`).
             match procedure.offers.get(&offer.commitment(salt)) {
-                Some(o) if o.by == verified.act.author && o.status != OfferStatus::Withdrawn => {}
+                Some(o) if o.by == verified.act.author => {}
                 _ => {
                     return Err(Rejection::Conflict(
-                        "an opened offer does not match an open commitment: it was changed or withdrawn".into(),
+                        "an opened offer does not match its author's commitment on the public record: it was changed".into(),
                     ));
                 }
             }

@@ -45,7 +45,15 @@ impl Ctx<'_> {
         let procedure = &state.procedure;
         self.mediator("table the agreement")?;
         self.discreet_only()?;
-        if procedure.agreement.as_ref().is_some_and(|a| a.published) {
+        // Order-independent by the author's `seen` public head: a tabling made after the
+        // publication is refused; one made before it, which a reader of the public record
+        // first meets after it, is accepted and changes nothing (`CaseState::apply`).
+        let seen = self.seen_public();
+        if procedure
+            .agreement
+            .as_ref()
+            .is_some_and(|a| a.published_before(seen))
+        {
             return Err(Rejection::Conflict(
                 "an agreement is already published".into(),
             ));
@@ -77,28 +85,28 @@ impl Ctx<'_> {
         if let Some(party) = self.party {
             self.binding(party, "sign the agreement")?;
         }
-        match &procedure.agreement {
-            // A participant who reads the public record before a discreet channel
-            // meets the publication first and the signature it embeds second.
-            Some(a) if a.hash == *agreement && a.published => {
-                if a.signatures.contains_key(&act.author) {
-                    Ok(())
-                } else {
-                    Err(Rejection::Conflict(
-                        "the agreement is already published".into(),
-                    ))
-                }
-            }
-            Some(a) if a.hash == *agreement => {
-                if a.signatures.contains_key(&act.author) {
-                    Err(Rejection::Conflict("already signed".into()))
-                } else {
-                    Ok(())
-                }
-            }
-            _ => Err(Rejection::Unknown(
+        // Order-independent by the author's `seen` public head and the texts tabled: a
+        // signature made before the publication, which a reader of the public record first
+        // meets after it, is accepted (the publication embeds it, or it changes nothing), and
+        // so is a signature of an earlier text read after a later one was tabled elsewhere.
+        let Some(a) = procedure
+            .agreement
+            .as_ref()
+            .filter(|a| a.hash == *agreement || a.tabled.contains(agreement))
+        else {
+            return Err(Rejection::Unknown(
                 "no agreement with that hash is on the table".into(),
-            )),
+            ));
+        };
+        let signed = a.hash == *agreement && a.signatures.contains_key(&act.author);
+        if a.published_before(self.seen_public()) && !signed {
+            Err(Rejection::Conflict(
+                "the agreement is already published".into(),
+            ))
+        } else if !a.published && signed {
+            Err(Rejection::Conflict("already signed".into()))
+        } else {
+            Ok(())
         }
     }
 
