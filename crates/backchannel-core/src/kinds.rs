@@ -25,7 +25,9 @@ pub enum Place {
     Public,
     /// The author's own party's bilateral channel, to the mediator.
     OwnChannel,
-    /// A discreet channel: a party's bilateral channel or direct talks.
+    /// Every party's bilateral channel, the same act in each.
+    Parties,
+    /// A discreet channel the author names: a party's bilateral channel or direct talks.
     Discreet,
     /// Any channel its author sits in.
     Any,
@@ -36,6 +38,7 @@ impl Place {
         match self {
             Place::Public => "public",
             Place::OwnChannel => "own channel",
+            Place::Parties => "every party's channel",
             Place::Discreet => "discreet",
             Place::Any => "any",
         }
@@ -60,7 +63,7 @@ pub struct Kind {
 }
 
 use Author::{Mediator as M, Observer as O, Party as P};
-use Place::{Any, Discreet, OwnChannel, Public};
+use Place::{Any, Discreet, OwnChannel, Parties, Public};
 
 const fn row(
     name: &'static str,
@@ -98,17 +101,17 @@ pub const KINDS: &[Kind] = &[
     row("requirement_registered", &[O], "register requirements", Public, true, &[]),
     row("convey_consent", &[P], "consent to conveying its words", OwnChannel, true, &[]),
     row("conveyed", &[M], "convey", Discreet, true, &["message", "convey_consent"]),
-    row("non_paper", &[M], "table non-papers", Discreet, true, &[]),
-    row("draft_issued", &[M], "issue drafts", Discreet, true, &[]),
+    row("non_paper", &[M], "table non-papers", Parties, true, &[]),
+    row("draft_issued", &[M], "issue drafts", Parties, true, &[]),
     row("draft_answered", &[P], "answer drafts", OwnChannel, true, &[]),
     row("offer_committed", &[P], "make offers", Public, true, &[]),
     row("offer_tabled", &[P], "table an offer", OwnChannel, true, &[]),
     row("offer_withdrawn", &[P], "withdraw offers", Public, true, &[]),
-    row("offers_opened", &[M], "open offers", Discreet, true, &["offer_tabled"]),
+    row("offers_opened", &[M], "open offers", Parties, true, &["offer_tabled"]),
     row("offers_matched", &[M], "record matched offers", Public, true, &[]),
     row("direct_talks_proposed", &[M], "propose direct talks", Public, true, &[]),
     row("direct_talks_consented", &[P], "consent to direct talks", Public, true, &[]),
-    row("agreement_tabled", &[M], "table the agreement", Discreet, true, &[]),
+    row("agreement_tabled", &[M], "table the agreement", Parties, true, &[]),
     row("agreement_signed", &[M, P], "sign the agreement", Discreet, true, &[]),
     row("agreement_published", &[M], "publish the agreement", Public, true, &["agreement_signed"]),
     row("agreement_guaranteed", &[O], "guarantee the agreement", Public, true, &[]),

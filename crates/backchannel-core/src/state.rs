@@ -12,6 +12,7 @@ use crate::act::{
 };
 use crate::history::{History, Ledger};
 use crate::ids::{CaseId, ChannelName, PublicKey};
+use crate::kinds::Author;
 use crate::plan::{Dispute, Said};
 use crate::procedure::{
     AgendaItem, AgreementState, CharterState, DirectProposal, ImplementationState, OfferState,
@@ -91,7 +92,7 @@ pub enum Rejection {
         why: &'static str,
     },
     #[error(
-        "an observer may not post {0}: it posts only public statements, requirements, guarantees, checkpoints, attestations, and disputes it opens, escalates or gives an opinion on"
+        "an observer may not {0}: observers post on the public record only, the kinds of act docs/acts.md lists for them"
     )]
     ObserverLimited(&'static str),
     #[error("only a party may {0}")]
@@ -462,22 +463,17 @@ impl CaseState {
             .ok_or_else(|| Rejection::UnknownChannel(act.channel.clone()))?;
         let public = act.channel.is_public();
         let kind = act.body.kind();
-        if matches!(author.role, Role::Observer)
-            && !matches!(
-                (&act.body, public),
-                (ActBody::Message { .. }, true)
-                    | (ActBody::RequirementRegistered { .. }, _)
-                    | (ActBody::AgreementGuaranteed { .. }, _)
-                    | (ActBody::Checkpoint { .. }, _)
-                    | (ActBody::Attested { .. }, _)
-                    | (ActBody::DisputeOpened { .. }, _)
-                    | (ActBody::DisputeEscalated { .. }, _)
-                    | (ActBody::DisputeOpinion { .. }, _)
-            )
-        {
-            return Err(Rejection::ObserverLimited(kind));
+        // The table of act kinds: an observer posts only the kinds it names, and only on the
+        // public record; nothing on record before the charter is in force.
+        let spec = act.body.spec();
+        if matches!(author.role, Role::Observer) && (!spec.allows(Author::Observer) || !public) {
+            return Err(Rejection::ObserverLimited(if public {
+                spec.does
+            } else {
+                "post in a discreet channel"
+            }));
         }
-        if is_on_record(&act.body) && !self.charter_in_force() {
+        if spec.on_record && !self.charter_in_force() {
             return Err(Rejection::CharterNotInForce(kind));
         }
         let ctx = Ctx {
@@ -988,23 +984,4 @@ impl CaseState {
                 _ => None,
             })
     }
-}
-
-/// The on-record acts of the procedure: none is accepted before the charter is in force.
-fn is_on_record(body: &ActBody) -> bool {
-    !matches!(
-        body,
-        ActBody::CaseOpened { .. }
-            | ActBody::MemberAdmitted { .. }
-            | ActBody::ChannelOpened {
-                purpose: ChannelPurpose::Bilateral { .. },
-                ..
-            }
-            | ActBody::MembersChanged { .. }
-            | ActBody::ChannelSeated { .. }
-            | ActBody::Message { .. }
-            | ActBody::CharterProposed { .. }
-            | ActBody::CharterAccepted { .. }
-            | ActBody::Checkpoint { .. }
-    )
 }

@@ -116,7 +116,7 @@ impl Client {
             title: title.to_owned(),
             clauses,
         };
-        self.post_to_parties(
+        self.act(
             case,
             ActBody::DraftIssued {
                 draft: draft.clone(),
@@ -133,7 +133,7 @@ impl Client {
         version: u32,
         answers: Answers,
     ) -> Result<LogLine, ClientError> {
-        self.post_own(case, ActBody::DraftAnswered { version, answers })
+        self.act_once(case, ActBody::DraftAnswered { version, answers })
             .await
     }
 

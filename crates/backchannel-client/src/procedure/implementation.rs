@@ -11,7 +11,7 @@ use crate::error::ClientError;
 impl Client {
     /// As mediator: proposes the implementation plan of the published agreement (public).
     pub async fn propose_plan(&mut self, case: CaseId, plan: Plan) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::PlanProposed { plan }).await
+        self.act_once(case, ActBody::PlanProposed { plan }).await
     }
 
     /// As a party: accepts the plan on the table (public).
@@ -46,7 +46,7 @@ impl Client {
             status,
             note: note.to_owned(),
         };
-        self.post_public(case, body).await
+        self.act_once(case, body).await
     }
 
     /// As a verifier the plan names: attests a commitment's status (public).
@@ -62,7 +62,7 @@ impl Client {
             status,
             evidence: evidence.to_owned(),
         };
-        self.post_public(case, body).await
+        self.act_once(case, body).await
     }
 
     /// As a party or an observer: opens a dispute over commitments (public).
@@ -76,7 +76,7 @@ impl Client {
             commitments,
             complaint: complaint.to_owned(),
         };
-        self.post_public(case, body).await
+        self.act_once(case, body).await
     }
 
     /// Moves a dispute to the ladder's next stage, once the current one's days are over.
@@ -85,7 +85,7 @@ impl Client {
         case: CaseId,
         dispute: u32,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::DisputeEscalated { dispute })
+        self.act_once(case, ActBody::DisputeEscalated { dispute })
             .await
     }
 
@@ -100,7 +100,7 @@ impl Client {
             dispute,
             opinion: opinion.to_owned(),
         };
-        self.post_public(case, body).await
+        self.act_once(case, body).await
     }
 
     /// As mediator: records a dispute's resolution.
@@ -114,7 +114,7 @@ impl Client {
             dispute,
             resolution: resolution.to_owned(),
         };
-        self.post_public(case, body).await
+        self.act_once(case, body).await
     }
 
     /// As the complainant, once the ladder is exhausted: invokes the plan's remedy named

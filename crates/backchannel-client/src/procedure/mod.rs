@@ -7,7 +7,7 @@ use backchannel_core::procedure::{
     Agreement, Charter, Conveyance, Declaration, Offer, OfferStatus,
 };
 use backchannel_core::record::{RECORD_FORMAT, Record};
-use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Rejection, Role};
+use backchannel_core::{ActBody, CaseId, ChannelName, Place, PublicKey, Rejection, Role};
 use backchannel_formula::{Issue, Party as Position, Requirement};
 use rand::RngCore;
 
@@ -50,40 +50,47 @@ impl Client {
             .collect())
     }
 
-    /// Posts the same act on every party's bilateral channel, checking it against each first
-    /// so that either all of them go out or none.
-    async fn post_to_parties(
-        &mut self,
-        case: CaseId,
-        body: ActBody,
-    ) -> Result<Vec<LogLine>, ClientError> {
+    /// Posts an act where the table of act kinds puts it (`kinds::Place`): the public record,
+    /// the author's own bilateral channel, or every party's channel (the same act in each,
+    /// checked against each first so that either all go out or none), after a sync. Kinds
+    /// whose channel the author names (a message, a conveyance, a signature) go through
+    /// [`Client::post`].
+    pub async fn act(&mut self, case: CaseId, body: ActBody) -> Result<Vec<LogLine>, ClientError> {
         self.sync(case).await?;
-        let channels = self.party_channels(case)?;
+        let channels = match body.spec().place {
+            Place::Public => vec![ChannelName::public()],
+            Place::OwnChannel => vec![self.own_channel(case)?],
+            Place::Parties => self.party_channels(case)?,
+            Place::Discreet | Place::Any => {
+                return Err(ClientError::Invalid(format!(
+                    "a {} act is posted on a channel its author names",
+                    body.kind()
+                )));
+            }
+        };
         if channels.is_empty() {
             return Err(ClientError::Invalid(
                 "no party has a bilateral channel yet".into(),
             ));
         }
-        for channel in &channels {
-            self.check_next(case, channel, &body)?;
+        if channels.len() > 1 {
+            for channel in &channels {
+                self.check_next(case, channel, &body)?;
+            }
         }
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(channels.len());
         for channel in channels {
             lines.push(self.post(case, &channel, body.clone()).await?);
         }
         Ok(lines)
     }
 
-    async fn post_public(&mut self, case: CaseId, body: ActBody) -> Result<LogLine, ClientError> {
-        self.sync(case).await?;
-        self.post(case, &ChannelName::public(), body).await
-    }
-
-    async fn post_own(&mut self, case: CaseId, body: ActBody) -> Result<LogLine, ClientError> {
-        self.sync(case).await?;
-        self.my_party(case, body.kind())?;
-        let channel = self.own_channel(case)?;
-        self.post(case, &channel, body).await
+    /// [`Client::act`] for a kind posted in one channel: its line.
+    async fn act_once(&mut self, case: CaseId, body: ActBody) -> Result<LogLine, ClientError> {
+        let mut lines = self.act(case, body).await?;
+        lines
+            .pop()
+            .ok_or_else(|| ClientError::Invalid("nothing was posted".into()))
     }
 
     /// The procedure's acts (every act but messages) of this participant's log that satisfy
@@ -112,7 +119,7 @@ impl Client {
         case: CaseId,
         charter: Charter,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::CharterProposed { charter })
+        self.act_once(case, ActBody::CharterProposed { charter })
             .await
     }
 
@@ -138,8 +145,7 @@ impl Client {
         case: CaseId,
         issues: Vec<Issue>,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::IssuesDefined { issues })
-            .await
+        self.act_once(case, ActBody::IssuesDefined { issues }).await
     }
 
     pub async fn propose_agenda_item(
@@ -148,7 +154,7 @@ impl Client {
         title: &str,
         demand: bool,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(
+        self.act_once(
             case,
             ActBody::AgendaProposed {
                 title: title.to_owned(),
@@ -163,8 +169,7 @@ impl Client {
         case: CaseId,
         item: u64,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::AgendaConsented { item })
-            .await
+        self.act_once(case, ActBody::AgendaConsented { item }).await
     }
 
     // --- positions and requirements ---------------------------------------------------------
@@ -186,7 +191,7 @@ impl Client {
         position: Position,
         replaces: Option<u32>,
     ) -> Result<LogLine, ClientError> {
-        self.post_own(case, ActBody::PositionSealed { position, replaces })
+        self.act_once(case, ActBody::PositionSealed { position, replaces })
             .await
     }
 
@@ -196,7 +201,7 @@ impl Client {
         requirement: Requirement,
         rationale: &str,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(
+        self.act_once(
             case,
             ActBody::RequirementRegistered {
                 requirement,
@@ -308,7 +313,7 @@ impl Client {
         case: CaseId,
         text: &str,
     ) -> Result<Vec<LogLine>, ClientError> {
-        self.post_to_parties(
+        self.act(
             case,
             ActBody::NonPaper {
                 text: text.to_owned(),
@@ -368,7 +373,7 @@ impl Client {
         case: CaseId,
         commitment: Digest32,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(case, ActBody::OfferWithdrawn { commitment })
+        self.act_once(case, ActBody::OfferWithdrawn { commitment })
             .await
     }
 
@@ -412,8 +417,7 @@ impl Client {
                     _ => None,
                 })
                 .collect();
-            self.post_to_parties(case, ActBody::OffersOpened { offers })
-                .await?;
+            self.act(case, ActBody::OffersOpened { offers }).await?;
             self.post(
                 case,
                 &ChannelName::public(),
@@ -431,7 +435,7 @@ impl Client {
         case: CaseId,
         channel: &ChannelName,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(
+        self.act_once(
             case,
             ActBody::DirectTalksProposed {
                 channel: channel.clone(),
@@ -445,7 +449,7 @@ impl Client {
         case: CaseId,
         channel: &ChannelName,
     ) -> Result<LogLine, ClientError> {
-        self.post_public(
+        self.act_once(
             case,
             ActBody::DirectTalksConsented {
                 channel: channel.clone(),
@@ -491,7 +495,7 @@ impl Client {
         agreement: Agreement,
     ) -> Result<Digest32, ClientError> {
         let hash = agreement.hash();
-        self.post_to_parties(case, ActBody::AgreementTabled { agreement })
+        self.act(case, ActBody::AgreementTabled { agreement })
             .await?;
         Ok(hash)
     }
@@ -577,7 +581,7 @@ impl Client {
     ) -> Result<LogLine, ClientError> {
         self.sync(case).await?;
         let party = self.my_party(case, "table a declaration")?;
-        self.post_own(
+        self.act_once(
             case,
             ActBody::DeclarationTabled {
                 declaration: Declaration {

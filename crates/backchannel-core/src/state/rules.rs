@@ -1,9 +1,9 @@
-//! The procedural rules: who may post each kind of act (mediator, party, observer), where
-//! (the public record, the author's own bilateral channel, any discreet channel) and what it
-//! must hold. `Ctx::check` dispatches on the act's kind to one method per kind, grouped by
-//! subject: membership and channels, charter and agenda, positions, requirements and
-//! conveying, drafts, offers, and the settlement (direct talks, the agreement, declarations,
-//! checkpoints).
+//! The procedural rules. `Ctx::check` starts from the table of act kinds (`kinds::KINDS`:
+//! a kind only the mediator or only a party posts, and where it goes), then dispatches on the
+//! act's kind to one method per kind for what the table cannot say, grouped by subject:
+//! membership and channels, charter and agenda, positions, requirements and conveying,
+//! drafts, offers, the settlement (direct talks, the agreement, declarations, checkpoints)
+//! and implementation.
 
 mod charter;
 mod conveying;
@@ -16,6 +16,7 @@ mod settlement;
 use super::{CaseState, ChannelState, Rejection};
 use crate::act::{Act, ActBody, ChannelPurpose, MAX_TEXT_CHARS, SignedAct, VerifiedAct};
 use crate::history::History;
+use crate::kinds::{Author, Place};
 use crate::procedure::{CharterState, Delegation};
 
 fn check_text(what: &str, text: &str) -> Result<(), Rejection> {
@@ -50,6 +51,30 @@ impl Ctx<'_> {
 
     fn party(&self, what: &'static str) -> Result<&str, Rejection> {
         self.party.ok_or(Rejection::PartyOnly(what))
+    }
+
+    /// The author's party, for a kind only parties post (the table's gate has checked it).
+    fn author_party(&self) -> Result<&str, Rejection> {
+        self.party(self.act.body.spec().does)
+    }
+
+    /// What the table of act kinds says of every act of this kind: a kind only the mediator
+    /// posts, or only a party, and where it is posted. The kind's own rule follows.
+    fn gate(&self) -> Result<(), Rejection> {
+        let spec = self.act.body.spec();
+        match spec.who {
+            [Author::Mediator] => self.mediator(spec.does)?,
+            [Author::Party] => {
+                self.party(spec.does)?;
+            }
+            _ => {}
+        }
+        match spec.place {
+            Place::Public => self.public_only(),
+            Place::Parties | Place::Discreet => self.discreet_only(),
+            Place::OwnChannel => self.own_channel(spec.does).map(drop),
+            Place::Any => Ok(()),
+        }
     }
 
     /// Under a charter (proposed or in force) of `delegation: head`, only the party's head
@@ -190,6 +215,7 @@ impl Ctx<'_> {
     /// Whether the act under check follows the procedural rules (membership excepted: the
     /// caller checks it last).
     pub(super) fn check(&self) -> Result<(), Rejection> {
+        self.gate()?;
         match &self.act.body {
             ActBody::CaseOpened { .. } => Err(Rejection::BadGenesis),
             ActBody::MemberAdmitted {

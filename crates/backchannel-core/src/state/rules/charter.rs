@@ -10,8 +10,6 @@ use crate::state::{Rejection, check_label};
 impl Ctx<'_> {
     pub(super) fn charter_proposed(&self, charter: &Charter) -> Result<(), Rejection> {
         let state = self.state;
-        self.mediator("propose the charter")?;
-        self.public_only()?;
         if state.charter_in_force() {
             return Err(Rejection::Conflict(
                 "the charter is already in force".into(),
@@ -25,8 +23,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn charter_accepted(&self, proposal: &Digest32) -> Result<(), Rejection> {
-        let party = self.party("accept the charter")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         let charter = self.charter()?;
         self.binding(party, "accept the charter")?;
         if charter.proposal != *proposal {
@@ -44,8 +41,6 @@ impl Ctx<'_> {
 
     pub(super) fn issues_defined(&self, issues: &[Issue]) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        self.mediator("define the issues")?;
-        self.public_only()?;
         if !procedure.issues.is_empty() {
             return Err(Rejection::Conflict("the issues are already defined".into()));
         }
@@ -64,7 +59,6 @@ impl Ctx<'_> {
     pub(super) fn agenda_proposed(&self, title: &str, demand: &bool) -> Result<(), Rejection> {
         let state = self.state;
         let act = self.act;
-        self.public_only()?;
         check_label("an agenda item", title)?;
         if act.author != state.mediator {
             self.party("propose agenda items")?;
@@ -79,8 +73,7 @@ impl Ctx<'_> {
 
     pub(super) fn agenda_consented(&self, item: &u64) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        let party = self.party("consent to agenda items")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         self.binding(party, "consent to agenda items")?;
         let Some(entry) = procedure.agenda.get(item) else {
             return Err(Rejection::Unknown(format!("no agenda item {item}")));

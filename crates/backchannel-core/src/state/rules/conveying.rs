@@ -16,7 +16,7 @@ impl Ctx<'_> {
         replaces: Option<u32>,
     ) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        let party = self.own_channel("seal a position")?;
+        let party = self.author_party()?;
         if procedure.issues.is_empty() {
             return Err(Rejection::Unknown("the issues are not defined yet".into()));
         }
@@ -54,7 +54,6 @@ impl Ctx<'_> {
         let state = self.state;
         let procedure = &state.procedure;
         let act = self.act;
-        self.public_only()?;
         if !matches!(
             state.participants.get(&act.author).map(|p| &p.role),
             Some(Role::Observer)
@@ -77,7 +76,6 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let act = self.act;
-        self.own_channel("consent to conveying its words")?;
         if self.charter()?.charter.attribution != Attribution::OriginalWithConsent {
             return Err(Rejection::CharterForbids("conveying originals"));
         }
@@ -104,8 +102,6 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let act = self.act;
-        self.mediator("convey")?;
-        self.discreet_only()?;
         if from.is_public() || *from == act.channel || !state.channels.contains_key(from) {
             return Err(Rejection::Invalid(format!(
                 "{from} is not another discreet channel"
@@ -144,8 +140,6 @@ impl Ctx<'_> {
     }
 
     pub(super) fn non_paper(&self, text: &str) -> Result<(), Rejection> {
-        self.mediator("table non-papers")?;
-        self.discreet_only()?;
         if !self.charter()?.charter.non_papers {
             return Err(Rejection::CharterForbids("non-papers"));
         }

@@ -10,8 +10,6 @@ impl Ctx<'_> {
     pub(super) fn draft_issued(&self, draft: &Draft) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.mediator("issue drafts")?;
-        self.discreet_only()?;
         let expected = procedure
             .latest_draft(&act.channel)
             .map_or(1, |d| d.version + 1);
@@ -57,7 +55,7 @@ impl Ctx<'_> {
     pub(super) fn draft_answered(&self, version: &u32, answers: &Answers) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        let party = self.own_channel("answer drafts")?;
+        let party = self.author_party()?;
         self.binding(party, "answer drafts")?;
         let Some(draft) = procedure
             .drafts

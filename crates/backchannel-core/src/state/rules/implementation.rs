@@ -11,8 +11,6 @@ use crate::state::Rejection;
 impl Ctx<'_> {
     pub(super) fn plan_proposed(&self, plan: &Plan) -> Result<(), Rejection> {
         let state = self.state;
-        self.mediator("propose the implementation plan")?;
-        self.public_only()?;
         if !state
             .procedure
             .agreement
@@ -66,8 +64,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn plan_accepted(&self, proposal: &Digest32) -> Result<(), Rejection> {
-        let party = self.party("accept the implementation plan")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         self.binding(party, "accept the implementation plan")?;
         let Some(implementation) = &self.state.procedure.implementation else {
             return Err(Rejection::Unknown(
@@ -93,8 +90,7 @@ impl Ctx<'_> {
         status: u8,
         note: &str,
     ) -> Result<(), Rejection> {
-        let party = self.party("report progress")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         let plan = self.plan_in_force()?;
         let Some(c) = plan.commitment(commitment) else {
             return Err(Rejection::Unknown(format!("no commitment {commitment}")));
@@ -119,7 +115,6 @@ impl Ctx<'_> {
         evidence: &str,
     ) -> Result<(), Rejection> {
         let state = self.state;
-        self.public_only()?;
         if self.party.is_some() {
             return Err(Rejection::PartyAttests);
         }
@@ -150,7 +145,6 @@ impl Ctx<'_> {
         commitments: &[String],
         complaint: &str,
     ) -> Result<(), Rejection> {
-        self.public_only()?;
         if self.act.author == self.state.mediator {
             return Err(Rejection::Invalid(
                 "the mediator hears disputes: a party or an observer opens one".into(),
@@ -172,7 +166,6 @@ impl Ctx<'_> {
     }
 
     pub(super) fn dispute_escalated(&self, id: u32) -> Result<(), Rejection> {
-        self.public_only()?;
         let dispute = self.open_dispute(id)?;
         if dispute.exhausted {
             return Err(Rejection::Conflict(format!(
@@ -202,7 +195,6 @@ impl Ctx<'_> {
     }
 
     pub(super) fn dispute_opinion(&self, id: u32, opinion: &str) -> Result<(), Rejection> {
-        self.public_only()?;
         if self.party.is_some() {
             return Err(Rejection::Invalid(
                 "an advisory opinion is the mediator's or an observer's, not a party's".into(),
@@ -225,15 +217,11 @@ impl Ctx<'_> {
     }
 
     pub(super) fn dispute_resolved(&self, id: u32, resolution: &str) -> Result<(), Rejection> {
-        self.mediator("record a dispute's resolution")?;
-        self.public_only()?;
         self.open_dispute(id)?;
         check_text("a resolution", resolution)
     }
 
     pub(super) fn remedy_invoked(&self, id: u32, remedy: &Remedy) -> Result<(), Rejection> {
-        self.party("invoke a remedy")?;
-        self.public_only()?;
         let dispute = self.open_dispute(id)?;
         if dispute.by != self.state.name_of(&self.act.author) {
             return Err(Rejection::Invalid(format!(
@@ -258,8 +246,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn extension_consented(&self, commitment: &str, days: u32) -> Result<(), Rejection> {
-        let party = self.party("consent to an extension")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         self.binding(party, "consent to an extension")?;
         let required = self.extension_consenters(commitment, days)?;
         if !required.contains(party) {
@@ -281,8 +268,6 @@ impl Ctx<'_> {
     }
 
     pub(super) fn deadline_extended(&self, commitment: &str, days: u32) -> Result<(), Rejection> {
-        self.mediator("extend a deadline")?;
-        self.public_only()?;
         let required = self.extension_consenters(commitment, days)?;
         let implementation = self.implementation()?;
         let missing: Vec<String> = required

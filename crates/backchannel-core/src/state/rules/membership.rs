@@ -14,8 +14,6 @@ impl Ctx<'_> {
         role: &Role,
     ) -> Result<(), Rejection> {
         let state = self.state;
-        self.mediator("admit participants")?;
-        self.public_only()?;
         if state.participants.contains_key(key) {
             return Err(Rejection::AlreadyParticipant(*key));
         }
@@ -34,14 +32,16 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let procedure = &state.procedure;
-        self.mediator("open channels")?;
-        self.public_only()?;
         if name.is_public() || state.channels.contains_key(name) {
             return Err(Rejection::ChannelExists(name.clone()));
         }
         match purpose {
             ChannelPurpose::Bilateral { party } => check_label("a party's name", party),
             ChannelPurpose::Direct => {
+                // Direct talks are on the record: a bilateral channel is not.
+                if !state.charter_in_force() {
+                    return Err(Rejection::CharterNotInForce(self.act.body.kind()));
+                }
                 let Some(proposal) = procedure.direct.get(name) else {
                     return Err(Rejection::Unknown(format!(
                         "no direct talks were proposed in {name}"
@@ -67,8 +67,6 @@ impl Ctx<'_> {
     pub(super) fn members_changed(&self, members: &[PublicKey]) -> Result<(), Rejection> {
         let state = self.state;
         let act = self.act;
-        self.mediator("change a channel's members")?;
-        self.discreet_only()?;
         if !members.contains(&state.mediator) {
             return Err(Rejection::Invalid(
                 "the mediator stays in every discreet channel".into(),
@@ -86,8 +84,6 @@ impl Ctx<'_> {
         members: &[PublicKey],
     ) -> Result<(), Rejection> {
         let state = self.state;
-        self.mediator("say who sits in a channel")?;
-        self.public_only()?;
         let channel = state
             .channels
             .get(name)

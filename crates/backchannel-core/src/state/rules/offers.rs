@@ -11,8 +11,6 @@ use crate::state::Rejection;
 impl Ctx<'_> {
     pub(super) fn offer_committed(&self, commitment: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        self.party("make offers")?;
-        self.public_only()?;
         if procedure.offers.contains_key(commitment) {
             return Err(Rejection::Conflict(
                 "that commitment is already on record".into(),
@@ -24,7 +22,6 @@ impl Ctx<'_> {
     pub(super) fn offer_tabled(&self, offer: &Offer, salt: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.own_channel("table an offer")?;
         // Any commitment of the author's, whatever became of it since: a delegate who
         // reads the public record's match or withdrawal before this channel must
         // accept the same history as one who read them in the order they were made.
@@ -46,8 +43,6 @@ impl Ctx<'_> {
     pub(super) fn offer_withdrawn(&self, commitment: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.party("withdraw offers")?;
-        self.public_only()?;
         match procedure.offers.get(commitment) {
             Some(o) if o.by == act.author && o.status == OfferStatus::Open => Ok(()),
             Some(o) if o.by == act.author => {
@@ -61,8 +56,6 @@ impl Ctx<'_> {
 
     pub(super) fn offers_opened(&self, offers: &[SignedAct]) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        self.mediator("open offers")?;
-        self.discreet_only()?;
         let mut opened: Vec<(String, crate::procedure::Offer)> = Vec::new();
         for signed in offers {
             let verified = self.embedded(signed)?;
@@ -102,8 +95,6 @@ impl Ctx<'_> {
 
     pub(super) fn offers_matched(&self, commitments: &[Digest32]) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        self.mediator("record matched offers")?;
-        self.public_only()?;
         let mut parties = BTreeSet::new();
         for commitment in commitments {
             match procedure.offers.get(commitment) {

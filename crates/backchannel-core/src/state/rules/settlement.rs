@@ -13,8 +13,6 @@ impl Ctx<'_> {
     pub(super) fn direct_talks_proposed(&self, channel: &ChannelName) -> Result<(), Rejection> {
         let state = self.state;
         let procedure = &state.procedure;
-        self.mediator("propose direct talks")?;
-        self.public_only()?;
         if channel.is_public()
             || state.channels.contains_key(channel)
             || procedure.direct.contains_key(channel)
@@ -26,8 +24,7 @@ impl Ctx<'_> {
 
     pub(super) fn direct_talks_consented(&self, channel: &ChannelName) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
-        let party = self.party("consent to direct talks")?;
-        self.public_only()?;
+        let party = self.author_party()?;
         self.binding(party, "consent to direct talks")?;
         match procedure.direct.get(channel) {
             Some(p) if p.consents.contains(party) => Err(Rejection::Conflict(format!(
@@ -43,8 +40,6 @@ impl Ctx<'_> {
     pub(super) fn agreement_tabled(&self, agreement: &Agreement) -> Result<(), Rejection> {
         let state = self.state;
         let procedure = &state.procedure;
-        self.mediator("table the agreement")?;
-        self.discreet_only()?;
         // Order-independent by the author's `seen` public head: a tabling made after the
         // publication is refused; one made before it, which a reader of the public record
         // first meets after it, is accepted and changes nothing (`CaseState::apply`).
@@ -81,7 +76,6 @@ impl Ctx<'_> {
     pub(super) fn agreement_signed(&self, agreement: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.discreet_only()?;
         if let Some(party) = self.party {
             self.binding(party, "sign the agreement")?;
         }
@@ -117,8 +111,6 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let procedure = &state.procedure;
-        self.mediator("publish the agreement")?;
-        self.public_only()?;
         if procedure.agreement.as_ref().is_some_and(|a| a.published) {
             return Err(Rejection::Conflict(
                 "an agreement is already published".into(),
@@ -162,7 +154,6 @@ impl Ctx<'_> {
     pub(super) fn agreement_guaranteed(&self, agreement: &Digest32) -> Result<(), Rejection> {
         let procedure = &self.state.procedure;
         let act = self.act;
-        self.public_only()?;
         match &procedure.agreement {
             Some(a) if a.published && a.hash == *agreement => {
                 if !a.agreement.guarantors.contains(&act.author) {
@@ -182,7 +173,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn declaration_tabled(&self, declaration: &Declaration) -> Result<(), Rejection> {
-        let party = self.own_channel("table a declaration")?;
+        let party = self.author_party()?;
         self.binding(party, "table its declaration")?;
         if declaration.party != party {
             return Err(Rejection::Invalid(format!(
@@ -198,8 +189,6 @@ impl Ctx<'_> {
     ) -> Result<(), Rejection> {
         let state = self.state;
         let procedure = &state.procedure;
-        self.mediator("publish declarations")?;
-        self.public_only()?;
         if procedure.declarations_published {
             return Err(Rejection::Conflict(
                 "declarations are already published".into(),
@@ -231,7 +220,6 @@ impl Ctx<'_> {
 
     pub(super) fn checkpoint(&self, heads: &[Head]) -> Result<(), Rejection> {
         let state = self.state;
-        self.public_only()?;
         if heads.is_empty() || heads.len() > state.channels.len() {
             return Err(Rejection::Invalid(
                 "a checkpoint names each channel it covers once".into(),
