@@ -6,11 +6,11 @@
 //! altered, replayed or reordered entry breaks the chain at the receiving client.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::ids::{CaseId, ChannelName, PublicKey};
 use crate::plan::{Plan, Remedy};
 use crate::procedure::{Agreement, Answers, Charter, Conveyance, Declaration, Draft, Offer};
+pub use crate::signed::{Digest32, SignedAct};
 use backchannel_formula::{Issue, Party as Position, Requirement};
 
 /// The version of the act payload this build writes and reads. Version 2 added what an act
@@ -27,42 +27,6 @@ pub const MAX_LABEL_CHARS: usize = 200;
 pub const MAX_WITNESSES: usize = 4;
 
 const SIGNATURE_CONTEXT: &[u8] = b"backchannel/act/v2\0";
-const HASH_CONTEXT: &[u8] = b"backchannel/act-hash/v2\0";
-
-/// A SHA-256 digest linking acts into a chain.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Digest32(pub [u8; 32]);
-
-impl Digest32 {
-    pub const ZERO: Self = Self([0; 32]);
-
-    pub fn short(&self) -> String {
-        hex::encode(&self.0[..6])
-    }
-}
-
-impl std::fmt::Debug for Digest32 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Digest32({})", self.short())
-    }
-}
-
-impl Serialize for Digest32 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&hex::encode(self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for Digest32 {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("a digest is 64 hex digits"))?;
-        Ok(Self(bytes))
-    }
-}
 
 /// A participant's role as the mediator records it when admitting them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,15 +273,6 @@ pub enum DecodeError {
     BadSignature,
 }
 
-/// An act with its author's signature over the exact payload bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedAct {
-    #[serde(with = "crate::b64")]
-    pub payload: Vec<u8>,
-    #[serde(with = "crate::b64")]
-    pub sig: Vec<u8>,
-}
-
 /// A signed act whose signature has been checked and whose payload has been parsed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedAct {
@@ -378,21 +333,6 @@ impl Act {
 }
 
 impl SignedAct {
-    /// The chain hash of this act: over payload and signature.
-    pub fn hash(&self) -> Digest32 {
-        let mut digest = Sha256::new();
-        digest.update(HASH_CONTEXT);
-        digest.update((self.payload.len() as u64).to_be_bytes());
-        digest.update(&self.payload);
-        digest.update(&self.sig);
-        Digest32(digest.finalize().into())
-    }
-
-    /// The envelope's wire bytes (JSON).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
     /// Parses an envelope, checks its size, version and signature.
     pub fn decode(bytes: &[u8]) -> Result<VerifiedAct, DecodeError> {
         if bytes.len() > MAX_ACT_BYTES * 2 {

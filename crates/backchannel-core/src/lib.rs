@@ -14,6 +14,7 @@ pub mod kinds;
 pub mod plan;
 pub mod procedure;
 pub mod record;
+pub mod signed;
 pub mod state;
 pub mod witness;
 

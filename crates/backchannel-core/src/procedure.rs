@@ -10,8 +10,8 @@ use backchannel_formula::{Condition, Issue, Package, Party as Position, Requirem
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::act::{Digest32, SignedAct};
 use crate::ids::{ChannelName, PublicKey};
+use crate::signed::{Digest32, SignedAct};
 
 /// Who may propose agenda items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

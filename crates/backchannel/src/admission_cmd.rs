@@ -7,10 +7,16 @@ use backchannel_core::CaseId;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::RoleArg;
 use crate::output;
 
 /// The flags of `case invite`.
+/// The role an invite is for.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum RoleArg {
+    Party,
+    Observer,
+}
+
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct InviteArgs {

@@ -6,6 +6,7 @@ mod demo;
 mod formula_cmd;
 mod output;
 mod procedure_cmd;
+mod session;
 
 use std::process::ExitCode;
 

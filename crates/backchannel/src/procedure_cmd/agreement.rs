@@ -147,7 +147,7 @@ pub(super) async fn agreement(
         }
         AgreementCommand::Show { case } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let state = client.state(case)?;
             let Some(a) = state.procedure.agreement.as_ref() else {
                 return Err(invalid(

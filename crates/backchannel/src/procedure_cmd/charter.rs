@@ -199,7 +199,7 @@ pub(super) async fn agenda(
         }
         AgendaCommand::List { case } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let summary = summary(client.state(case)?);
             if json {
                 return output::json(&summary["agenda"]);

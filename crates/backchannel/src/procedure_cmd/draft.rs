@@ -417,7 +417,7 @@ pub(super) async fn draft(
         }
         DraftCommand::Diff { case, a, b } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let (before, after) = (client.draft(case, a)?, client.draft(case, b)?);
             let changes = diff(&before, &after);
             if json {
@@ -435,7 +435,7 @@ pub(super) async fn draft(
         }
         DraftCommand::Show { case, version } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let state = client.state(case)?;
             let version = match version {
                 Some(v) => v,

@@ -213,7 +213,7 @@ pub(super) async fn implement(
         }
         ImplementCommand::Status { case } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let now = backchannel_client::hub::now_ms();
             let in_force = client
                 .state(case)?

@@ -31,8 +31,8 @@ use backchannel_formula::{Condition, Issue};
 use clap::Subcommand;
 use serde_json::Value;
 
-use crate::cli::{channel, open};
 use crate::output;
+use crate::session::{channel, open};
 
 pub use agreement::{AgreementCommand, DeclarationCommand};
 pub use charter::{AgendaCommand, CharterCommand, IssuesCommand};

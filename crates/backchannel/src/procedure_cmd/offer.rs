@@ -13,8 +13,8 @@ use super::{
     check_terms, invalid, mediator_only, names, parse_commitment, parse_condition, print_line,
     summary, terms_text,
 };
-use crate::cli::channel;
 use crate::output;
+use crate::session::channel;
 
 #[derive(Subcommand, Debug)]
 pub enum OfferCommand {
@@ -166,7 +166,7 @@ pub(super) async fn offer(
         }
         OfferCommand::List { case } => {
             let case = client.resolve_case(&case)?;
-            crate::cli::refresh(client, case).await?;
+            crate::session::refresh(client, case).await?;
             let summary = summary(client.state(case)?);
             if json {
                 return output::json(&summary["offers"]);
