@@ -1,5 +1,5 @@
 //! The table of act kinds: for each kind, once, who may post it, where it goes, whether it
-//! is on the record (after the charter only), what it embeds and what it says. The rules
+//! is on the record (after the charter only), what it embeds and what its rule refuses. The rules
 //! check the table first (`state::CaseState::check_rules`), then the kind's own rule; the
 //! client routes an act by its place (`Place`); the docs' tables are checked against it
 //! (`backchannel/tests/docs.rs`); the golden bytes hold one act of every kind, in this order
@@ -60,7 +60,28 @@ pub struct Kind {
     pub on_record: bool,
     /// The kinds of the signed acts it carries inside it.
     pub embeds: &'static [&'static str],
+    /// The refusal codes its own rule gives, beyond those every act may meet (`GATE_CODES`).
+    pub refuses: &'static [&'static str],
 }
+
+/// The refusal codes any act may meet, from the chain, the membership and the table itself:
+/// the kinds' rows list only what their own rules add (`Kind::refuses`).
+pub const GATE_CODES: &[&str] = &[
+    "wrong_case",
+    "unknown_channel",
+    "broken_chain",
+    "not_participant",
+    "not_channel_member",
+    "equivocation",
+    "invalid_act",
+    "mediator_only",
+    "party_only",
+    "observer_limited",
+    "public_only",
+    "discreet_only",
+    "own_channel_only",
+    "charter_not_in_force",
+];
 
 use Author::{Mediator as M, Observer as O, Party as P};
 use Place::{Any, Discreet, OwnChannel, Parties, Public};
@@ -72,6 +93,7 @@ const fn row(
     place: Place,
     on_record: bool,
     embeds: &'static [&'static str],
+    refuses: &'static [&'static str],
 ) -> Kind {
     Kind {
         name,
@@ -80,55 +102,56 @@ const fn row(
         place,
         on_record,
         embeds,
+        refuses,
     }
 }
 
 /// Every act kind, in the order of `ActBody`'s variants.
 #[rustfmt::skip]
 pub const KINDS: &[Kind] = &[
-    row("case_opened", &[M], "open the case", Public, false, &[]),
-    row("member_admitted", &[M], "admit participants", Public, false, &[]),
-    row("channel_opened", &[M], "open channels", Public, false, &[]),
-    row("members_changed", &[M], "change a channel's members", Discreet, false, &[]),
-    row("channel_seated", &[M], "say who sits in a channel", Public, false, &[]),
-    row("message", &[M, P, O], "send messages", Any, false, &[]),
-    row("charter_proposed", &[M], "propose the charter", Public, false, &[]),
-    row("charter_accepted", &[P], "accept the charter", Public, false, &[]),
-    row("issues_defined", &[M], "define the issues", Public, true, &[]),
-    row("agenda_proposed", &[M, P], "propose agenda items", Public, true, &[]),
-    row("agenda_consented", &[P], "consent to agenda items", Public, true, &[]),
-    row("position_sealed", &[P], "seal a position", OwnChannel, true, &[]),
-    row("requirement_registered", &[O], "register requirements", Public, true, &[]),
-    row("convey_consent", &[P], "consent to conveying its words", OwnChannel, true, &[]),
-    row("conveyed", &[M], "convey", Discreet, true, &["message", "convey_consent"]),
-    row("non_paper", &[M], "table non-papers", Parties, true, &[]),
-    row("draft_issued", &[M], "issue drafts", Parties, true, &[]),
-    row("draft_answered", &[P], "answer drafts", OwnChannel, true, &[]),
-    row("offer_committed", &[P], "make offers", Public, true, &[]),
-    row("offer_tabled", &[P], "table an offer", OwnChannel, true, &[]),
-    row("offer_withdrawn", &[P], "withdraw offers", Public, true, &[]),
-    row("offers_opened", &[M], "open offers", Parties, true, &["offer_tabled"]),
-    row("offers_matched", &[M], "record matched offers", Public, true, &[]),
-    row("direct_talks_proposed", &[M], "propose direct talks", Public, true, &[]),
-    row("direct_talks_consented", &[P], "consent to direct talks", Public, true, &[]),
-    row("agreement_tabled", &[M], "table the agreement", Parties, true, &[]),
-    row("agreement_signed", &[M, P], "sign the agreement", Discreet, true, &[]),
-    row("agreement_published", &[M], "publish the agreement", Public, true, &["agreement_signed"]),
-    row("agreement_guaranteed", &[O], "guarantee the agreement", Public, true, &[]),
-    row("declaration_tabled", &[P], "table a declaration", OwnChannel, true, &[]),
-    row("declarations_published", &[M], "publish declarations", Public, true, &["declaration_tabled"]),
-    row("checkpoint", &[M, P, O], "co-sign checkpoints", Public, false, &[]),
-    row("plan_proposed", &[M], "propose the implementation plan", Public, true, &[]),
-    row("plan_accepted", &[P], "accept the implementation plan", Public, true, &[]),
-    row("progress_reported", &[P], "report progress", Public, true, &[]),
-    row("attested", &[M, O], "attest commitments", Public, true, &[]),
-    row("dispute_opened", &[P, O], "open disputes", Public, true, &[]),
-    row("dispute_escalated", &[M, P, O], "escalate disputes", Public, true, &[]),
-    row("dispute_opinion", &[M, O], "give advisory opinions", Public, true, &[]),
-    row("dispute_resolved", &[M], "record a dispute's resolution", Public, true, &[]),
-    row("remedy_invoked", &[P], "invoke a remedy", Public, true, &[]),
-    row("extension_consented", &[P], "consent to an extension", Public, true, &[]),
-    row("deadline_extended", &[M], "extend a deadline", Public, true, &[]),
+    row("case_opened", &[M], "open the case", Public, false, &[], &["bad_genesis"]),
+    row("member_admitted", &[M], "admit participants", Public, false, &[], &["already_participant"]),
+    row("channel_opened", &[M], "open channels", Public, false, &[], &["channel_exists", "consent_missing", "unknown_reference"]),
+    row("members_changed", &[M], "change a channel's members", Discreet, false, &[], &["member_not_allowed"]),
+    row("channel_seated", &[M], "say who sits in a channel", Public, false, &[], &["member_not_allowed"]),
+    row("message", &[M, P, O], "send messages", Any, false, &[], &[]),
+    row("charter_proposed", &[M], "propose the charter", Public, false, &[], &["conflict"]),
+    row("charter_accepted", &[P], "accept the charter", Public, false, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("issues_defined", &[M], "define the issues", Public, true, &[], &["conflict"]),
+    row("agenda_proposed", &[M, P], "propose agenda items", Public, true, &[], &["charter_forbids"]),
+    row("agenda_consented", &[P], "consent to agenda items", Public, true, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("position_sealed", &[P], "seal a position", OwnChannel, true, &[], &["conflict", "unknown_reference"]),
+    row("requirement_registered", &[O], "register requirements", Public, true, &[], &["unknown_reference"]),
+    row("convey_consent", &[P], "consent to conveying its words", OwnChannel, true, &[], &["charter_forbids", "unknown_reference"]),
+    row("conveyed", &[M], "convey", Discreet, true, &["message", "convey_consent"], &["bad_embedded_act", "charter_forbids", "consent_missing"]),
+    row("non_paper", &[M], "table non-papers", Parties, true, &[], &["charter_forbids"]),
+    row("draft_issued", &[M], "issue drafts", Parties, true, &[], &["unknown_reference"]),
+    row("draft_answered", &[P], "answer drafts", OwnChannel, true, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("offer_committed", &[P], "make offers", Public, true, &[], &["conflict"]),
+    row("offer_tabled", &[P], "table an offer", OwnChannel, true, &[], &["unknown_reference"]),
+    row("offer_withdrawn", &[P], "withdraw offers", Public, true, &[], &["conflict", "unknown_reference"]),
+    row("offers_opened", &[M], "open offers", Parties, true, &["offer_tabled"], &["bad_embedded_act", "conflict"]),
+    row("offers_matched", &[M], "record matched offers", Public, true, &[], &["unknown_reference"]),
+    row("direct_talks_proposed", &[M], "propose direct talks", Public, true, &[], &["channel_exists"]),
+    row("direct_talks_consented", &[P], "consent to direct talks", Public, true, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("agreement_tabled", &[M], "table the agreement", Parties, true, &[], &["conflict"]),
+    row("agreement_signed", &[M, P], "sign the agreement", Discreet, true, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("agreement_published", &[M], "publish the agreement", Public, true, &["agreement_signed"], &["bad_embedded_act", "conflict", "signature_missing"]),
+    row("agreement_guaranteed", &[O], "guarantee the agreement", Public, true, &[], &["conflict", "unknown_reference"]),
+    row("declaration_tabled", &[P], "table a declaration", OwnChannel, true, &[], &["head_only"]),
+    row("declarations_published", &[M], "publish declarations", Public, true, &["declaration_tabled"], &["bad_embedded_act", "conflict", "signature_missing"]),
+    row("checkpoint", &[M, P, O], "co-sign checkpoints", Public, false, &[], &["unknown_reference"]),
+    row("plan_proposed", &[M], "propose the implementation plan", Public, true, &[], &["conflict", "unknown_reference"]),
+    row("plan_accepted", &[P], "accept the implementation plan", Public, true, &[], &["conflict", "head_only", "unknown_reference"]),
+    row("progress_reported", &[P], "report progress", Public, true, &[], &["not_obligor", "plan_not_in_force", "unknown_reference"]),
+    row("attested", &[M, O], "attest commitments", Public, true, &[], &["not_a_verifier", "party_cannot_attest", "plan_not_in_force", "unknown_reference"]),
+    row("dispute_opened", &[P, O], "open disputes", Public, true, &[], &["plan_not_in_force", "unknown_reference"]),
+    row("dispute_escalated", &[M, P, O], "escalate disputes", Public, true, &[], &["conflict", "plan_not_in_force", "stage_not_over", "unknown_reference"]),
+    row("dispute_opinion", &[M, O], "give advisory opinions", Public, true, &[], &["conflict", "plan_not_in_force", "unknown_reference"]),
+    row("dispute_resolved", &[M], "record a dispute's resolution", Public, true, &[], &["conflict", "unknown_reference"]),
+    row("remedy_invoked", &[P], "invoke a remedy", Public, true, &[], &["conflict", "ladder_not_exhausted", "plan_not_in_force", "unknown_reference"]),
+    row("extension_consented", &[P], "consent to an extension", Public, true, &[], &["conflict", "head_only", "plan_not_in_force", "unknown_reference"]),
+    row("deadline_extended", &[M], "extend a deadline", Public, true, &[], &["consent_missing", "plan_not_in_force", "unknown_reference"]),
 ];
 
 impl Kind {

@@ -11,7 +11,7 @@ const END: &str = "<!-- kinds:end -->";
 
 fn rendered() -> String {
     let mut table = String::from(
-        "| kind | who may post it | where | on the record | embeds |\n|---|---|---|---|---|\n",
+        "| kind | who may post it | where | on the record | embeds | its rule also refuses |\n|---|---|---|---|---|---|\n",
     );
     for kind in KINDS {
         let embeds = if kind.embeds.is_empty() {
@@ -23,13 +23,23 @@ fn rendered() -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let refuses = if kind.refuses.is_empty() {
+            "—".to_owned()
+        } else {
+            kind.refuses
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         table.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} |\n",
             kind.name,
             kind.who_words(),
             kind.place.word(),
             if kind.on_record { "yes" } else { "no" },
-            embeds
+            embeds,
+            refuses
         ));
     }
     table

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use backchannel_core::act::{ACT_VERSION, Head};
+use backchannel_core::kinds::{GATE_CODES, KINDS, Kind};
 use backchannel_core::plan::{Plan, Remedy};
 use backchannel_core::procedure::{
     AgendaProposers, Agreement, Attribution, Charter, Clause, Declaration, Delegation,
@@ -170,6 +171,8 @@ struct World {
     log: Vec<VerifiedAct>,
     /// Every refusal obtained, in the order of the story.
     refusals: Vec<Rejection>,
+    /// The kind of act each refusal was of.
+    kinds: Vec<&'static str>,
 }
 
 impl World {
@@ -183,6 +186,7 @@ impl World {
             ledger,
             log: vec![genesis],
             refusals: vec![],
+            kinds: vec![],
         }
     }
 
@@ -252,6 +256,7 @@ impl World {
         assert_eq!(self.state, state, "refusing with {code} changed the state");
         assert_eq!(self.ledger, ledger);
         self.refusals.push(refusal);
+        self.kinds.push(act.act.body.kind());
     }
 
     /// The seed's cast: two parties, each under a head of delegation (the United States
@@ -312,6 +317,22 @@ fn admit(n: u8, name: &str, role: Role, head: bool) -> ActBody {
 /// A case told from its opening to a dispute over the implementation plan, with every act
 /// the rules refuse on the way; returns every refusal, in order.
 fn story() -> Vec<Rejection> {
+    let w = played();
+    // Outside the rules' `check`. A genesis the invite's mediator did not write:
+    let mut refusals = w.refusals;
+    refusals.push(CaseState::genesis(&w.log[0], Some(pk(US))).unwrap_err());
+    // `wrong_channel` is no rule of the core: only the client's sync
+    // (`backchannel-client`, `sync.rs`) knows on which channel the hub delivered an act, and
+    // refuses one that names another. Its prose is checked here all the same.
+    refusals.push(Rejection::WrongChannel {
+        posted: channel("iran"),
+        named: channel("united-states"),
+    });
+    refusals
+}
+
+/// The story of refused acts, through the rules' `check`.
+fn played() -> World {
     let mut w = World::seeded();
     let public = ChannelName::public();
     let us = channel("united-states");
@@ -558,18 +579,32 @@ fn story() -> Vec<Rejection> {
         t0 + DAY,
         "ladder_not_exhausted",
     );
+    w
+}
 
-    // Outside the rules' `check`. A genesis the invite's mediator did not write:
-    let mut refusals = w.refusals;
-    refusals.push(CaseState::genesis(&w.log[0], Some(pk(US))).unwrap_err());
-    // `wrong_channel` is no rule of the core: only the client's sync
-    // (`backchannel-client`, `sync.rs`) knows on which channel the hub delivered an act, and
-    // refuses one that names another. Its prose is checked here all the same.
-    refusals.push(Rejection::WrongChannel {
-        posted: channel("iran"),
-        named: channel("united-states"),
-    });
-    refusals
+/// The table of act kinds says which refusals each kind's own rule gives: every refusal an
+/// act meets is either one any act may meet (`GATE_CODES`) or one its kind's row names, and
+/// every code a row names is a refusal code.
+#[test]
+fn every_kind_refuses_only_what_the_table_says() {
+    let w = played();
+    for (kind, refusal) in w.kinds.iter().zip(&w.refusals) {
+        let row = Kind::named(kind).unwrap();
+        let code = refusal.code();
+        assert!(
+            GATE_CODES.contains(&code) || row.refuses.contains(&code),
+            "{kind} was refused with {code}, which its row in kinds::KINDS does not name: {refusal}"
+        );
+    }
+    for row in KINDS {
+        for code in row.refuses.iter().chain(GATE_CODES) {
+            assert!(
+                CODES.contains(code),
+                "{}: {code} is no refusal code",
+                row.name
+            );
+        }
+    }
 }
 
 #[test]
