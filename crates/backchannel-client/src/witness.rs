@@ -90,7 +90,12 @@ impl Client {
 
     /// Sends each witness the public record's heads and compares its newest with this copy.
     pub(crate) async fn check_witnesses(&mut self, case: CaseId) -> Result<(), ClientError> {
-        let witnesses = self.state(case)?.witnesses.clone();
+        let state = self.state(case)?;
+        if !state.participants.contains_key(&self.key()) {
+            // A joiner waiting for admission: the witness does not know it yet.
+            return Ok(());
+        }
+        let witnesses = state.witnesses.clone();
         for witness in witnesses {
             match self.check_witness(case, &witness).await {
                 Ok(()) => {}

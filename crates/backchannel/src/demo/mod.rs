@@ -160,6 +160,8 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let db = root.join("hub.sqlite");
     let homes = root.join("homes");
     let hub = backchannel_hub::spawn_local(&db).await?;
+    let witness_db = root.join("witness.sqlite");
+    let witness = backchannel_hub::spawn_local(&witness_db).await?;
 
     n.say("backchannel demo — Pakistan mediates between the United States and Iran;");
     n.say("the United Arab Emirates and Saudi Arabia observe. (The seed scenario; illustrative.)");
@@ -168,6 +170,10 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         "▸ hub: embedded, {} — SQLite database {}",
         hub.url,
         db.display()
+    ));
+    n.say(format!(
+        "▸ witness: a second embedded hub, {}, co-signs the heads of the public record (hashes only).",
+        witness.url
     ));
 
     let mut cast = Cast {
@@ -194,7 +200,10 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         ));
     }
 
-    let case = cast.mediator.create_case(&hub.url, TITLE).await?;
+    let case = cast
+        .mediator
+        .create_case_with(&hub.url, TITLE, std::slice::from_ref(&witness.url))
+        .await?;
     n.say(format!(
         "▸ Pakistan convenes the case \"{TITLE}\" ({case})."
     ));
@@ -377,6 +386,25 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     }
     n.say("  Each participant co-signs the heads of the channels it reads on the public record; every");
     n.say("  other participant holds the same acts at those positions: the hub showed everyone one history.");
+    n.say("  Every sync also sent the witness the public record's hashes; it co-signed one history only.");
+    n.say("  The fingerprint of the public record's head, which any two participants can read to each other:");
+    for client in cast.all() {
+        let fingerprint = client.fingerprint(case)?;
+        n.say(format!(
+            "    {:<22} index {}  {}",
+            client.name(),
+            fingerprint.index,
+            fingerprint.code
+        ));
+    }
+    let codes: std::collections::BTreeSet<String> = cast
+        .all()
+        .iter()
+        .map(|c| c.fingerprint(case).map(|f| f.code))
+        .collect::<Result<_, _>>()?;
+    if codes.len() != 1 {
+        bail!("the participants hold different public records");
+    }
     let record = cast.observers[0].export(case, false)?;
     let bytes = serde_json::to_vec(&record)?;
     let (record, audited) = backchannel_core::record::Record::verify(&bytes)?;
@@ -418,14 +446,15 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         .chain(procedure::DIRECT_TALK)
         .chain([procedure::AGREEMENT_TITLE])
         .collect();
-    let found = plaintexts_in(&db, &texts)?;
+    witness.stop().await?;
+    let found = plaintexts_in(&db, &texts)? + plaintexts_in(&witness_db, &texts)?;
     n.say("");
     n.say("── what the hub holds ──────────────────────────────────────────────────────────");
     n.say(format!(
         "  {hub_entries} entries, all ciphertext (MLS for the bilateral channels, sealed under the case key for the public record)."
     ));
     n.say(format!(
-        "  Searching its database files for the {} message texts (plain, hex, base64, UTF-16): {found} found.",
+        "  Searching its and the witness's database files for the {} message texts (plain, hex, base64, UTF-16): {found} found.",
         texts.len()
     ));
     if found > 0 {
@@ -454,7 +483,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     if let Some(dir) = &keep {
         n.say("");
         n.say(format!(
-            "Kept in {}: hub.sqlite and homes/<participant> (passphrase \"{DEMO_PASSPHRASE}\").",
+            "Kept in {}: hub.sqlite, witness.sqlite and homes/<participant> (passphrase \"{DEMO_PASSPHRASE}\").",
             dir.display()
         ));
         n.say(format!("Try: BACKCHANNEL_PASSPHRASE={DEMO_PASSPHRASE} backchannel --home {}/homes/iran read {}", dir.display(), case));
