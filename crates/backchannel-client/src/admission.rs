@@ -27,6 +27,9 @@ pub struct InviteOptions {
     pub auto_admit: bool,
     /// Its joiner heads its party's delegation (a party invite only).
     pub head: bool,
+    /// Its joiner, seated in a channel that began before, is not handed the channel's
+    /// earlier acts (`--history none`; by default it is).
+    pub no_history: bool,
 }
 
 /// An invite as issued: the code to hand over, and the id that names it in lists and
@@ -148,6 +151,7 @@ impl Client {
             expires_ms: options.expires_ms,
             revoked: false,
             head: options.head,
+            no_history: options.no_history,
         });
         self.persist(Some(case), vec![], vec![], true)?;
         self.hub(case)?.create_invite(case, &request).await?;

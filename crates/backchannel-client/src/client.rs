@@ -81,6 +81,9 @@ pub(crate) struct IssuedInvite {
     /// Its joiner heads its party's delegation.
     #[serde(default)]
     pub(crate) head: bool,
+    /// Its joiner is not handed the earlier acts of the channels it is seated in.
+    #[serde(default)]
+    pub(crate) no_history: bool,
 }
 
 /// One line of a channel's verified log, for people and scripts.
@@ -698,13 +701,16 @@ impl Client {
         &self.vault.identity.key
     }
 
-    /// Every folded act, as verified when it arrived, in log order.
+    /// Every folded act, as verified when it arrived, in the order a replay reads them
+    /// (`history::in_replay_order`).
     pub fn verified_log(&self, case: CaseId) -> Result<Vec<VerifiedAct>, ClientError> {
-        Ok(self
+        let mut log: Vec<VerifiedAct> = self
             .stored_acts(case, Filter::default())?
             .into_iter()
             .map(|s| s.act)
-            .collect())
+            .collect();
+        crate::history::in_replay_order(&mut log);
+        Ok(log)
     }
 
     /// The audit: re-verifies every stored act (signatures, chains, rules), replays the log
@@ -712,9 +718,9 @@ impl Client {
     pub fn verify_log(&self, case: CaseId) -> Result<CaseState, ClientError> {
         let local = self.local(case)?;
         let verified = self
-            .stored_acts(case, Filter::default())?
+            .verified_log(case)?
             .into_iter()
-            .map(|s| s.act.signed.verify())
+            .map(|act| act.signed.verify())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))?;
         let replayed = CaseState::replay(&verified, Some(local.mediator))?;

@@ -7,6 +7,7 @@ pub mod admission;
 pub mod alarm;
 mod client;
 mod error;
+mod history;
 pub mod hub;
 pub mod invite;
 mod migrate;

@@ -72,7 +72,7 @@ impl Client {
                     .reread()
                     .map_err(|e| ClientError::Invalid(e.to_string()))?;
                 let (line, new) = self.fold(case, seq, verified)?;
-                (Some(line), vec![new])
+                (Some(line), new)
             }
             None => (None, vec![]),
         };
@@ -419,7 +419,8 @@ impl Client {
             .await?;
             self.fault("seat:added")?;
         }
-        self.announce_members(case, channel).await
+        self.announce_members(case, channel).await?;
+        self.share_history(case, channel).await
     }
 
     /// Names a channel's members on the channel, if its record differs from the MLS group,

@@ -258,17 +258,18 @@ impl Client {
     ) -> Result<LogLine, ClientError> {
         let (line, new) = self.fold(case, seq, verified)?;
         self.local_mut(case)?.cursors.insert(channel.clone(), seq);
-        self.persist(Some(case), vec![new], vec![], false)?;
+        self.persist(Some(case), new, vec![], false)?;
         Ok(line)
     }
 
-    /// Folds a verified act into the case's state (the genesis starts it).
+    /// Folds a verified act into the case's state (the genesis starts it); the acts to store:
+    /// it, and the earlier acts a shared history handed this participant (`history`).
     pub(crate) fn fold(
         &mut self,
         case: CaseId,
         seq: u64,
         verified: VerifiedAct,
-    ) -> Result<(LogLine, NewAct), ClientError> {
+    ) -> Result<(LogLine, Vec<NewAct>), ClientError> {
         let history = StoreHistory::new(&self.store, case);
         let me = self.key();
         let local = self
@@ -296,16 +297,16 @@ impl Client {
         local.log_len += 1;
         let n = local.log_len;
         self.note_seen(case, &verified)?;
+        let shared = self.take_history(case, &verified)?;
         let line = self.line(case, seq, &verified);
-        Ok((
-            line,
-            NewAct {
-                case,
-                n,
-                seq,
-                act: verified,
-            },
-        ))
+        let mut acts = vec![NewAct {
+            case,
+            n,
+            seq,
+            act: verified,
+        }];
+        acts.extend(shared);
+        Ok((line, acts))
     }
 
     pub(crate) fn line(&self, case: CaseId, seq: u64, verified: &VerifiedAct) -> LogLine {

@@ -141,10 +141,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A second delegate of a party joins later: seated in the party's channel, its chain starts
-/// at the mediator's `members_changed` act; it reads what follows, never what came before.
+/// Delegates of a party join later. Seated in the party's channel, the first is handed the
+/// channel's earlier acts (its invite's default) and reads the channel from its first act;
+/// the second, invited with no history, reads from its seat on: its chain starts at the
+/// mediator's `members_changed` act.
 #[tokio::test]
-async fn a_later_delegate_reads_from_its_seat_on() {
+async fn a_later_delegate_reads_the_channels_history_unless_invited_without() {
     let mut c = convene().await;
     let case = c.case;
     let us = channel("united-states");
@@ -166,20 +168,37 @@ async fn a_later_delegate_reads_from_its_seat_on() {
         .send(case, &us, "after the second delegate")
         .await
         .unwrap();
-    envoy.sync(case).await.unwrap();
-    c.us.sync(case).await.unwrap();
+    let mut counsel = new_client(dir.path(), "US counsel");
+    let options = backchannel_client::InviteOptions {
+        auto_admit: true,
+        no_history: true,
+        ..Default::default()
+    };
+    let role = InviteRole::Party("United States".into());
+    let code = c.mediator.invite_with(case, role, options).await.unwrap();
+    counsel.join(&code.code).await.unwrap();
+    c.mediator.sync(case).await.unwrap();
+    c.mediator.send(case, &us, "after counsel").await.unwrap();
+    for client in [&mut envoy, &mut counsel, &mut c.us] {
+        client.sync(case).await.unwrap();
+    }
 
-    assert_eq!(
-        texts(&envoy, case, "united-states"),
-        ["after the second delegate"]
-    );
-    assert_eq!(
-        texts(&c.us, case, "united-states"),
-        ["before the second delegate", "after the second delegate"]
-    );
+    let all = [
+        "before the second delegate",
+        "after the second delegate",
+        "after counsel",
+    ];
+    assert_eq!(texts(&envoy, case, "united-states"), all);
+    assert_eq!(texts(&counsel, case, "united-states"), ["after counsel"]);
+    assert_eq!(texts(&c.us, case, "united-states"), all);
     let members = &c.us.state(case).unwrap().channels[&us].members;
-    assert!(members.contains(&envoy.key()) && members.len() == 3);
-    assert_eq!(envoy.verify_log(case).unwrap(), *envoy.state(case).unwrap());
+    assert!(members.contains(&envoy.key()) && members.len() == 4);
+    for client in [&envoy, &counsel] {
+        assert_eq!(
+            client.verify_log(case).unwrap(),
+            *client.state(case).unwrap()
+        );
+    }
     envoy.send(case, &us, "the envoy speaks").await.unwrap();
     c.mediator.sync(case).await.unwrap();
     assert!(texts(&c.mediator, case, "united-states").contains(&"the envoy speaks".to_owned()));

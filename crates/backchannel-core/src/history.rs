@@ -27,11 +27,19 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Records a folded act.
+    /// Records a folded act, and the earlier acts a shared history carries (the reader
+    /// holds them from then on, as the client's store does).
     pub fn record(&mut self, verified: &VerifiedAct) {
         let act = &verified.act;
         self.hashes
             .insert((act.channel.clone(), act.index), verified.hash);
+        if let ActBody::HistoryShared { acts } = &act.body {
+            for earlier in acts.iter().filter_map(|s| s.clone().reread().ok()) {
+                self.hashes
+                    .entry((earlier.act.channel.clone(), earlier.act.index))
+                    .or_insert(earlier.hash);
+            }
+        }
         if is_conveyable(verified) {
             self.messages
                 .insert(verified.hash, (act.channel.clone(), act.author));

@@ -56,6 +56,11 @@ pub struct ChannelState {
     /// How many acts this participant has folded from the channel (its chain's head index).
     pub length: u64,
     pub head: Digest32,
+    /// Where this participant's copy begins, when it was seated after the channel began: the
+    /// index of the first act it read and the hash that act follows, which a shared history
+    /// must lead to (`history_shared`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_at: Option<(u64, Digest32)>,
 }
 
 /// Everything a participant knows about a case, derived from the acts it has verified.
@@ -158,6 +163,7 @@ impl CaseState {
                 seated: BTreeSet::new(),
                 length: 1,
                 head: first.hash,
+                joined_at: None,
             },
         );
         Ok(Self {

@@ -39,6 +39,17 @@ pub struct InviteArgs {
     /// head`).
     #[arg(long)]
     pub head: bool,
+    /// Whether its joiner, seated in a channel that began before, is handed the channel's
+    /// earlier acts, signed by their authors (`full`), or reads only from its seating on.
+    #[arg(long, value_enum, default_value = "full")]
+    pub history: HistoryArg,
+}
+
+/// What a late joiner reads of a channel's past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryArg {
+    Full,
+    None,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +106,7 @@ pub async fn invite(client: &mut Client, json: bool, args: InviteArgs) -> anyhow
         expires_ms,
         auto_admit: args.auto_admit,
         head: args.head,
+        no_history: args.history == HistoryArg::None,
     };
     let issued = client.invite_with(case, role, options).await?;
     let code = issued.code.encode();

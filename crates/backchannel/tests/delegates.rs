@@ -1,10 +1,11 @@
-//! A party of two delegates, through the real binary: whatever one delegate misses while
-//! offline, the history it later reads verifies, in whatever order its channels arrive.
+//! A party of several delegates, through the real binary: whatever one delegate misses while
+//! offline, the history it later reads verifies, in whatever order its channels arrive; one
+//! seated late is handed its channels' history.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{identities, new_case, ok_json, run, seat_parties, start_hub, texts};
+use common::{identities, invite_party, new_case, ok_json, run, seat_parties, start_hub, texts};
 
 const SCENARIO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -253,4 +254,117 @@ fn a_delegation_speaks_with_one_voice() {
             "a note for the head",
         ],
     );
+}
+
+/// A party of three: the third delegate joins after the draft was issued and the offers
+/// opened. Seated, it is handed its channel's history and reads it from the channel's first
+/// act; it sees the draft and its party's opened offer as its colleagues do, and answers the
+/// draft. A delegate invited with `--history none` reads only from its seating on.
+#[test]
+fn a_delegate_seated_late_reads_its_channels_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let home = |name: &str| dir.path().join(name);
+    let (mediator, a, iran) = (home("pakistan"), home("us-a"), home("iran"));
+    let (late, blind) = (home("us-late"), home("us-blind"));
+    identities(&[
+        (&mediator, "Pakistan"),
+        (&a, "US delegate A"),
+        (&iran, "Iran"),
+        (&late, "US delegate C"),
+        (&blind, "US delegate D"),
+    ]);
+    let case = new_case(&mediator, &hub.url, "Talks");
+    seat_parties(&mediator, &case, &[(&a, "United States"), (&iran, "Iran")]);
+    for h in [&a, &iran] {
+        ok_json(h, &["sync", &case]);
+    }
+    ok_json(&mediator, &["charter", "propose", &case]);
+    ok_json(&a, &["charter", "accept", &case]);
+    ok_json(&iran, &["charter", "accept", &case]);
+    ok_json(&mediator, &["issues", "define", &case, "--file", SCENARIO]);
+    ok_json(
+        &a,
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "our red lines",
+        ],
+    );
+    let draft = &["draft", "issue", &case, "--package", "enrichment=cap_3_67"];
+    ok_json(&mediator, draft);
+    for (h, promise, condition) in [
+        (&a, "sanctions=phased_lift", "enrichment=cap_3_67"),
+        (&iran, "enrichment=cap_3_67", "sanctions=phased_lift"),
+    ] {
+        let table = ["offer", "table", &case, "--promise", promise];
+        ok_json(h, &[&table[..], &["--condition", condition]].concat());
+    }
+    assert_eq!(
+        ok_json(&mediator, &["offer", "match", &case])["pairs_opened"],
+        1
+    );
+
+    // C joins now, with the channel's history; D without it.
+    let code = invite_party(&mediator, &case, "United States");
+    ok_json(&late, &["case", "join", &code]);
+    ok_json(&mediator, &["sync", &case]);
+    let invite = [
+        "case",
+        "invite",
+        &case,
+        "--role",
+        "party",
+        "--party",
+        "United States",
+        "--auto-admit",
+        "--history",
+        "none",
+    ];
+    let code = ok_json(&mediator, &invite)["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok_json(&blind, &["case", "join", &code]);
+    ok_json(&mediator, &["sync", &case]);
+    ok_json(&late, &["sync", &case]);
+    ok_json(&blind, &["sync", &case]);
+
+    let read = ok_json(&late, &["read", &case, "--channel", "united-states"]);
+    let lines = read.as_array().unwrap();
+    let indexes: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
+    assert!(
+        indexes.contains(&1),
+        "C reads from the channel's first act: {indexes:?}"
+    );
+    assert!(
+        texts(&read).contains(&"our red lines".to_owned()),
+        "C reads what A said before it joined"
+    );
+    let shown = ok_json(&late, &["draft", "show", &case, "--version", "1"]);
+    assert_eq!(shown["draft"]["version"], 1, "{shown}");
+    let offers = ok_json(&late, &["offer", "list", &case]);
+    assert!(offers.to_string().contains("phased_lift"), "{offers}");
+    ok_json(
+        &late,
+        &["draft", "answer", &case, "--version", "1", "--accept-all"],
+    );
+    ok_json(&late, &["verify-home"]);
+
+    // D reads only from its seating on, and cannot see the draft.
+    let read = ok_json(&blind, &["read", &case, "--channel", "united-states"]);
+    assert!(!texts(&read).contains(&"our red lines".to_owned()));
+    let out = run(
+        &blind,
+        &["--json", "draft", "show", &case, "--version", "1"],
+    );
+    assert!(!out.status.success());
+    // Everyone's copy still verifies and agrees.
+    for h in [&mediator, &a, &iran] {
+        ok_json(h, &["sync", &case]);
+        ok_json(h, &["verify-home"]);
+    }
 }

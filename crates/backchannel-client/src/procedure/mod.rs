@@ -625,11 +625,13 @@ impl Client {
             channel: (!all).then_some(&public),
             ..Filter::default()
         };
-        let acts = self
+        let mut acts: Vec<VerifiedAct> = self
             .stored_acts(case, filter)?
             .into_iter()
-            .map(|s| s.act.signed)
+            .map(|s| s.act)
             .collect();
+        crate::history::in_replay_order(&mut acts);
+        let acts = acts.into_iter().map(|a| a.signed).collect();
         Ok(Record {
             format: RECORD_FORMAT.into(),
             case,

@@ -53,6 +53,7 @@ impl CaseState {
                         seated: BTreeSet::from([self.mediator]),
                         length: 0,
                         head: Digest32::ZERO,
+                        joined_at: None,
                     },
                 );
                 if let Some(proposal) = procedure.direct.get_mut(channel) {
@@ -426,12 +427,18 @@ impl CaseState {
                     implementation.extensions.push((commitment.clone(), *days));
                 }
             }
+            // A shared history changes no state: a reader who lacked it replays the case
+            // with it (the client does, once it reaches the reader's first act).
             ActBody::CaseOpened { .. }
             | ActBody::NonPaper { .. }
             | ActBody::Conveyed { .. }
-            | ActBody::Checkpoint { .. } => {}
+            | ActBody::Checkpoint { .. }
+            | ActBody::HistoryShared { .. } => {}
         }
         if let Some(channel) = self.channels.get_mut(&act.channel) {
+            if channel.length == 0 && act.index > 1 {
+                channel.joined_at = Some((act.index, act.prev));
+            }
             channel.length = act.index;
             channel.head = verified.hash;
         }

@@ -126,6 +126,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether this participant's copy of the act's channel lacks the acts before it was
+    /// seated there (seated late, with no history shared): a reference into that past cannot
+    /// be checked here and is taken on its author's signature, as every participant who
+    /// holds the past checks it.
+    fn unseen_past(&self) -> bool {
+        self.channel.joined_at.is_some()
+    }
+
     /// How far the author had read the public record when it posted the act (`Act::seen`):
     /// a public act's own position.
     fn seen_public(&self) -> u64 {
@@ -293,6 +301,7 @@ impl Ctx<'_> {
                 self.declarations_published(declarations)
             }
             ActBody::Checkpoint { heads } => self.checkpoint(heads),
+            ActBody::HistoryShared { acts } => self.history_shared(acts),
         }
     }
 }

@@ -24,6 +24,7 @@ impl Ctx<'_> {
         // what a colleague sealed.
         match (procedure.position_version(party), replaces) {
             (None, None) => {}
+            (None, Some(_)) if self.unseen_past() => {}
             (None, Some(_)) => {
                 return Err(Rejection::Unknown(format!(
                     "no position of {party} is sealed yet: seal one without replacing"
@@ -81,6 +82,7 @@ impl Ctx<'_> {
         }
         match self.history.message(message) {
             Some((channel, author)) if channel == act.channel && author == act.author => {}
+            None if self.unseen_past() => {}
             _ => {
                 return Err(Rejection::Unknown(
                     "consent refers to no message of the author in this channel".into(),
