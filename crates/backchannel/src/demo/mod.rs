@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use backchannel_client::{Client, InviteRole};
+use backchannel_client::{Client, InviteRole, LogLine};
 use backchannel_core::{CaseId, ChannelName};
 use serde::Serialize;
 
@@ -21,14 +21,18 @@ const TITLE: &str = "Restoring a diplomatic track between the United States and 
 
 struct Cast {
     mediator: Client,
+    /// Each party's first delegate, who speaks for it in the story.
     parties: Vec<(String, Client)>,
     observers: Vec<Client>,
+    /// Delegates who joined their party's delegation later.
+    late: Vec<Client>,
 }
 
 impl Cast {
     fn all(&self) -> Vec<&Client> {
         let mut all = vec![&self.mediator];
         all.extend(self.parties.iter().map(|(_, c)| c));
+        all.extend(self.late.iter());
         all.extend(self.observers.iter());
         all
     }
@@ -36,6 +40,7 @@ impl Cast {
     fn all_mut(&mut self) -> Vec<&mut Client> {
         let mut all = vec![&mut self.mediator];
         all.extend(self.parties.iter_mut().map(|(_, c)| c));
+        all.extend(self.late.iter_mut());
         all.extend(self.observers.iter_mut());
         all
     }
@@ -130,6 +135,49 @@ impl Narrator {
     }
 }
 
+/// Iran's delegation grows after the proximity talks began: its negotiator joins, is seated
+/// in Iran's channel and handed the channel's history, and reads it from its first act.
+async fn join_late(
+    cast: &mut Cast,
+    case: CaseId,
+    homes: &Path,
+    n: &Narrator,
+) -> anyhow::Result<()> {
+    let mut negotiator = new_participant(homes, "Iran negotiator")?;
+    let code = cast
+        .mediator
+        .invite(case, InviteRole::Party("Iran".into()))
+        .await?;
+    negotiator.join(&code).await?;
+    cast.mediator.sync(case).await?;
+    negotiator.sync(case).await?;
+    let channel = ChannelName::parse("iran").context("demo channel")?;
+    let read = negotiator.read(case, Some(&channel))?;
+    let shared = read.iter().filter(|l| l.kind == "history_shared").count();
+    let said: Vec<&LogLine> = read
+        .iter()
+        .filter(|l| l.kind == "message" && l.index < 5)
+        .collect();
+    n.say("");
+    n.say("▸ Iran's delegation grows: its negotiator joins now. Seated in Iran's channel, it cannot decrypt");
+    n.say(format!(
+        "  what came before (MLS); Pakistan hands it the channel's earlier acts, signed by their authors, in {shared}"
+    ));
+    n.say(format!(
+        "  history_shared act{}, and it checks every signature and the hash chain up to its seat.",
+        if shared == 1 { "" } else { "s" }
+    ));
+    n.say("  It reads the channel from its first act:");
+    for line in said {
+        n.say(format!(
+            "      #{} {}: \"{}\"",
+            line.index, line.author, line.text
+        ));
+    }
+    cast.late.push(negotiator);
+    Ok(())
+}
+
 fn new_participant(homes: &Path, name: &str) -> anyhow::Result<Client> {
     let home = homes.join(name.to_lowercase().replace(' ', "-"));
     Client::create_identity(&home, name, DEMO_PASSPHRASE)?;
@@ -189,6 +237,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
             new_participant(&homes, "United Arab Emirates")?,
             new_participant(&homes, "Saudi Arabia")?,
         ],
+        late: vec![],
     };
     n.say("▸ identities: each participant has its own Ed25519 key, sealed at rest (Argon2id + XChaCha20-Poly1305).");
     n.say("  Fingerprints, to compare out of band:");
@@ -222,6 +271,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         mediator,
         parties,
         observers,
+        ..
     } = &mut cast;
     let joiners = parties
         .iter_mut()
@@ -275,6 +325,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     for client in cast.all_mut() {
         client.sync(case).await?;
     }
+    join_late(&mut cast, case, &homes, &n).await?;
 
     procedure::run(&mut cast, case, &n).await?;
     implementation::run(&mut cast, case, &n).await?;
