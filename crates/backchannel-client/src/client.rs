@@ -62,6 +62,10 @@ pub(crate) struct CaseLocal {
     /// As the mediator: the participants each witness has been told may send it heads.
     #[serde(default)]
     pub(crate) witness_submitters: BTreeSet<PublicKey>,
+    /// As the mediator: per channel, the last index whose history has been shared with the
+    /// delegates seated after it.
+    #[serde(default)]
+    pub(crate) shared_to: BTreeMap<ChannelName, u64>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -490,6 +494,7 @@ impl Client {
                 alarm: None,
                 witnessed: BTreeMap::new(),
                 witness_submitters: Default::default(),
+                shared_to: BTreeMap::new(),
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -572,6 +577,7 @@ impl Client {
                 alarm: None,
                 witnessed: BTreeMap::new(),
                 witness_submitters: Default::default(),
+                shared_to: BTreeMap::new(),
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

@@ -1,30 +1,35 @@
 //! History for delegates seated late. MLS keeps a newcomer from reading what a channel held
 //! before it joined, by design; so when the mediator seats someone in a channel that already
-//! has acts, it posts them again, signed by their authors, as `history_shared` acts in the
-//! current epoch. The core checks each share (signatures, one chain from the channel's first
-//! act, the same acts as any copy that holds them, and for the newcomer, a chain that leads
-//! to the first act it read). The newcomer keeps the acts it lacked and, once it holds the
-//! whole chain, replays the case with them, so that it knows the drafts, positions, answers
-//! and offers of its party as its colleagues do. The replay reads the public record first
-//! and then each channel in order, which folds to the same state as any reading order
+//! has acts, it posts them again in the current epoch, signed by their authors, as a shared
+//! history (`history::SharedHistory`): a channel entry that is not an act, so that no history
+//! is ever carried inside another and any number of delegates may be seated late. Every
+//! reader checks it (`CaseState::check_history`: signatures, one chain from the channel's
+//! first act, the same acts as its copy where it holds them, and for the newcomer a chain that
+//! leads to the first act it read). The newcomer keeps the acts it lacked and, once it holds
+//! the whole chain, replays the case with them, so that it knows the drafts, positions,
+//! answers and offers of its party as its colleagues do. Every replay of a copy reads it in
+//! one order (`in_replay_order`), which folds to the same state as any reading order
 //! (`core/tests/interleaving.rs`).
 
 use backchannel_core::act::{ActBody, SignedAct, VerifiedAct};
+use backchannel_core::api::{Blob, EntryKind, PostEntry};
+use backchannel_core::history::SharedHistory;
 use backchannel_core::{CaseId, CaseState, ChannelName, PublicKey};
 
-use crate::client::Client;
+use crate::client::{Client, StoreHistory, SyncReport};
 use crate::error::ClientError;
+use crate::mls;
 use crate::store::{Filter, NewAct};
 
-/// The most payload bytes of earlier acts one `history_shared` act carries (an act is at
-/// most `MAX_ACT_BYTES`, and its embedded acts are base64).
-const SHARE_BYTES: usize = 64 * 1024;
+/// The most payload bytes of earlier acts one shared history carries (an act is at most
+/// `MAX_ACT_BYTES`, and the hub takes entries of up to 512 KiB; acts travel in base64).
+const SHARE_BYTES: usize = 256 * 1024;
 
 impl Client {
     /// As the mediator, after a channel's members changed: if the change seated someone in a
-    /// channel that already held acts, and no share has followed it, shares the channel's
-    /// acts before it. Looks first at what the channel holds, so running it again after a
-    /// crash finishes a share half done.
+    /// channel that already held acts, and the channel's history up to it has not been shared
+    /// since, shares it. A crash between the share and its record shares it again, which
+    /// changes nothing for a reader that holds it.
     pub(crate) async fn share_history(
         &mut self,
         case: CaseId,
@@ -45,57 +50,70 @@ impl Client {
             .iter()
             .filter(|a| matches!(a.act.body, ActBody::MembersChanged { .. }))
             .collect();
-        let Some(latest) = changes.last() else {
+        let Some(seated_at) = changes.last().map(|a| a.act.index) else {
             return Ok(());
         };
-        let seated_at = latest.act.index;
-        let shared_to = acts
-            .iter()
-            .filter(|a| a.act.index > seated_at)
-            .filter_map(|a| match &a.act.body {
-                ActBody::HistoryShared { acts } => acts.last(),
-                _ => None,
-            })
-            .filter_map(|signed| signed.clone().reread().ok())
-            .map(|v| v.act.index)
-            .max()
+        let shared_to = self
+            .local(case)?
+            .shared_to
+            .get(channel)
+            .copied()
             .unwrap_or(0);
         if seated_at <= 1 || shared_to + 1 >= seated_at || !self.wants_history(case, &changes)? {
             return Ok(());
         }
-        let earlier: Vec<&VerifiedAct> = acts
-            .iter()
-            .filter(|a| a.act.index > shared_to && a.act.index < seated_at)
-            .collect();
-        if earlier.iter().any(|a| {
-            matches!(a.act.body, ActBody::HistoryShared { .. })
-                || a.signed.payload.len() > SHARE_BYTES
-        }) {
-            // An earlier share would be carried inside this one, and shares of shares grow
-            // past what an act may hold (as would one act too large to carry): a second
-            // delegate seated late in the same channel reads from its seat on.
-            tracing::warn!(%channel, "the channel's history cannot be shared in acts: not shared");
-            return Ok(());
-        }
-        let earlier: Vec<SignedAct> = earlier.into_iter().map(|a| a.signed.clone()).collect();
         let mut chunk: Vec<SignedAct> = Vec::new();
         let mut bytes = 0;
-        for signed in earlier {
-            if !chunk.is_empty() && bytes + signed.payload.len() > SHARE_BYTES {
-                let acts = std::mem::take(&mut chunk);
-                self.post(case, channel, ActBody::HistoryShared { acts })
+        for earlier in acts.iter().filter(|a| a.act.index < seated_at) {
+            if !chunk.is_empty() && bytes + earlier.signed.payload.len() > SHARE_BYTES {
+                self.post_history(case, channel, std::mem::take(&mut chunk))
                     .await?;
                 self.fault("history:shared")?;
                 bytes = 0;
             }
-            bytes += signed.payload.len();
-            chunk.push(signed);
+            bytes += earlier.signed.payload.len();
+            chunk.push(earlier.signed.clone());
         }
         if !chunk.is_empty() {
-            self.post(case, channel, ActBody::HistoryShared { acts: chunk })
-                .await?;
+            self.post_history(case, channel, chunk).await?;
         }
-        Ok(())
+        self.local_mut(case)?
+            .shared_to
+            .insert(channel.clone(), seated_at - 1);
+        self.persist(Some(case), vec![], vec![], false)
+    }
+
+    /// Posts one shared history on `channel`, through the outbox, after the head last read.
+    async fn post_history(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        acts: Vec<SignedAct>,
+    ) -> Result<(), ClientError> {
+        let plaintext = SharedHistory { history: acts }.to_bytes();
+        for _ in 0..crate::outbox::POST_ATTEMPTS {
+            self.pull(case, channel, &mut SyncReport::default()).await?;
+            let after = self.cursor(case, channel)?;
+            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            let sealed =
+                mls::encrypt(&self.provider, &self.vault.identity, &mut group, &plaintext)?;
+            let entry = PostEntry {
+                kind: EntryKind::Message,
+                after,
+                body: Blob(sealed),
+                welcome: None,
+                add: vec![],
+                remove: vec![],
+            };
+            match self.send_entry(case, channel, entry, None).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_stale_head() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ClientError::Invalid(format!(
+            "channel {channel} is too busy to share its history"
+        )))
     }
 
     /// Whether anyone the latest members change seated came with an invite that hands it
@@ -121,41 +139,37 @@ impl Client {
             }))
     }
 
-    /// After a `history_shared` act is folded: the earlier acts this copy lacked, to store
-    /// with it; once they reach the first act this participant read in the channel, the
-    /// case is replayed with them.
+    /// A shared history arrived at `seq` of `channel` from `sender`: checks it, stores the
+    /// acts this copy lacked with the cursor, and once they reach the first act this
+    /// participant read in the channel, replays the case with them. One transaction.
     pub(crate) fn take_history(
         &mut self,
         case: CaseId,
-        verified: &VerifiedAct,
-    ) -> Result<Vec<NewAct>, ClientError> {
-        let ActBody::HistoryShared { acts } = &verified.act.body else {
-            return Ok(vec![]);
-        };
-        let channel = &verified.act.channel;
-        let local = self.local(case)?;
-        let Some((first, _)) = local
-            .state
-            .as_ref()
-            .and_then(|s| s.channels.get(channel))
-            .and_then(|c| c.joined_at)
-        else {
-            return Ok(vec![]);
-        };
+        channel: &ChannelName,
+        seq: u64,
+        sender: Option<PublicKey>,
+        shared: &SharedHistory,
+    ) -> Result<(), ClientError> {
+        let state = self.state(case)?;
+        if sender != Some(state.mediator) {
+            return Err(ClientError::Invalid(
+                "a shared history comes from the mediator only".into(),
+            ));
+        }
+        let acts = shared.verified()?;
+        state.check_history(channel, &acts, &StoreHistory::new(&self.store, case))?;
+        let first = state.channels.get(channel).and_then(|c| c.joined_at);
         let mut lacking = Vec::new();
-        for signed in acts {
-            let earlier = signed
-                .clone()
-                .verify()
-                .map_err(|e| ClientError::Invalid(e.to_string()))?;
-            let index = earlier.act.index;
-            if index < first && self.store.hash_at(&case, channel, index)?.is_none() {
-                lacking.push(earlier);
+        if let Some((first, _)) = first {
+            for act in acts {
+                if act.act.index < first
+                    && self.store.hash_at(&case, channel, act.act.index)?.is_none()
+                {
+                    lacking.push(act);
+                }
             }
         }
-        let Some(last) = lacking.last().map(|a| a.act.index) else {
-            return Ok(vec![]);
-        };
+        let reaches = matches!((first, lacking.last()), (Some((first, _)), Some(last)) if last.act.index + 1 == first);
         let local = self.local_mut(case)?;
         let new: Vec<NewAct> = lacking
             .into_iter()
@@ -169,27 +183,21 @@ impl Client {
                 }
             })
             .collect();
-        if last + 1 == first {
-            self.replay_with(case, verified, &new)?;
+        if reaches {
+            self.replay_with(case, &new)?;
         }
-        Ok(new)
+        self.local_mut(case)?.cursors.insert(channel.clone(), seq);
+        self.persist(Some(case), new, vec![], false)
     }
 
-    /// Replays the case from everything held, the act being folded and the earlier acts
-    /// just shared: the public record first, then each channel in order.
-    fn replay_with(
-        &mut self,
-        case: CaseId,
-        verified: &VerifiedAct,
-        shared: &[NewAct],
-    ) -> Result<(), ClientError> {
+    /// Replays the case from everything held and the earlier acts just shared.
+    fn replay_with(&mut self, case: CaseId, shared: &[NewAct]) -> Result<(), ClientError> {
         let mut all: Vec<VerifiedAct> = self
             .store
             .acts(&case, Filter::default())?
             .into_iter()
             .map(|s| s.act)
             .collect();
-        all.push(verified.clone());
         all.extend(shared.iter().map(|n| n.act.clone()));
         in_replay_order(&mut all);
         let local = self.local_mut(case)?;
@@ -204,8 +212,8 @@ impl Client {
 }
 
 /// The order every replay of a participant's copy reads it in: the public record, then each
-/// channel from its first act held. A shared history sits in the log after the act that
-/// carried it; replayed in this order it sits where it belongs.
+/// channel from its first act held. A shared history is stored after the acts that arrived
+/// before it; replayed in this order, its acts sit where they belong.
 pub(crate) fn in_replay_order(acts: &mut [VerifiedAct]) {
     acts.sort_by(|a, b| {
         let key = |v: &VerifiedAct| (!v.act.channel.is_public(), v.act.channel.clone());

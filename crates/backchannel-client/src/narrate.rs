@@ -212,18 +212,6 @@ pub fn describe(body: &ActBody, state: Option<&CaseState>) -> String {
                 .collect();
             format!("co-signed the channel heads it holds: {}", parts.join(", "))
         }
-        ActBody::HistoryShared { acts } => {
-            let indexes: Vec<u64> = acts
-                .iter()
-                .filter_map(|a| a.clone().reread().ok().map(|v| v.act.index))
-                .collect();
-            match (indexes.first(), indexes.last()) {
-                (Some(first), Some(last)) => format!(
-                    "shared the channel's earlier acts {first} to {last}, signed by their authors, with a delegate seated since"
-                ),
-                _ => "shared the channel's earlier acts".into(),
-            }
-        }
         ActBody::PlanProposed { plan } => format!(
             "proposed the implementation plan: {} commitment(s), {} milestone(s), {} verifier(s)",
             plan.commitments.len(),

@@ -25,7 +25,7 @@ use crate::mls::{self, Provider};
 use crate::vault;
 
 /// How often a post is retried when another member posted first.
-const POST_ATTEMPTS: usize = 8;
+pub(crate) const POST_ATTEMPTS: usize = 8;
 
 /// An entry on its way to the hub, as the outbox keeps it.
 #[derive(Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl Client {
                     .reread()
                     .map_err(|e| ClientError::Invalid(e.to_string()))?;
                 let (line, new) = self.fold(case, seq, verified)?;
-                (Some(line), new)
+                (Some(line), vec![new])
             }
             None => (None, vec![]),
         };

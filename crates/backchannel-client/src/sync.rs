@@ -5,6 +5,7 @@
 //! completes that post instead of being decrypted.
 
 use backchannel_core::act::{SignedAct, VerifiedAct};
+use backchannel_core::history::SharedHistory;
 use backchannel_core::{ActBody, CaseState, ChannelName};
 
 use crate::client::{Client, LogLine, StoreHistory, SyncReport, public_aad};
@@ -210,7 +211,13 @@ impl Client {
         } else {
             let mut group = mls::load_group(&self.provider, &case, channel)?;
             match mls::process(&self.provider, &mut group, &entry.body.0)? {
-                Incoming::Application { sender, bytes } => (bytes, Some(sender)),
+                Incoming::Application { sender, bytes } => {
+                    if let Some(shared) = SharedHistory::parse(&bytes) {
+                        self.take_history(case, channel, entry.seq, Some(sender), &shared)?;
+                        return Ok(None);
+                    }
+                    (bytes, Some(sender))
+                }
                 Incoming::Commit { members } => {
                     let state = self.state(case)?;
                     if let Some(stranger) =
@@ -258,18 +265,17 @@ impl Client {
     ) -> Result<LogLine, ClientError> {
         let (line, new) = self.fold(case, seq, verified)?;
         self.local_mut(case)?.cursors.insert(channel.clone(), seq);
-        self.persist(Some(case), new, vec![], false)?;
+        self.persist(Some(case), vec![new], vec![], false)?;
         Ok(line)
     }
 
-    /// Folds a verified act into the case's state (the genesis starts it); the acts to store:
-    /// it, and the earlier acts a shared history handed this participant (`history`).
+    /// Folds a verified act into the case's state (the genesis starts it).
     pub(crate) fn fold(
         &mut self,
         case: CaseId,
         seq: u64,
         verified: VerifiedAct,
-    ) -> Result<(LogLine, Vec<NewAct>), ClientError> {
+    ) -> Result<(LogLine, NewAct), ClientError> {
         let history = StoreHistory::new(&self.store, case);
         let me = self.key();
         let local = self
@@ -297,16 +303,16 @@ impl Client {
         local.log_len += 1;
         let n = local.log_len;
         self.note_seen(case, &verified)?;
-        let shared = self.take_history(case, &verified)?;
         let line = self.line(case, seq, &verified);
-        let mut acts = vec![NewAct {
-            case,
-            n,
-            seq,
-            act: verified,
-        }];
-        acts.extend(shared);
-        Ok((line, acts))
+        Ok((
+            line,
+            NewAct {
+                case,
+                n,
+                seq,
+                act: verified,
+            },
+        ))
     }
 
     pub(crate) fn line(&self, case: CaseId, seq: u64, verified: &VerifiedAct) -> LogLine {

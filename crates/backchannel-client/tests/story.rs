@@ -141,10 +141,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Delegates of a party join later. Seated in the party's channel, the first is handed the
-/// channel's earlier acts (its invite's default) and reads the channel from its first act;
-/// the second, invited with no history, reads from its seat on: its chain starts at the
-/// mediator's `members_changed` act.
+/// Delegates of a party join later. Seated in the party's channel, the first and the third
+/// are handed the channel's earlier acts (their invites' default) and read the channel from
+/// its first act; the second, invited with no history, reads from its seat on: its chain
+/// starts at the mediator's `members_changed` act.
 #[tokio::test]
 async fn a_later_delegate_reads_the_channels_history_unless_invited_without() {
     let mut c = convene().await;
@@ -179,7 +179,16 @@ async fn a_later_delegate_reads_the_channels_history_unless_invited_without() {
     counsel.join(&code.code).await.unwrap();
     c.mediator.sync(case).await.unwrap();
     c.mediator.send(case, &us, "after counsel").await.unwrap();
-    for client in [&mut envoy, &mut counsel, &mut c.us] {
+    counsel.sync(case).await.unwrap();
+    assert_eq!(texts(&counsel, case, "united-states"), ["after counsel"]);
+    // A third, seated later still, is handed the whole history too: the share reaches every
+    // member of the channel, counsel included.
+    let mut expert = new_client(dir.path(), "US expert");
+    let role = InviteRole::Party("United States".into());
+    let code = c.mediator.invite(case, role).await.unwrap();
+    expert.join(&code).await.unwrap();
+    c.mediator.sync(case).await.unwrap();
+    for client in [&mut envoy, &mut counsel, &mut expert, &mut c.us] {
         client.sync(case).await.unwrap();
     }
 
@@ -189,11 +198,11 @@ async fn a_later_delegate_reads_the_channels_history_unless_invited_without() {
         "after counsel",
     ];
     assert_eq!(texts(&envoy, case, "united-states"), all);
-    assert_eq!(texts(&counsel, case, "united-states"), ["after counsel"]);
+    assert_eq!(texts(&expert, case, "united-states"), all);
     assert_eq!(texts(&c.us, case, "united-states"), all);
     let members = &c.us.state(case).unwrap().channels[&us].members;
-    assert!(members.contains(&envoy.key()) && members.len() == 4);
-    for client in [&envoy, &counsel] {
+    assert!(members.contains(&envoy.key()) && members.len() == 5);
+    for client in [&envoy, &counsel, &expert] {
         assert_eq!(
             client.verify_log(case).unwrap(),
             *client.state(case).unwrap()

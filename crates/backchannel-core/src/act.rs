@@ -217,12 +217,6 @@ pub enum ActBody {
     /// The mediator moves a commitment's deadline, once every consent the plan requires for
     /// exactly this extension is on the record (public).
     DeadlineExtended { commitment: String, days: u32 },
-
-    // --- delegations ---
-    /// The mediator hands the channel's earlier acts, signed by their authors, to a delegate
-    /// seated after the channel began: consecutive acts of this channel, from its first or
-    /// from where the last share ended; a long history takes several.
-    HistoryShared { acts: Vec<SignedAct> },
 }
 
 /// A hub the case's genesis names to co-sign the public record's heads: where it is, and the

@@ -27,19 +27,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Records a folded act, and the earlier acts a shared history carries (the reader
-    /// holds them from then on, as the client's store does).
+    /// Records a folded act.
     pub fn record(&mut self, verified: &VerifiedAct) {
         let act = &verified.act;
         self.hashes
             .insert((act.channel.clone(), act.index), verified.hash);
-        if let ActBody::HistoryShared { acts } = &act.body {
-            for earlier in acts.iter().filter_map(|s| s.clone().reread().ok()) {
-                self.hashes
-                    .entry((earlier.act.channel.clone(), earlier.act.index))
-                    .or_insert(earlier.hash);
-            }
-        }
         if is_conveyable(verified) {
             self.messages
                 .insert(verified.hash, (act.channel.clone(), act.author));
@@ -70,5 +62,41 @@ impl History for Ledger {
 
     fn message(&self, hash: &Digest32) -> Option<(ChannelName, PublicKey)> {
         self.messages.get(hash).cloned()
+    }
+}
+
+/// A channel's earlier acts, signed by their authors, handed to a delegate seated after the
+/// channel began: the plaintext of a discreet channel's entry that carries no act of its own,
+/// so that a history is never carried inside another. Checked by
+/// [`crate::CaseState::check_history`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedHistory {
+    pub history: Vec<crate::act::SignedAct>,
+}
+
+impl SharedHistory {
+    /// The entry's plaintext bytes (JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A channel entry's plaintext, if it is a shared history rather than an act.
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// Its acts, each with its author's signature checked.
+    pub fn verified(&self) -> Result<Vec<VerifiedAct>, crate::Rejection> {
+        self.history
+            .iter()
+            .map(|signed| {
+                signed.clone().verify().map_err(|e| {
+                    crate::Rejection::BadEmbedded(format!(
+                        "the shared history holds an act that does not verify: {e}"
+                    ))
+                })
+            })
+            .collect()
     }
 }

@@ -152,7 +152,6 @@ pub const KINDS: &[Kind] = &[
     row("remedy_invoked", &[P], "invoke a remedy", Public, true, &[], &["conflict", "ladder_not_exhausted", "plan_not_in_force", "unknown_reference"]),
     row("extension_consented", &[P], "consent to an extension", Public, true, &[], &["conflict", "head_only", "plan_not_in_force", "unknown_reference"]),
     row("deadline_extended", &[M], "extend a deadline", Public, true, &[], &["consent_missing", "plan_not_in_force", "unknown_reference"]),
-    row("history_shared", &[M], "share a channel\'s history", Discreet, false, &["any"], &["bad_embedded_act"]),
 ];
 
 impl Kind {
@@ -235,7 +234,6 @@ impl ActBody {
             ActBody::RemedyInvoked { .. } => 40,
             ActBody::ExtensionConsented { .. } => 41,
             ActBody::DeadlineExtended { .. } => 42,
-            ActBody::HistoryShared { .. } => 43,
         }
     }
 }

@@ -58,7 +58,7 @@ pub struct ChannelState {
     pub head: Digest32,
     /// Where this participant's copy begins, when it was seated after the channel began: the
     /// index of the first act it read and the hash that act follows, which a shared history
-    /// must lead to (`history_shared`).
+    /// must lead to (`CaseState::check_history`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_at: Option<(u64, Digest32)>,
 }
@@ -278,6 +278,75 @@ impl CaseState {
                 hash: other.head,
             })
             .collect()
+    }
+
+    /// A shared history of `channel` (`history::SharedHistory`): consecutive acts of the
+    /// channel within this participant's copy of it, each signed by its author and chained to
+    /// the one before, from the channel's first act or from where this participant's copy
+    /// ends; the same acts as this copy where it holds them; and, for a participant seated
+    /// late, a chain that leads to the first act it read.
+    pub fn check_history(
+        &self,
+        channel: &ChannelName,
+        acts: &[VerifiedAct],
+        history: &dyn History,
+    ) -> Result<(), Rejection> {
+        let state = self
+            .channels
+            .get(channel)
+            .ok_or_else(|| Rejection::UnknownChannel(channel.clone()))?;
+        if channel.is_public() || acts.is_empty() {
+            return Err(Rejection::Invalid(
+                "a shared history holds acts of a discreet channel".into(),
+            ));
+        }
+        let broken = |why: String| Rejection::BadEmbedded(format!("the shared history {why}"));
+        let mut previous: Option<(u64, Digest32)> = None;
+        for shared in acts {
+            let act = &shared.act;
+            if act.case != self.case || act.channel != *channel || act.index > state.length {
+                return Err(broken(format!(
+                    "holds an act that is not an earlier act of channel {channel}"
+                )));
+            }
+            let follows = match previous {
+                Some((index, hash)) if act.index == index + 1 => Some(hash),
+                Some(_) => return Err(broken("skips or repeats an act".into())),
+                None if act.index == 1 => Some(Digest32::ZERO),
+                None => history.hash_at(channel, act.index - 1),
+            };
+            match follows {
+                Some(hash) if hash == act.prev => {}
+                Some(_) => {
+                    return Err(broken(format!("breaks the chain at index {}", act.index)));
+                }
+                None => {
+                    return Err(broken(
+                        "does not start where this participant's copy ends".into(),
+                    ));
+                }
+            }
+            if let Some(ours) = history.hash_at(channel, act.index)
+                && ours != shared.hash
+            {
+                return Err(Rejection::Equivocation {
+                    channel: channel.clone(),
+                    index: act.index,
+                    theirs: shared.hash,
+                    ours,
+                });
+            }
+            if let Some((first, leads_to)) = state.joined_at
+                && act.index + 1 == first
+                && shared.hash != leads_to
+            {
+                return Err(broken(
+                    "does not lead to the first act this participant read in the channel".into(),
+                ));
+            }
+            previous = Some((act.index, shared.hash));
+        }
+        Ok(())
     }
 
     /// An act's `seen` heads: named once each, in order, of open channels other than its

@@ -427,13 +427,10 @@ impl CaseState {
                     implementation.extensions.push((commitment.clone(), *days));
                 }
             }
-            // A shared history changes no state: a reader who lacked it replays the case
-            // with it (the client does, once it reaches the reader's first act).
             ActBody::CaseOpened { .. }
             | ActBody::NonPaper { .. }
             | ActBody::Conveyed { .. }
-            | ActBody::Checkpoint { .. }
-            | ActBody::HistoryShared { .. } => {}
+            | ActBody::Checkpoint { .. } => {}
         }
         if let Some(channel) = self.channels.get_mut(&act.channel) {
             if channel.length == 0 && act.index > 1 {

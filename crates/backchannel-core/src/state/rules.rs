@@ -301,7 +301,6 @@ impl Ctx<'_> {
                 self.declarations_published(declarations)
             }
             ActBody::Checkpoint { heads } => self.checkpoint(heads),
-            ActBody::HistoryShared { acts } => self.history_shared(acts),
         }
     }
 }

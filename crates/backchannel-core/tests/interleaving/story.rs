@@ -348,43 +348,14 @@ impl Story {
         }
     }
 
-    /// Iran's third delegate: admitted, then seated where Iran's delegation sits and, now
-    /// and then, handed each channel's earlier acts (in one share or two).
+    /// Iran's third delegate: admitted, then seated where Iran's delegation sits.
     pub fn admit_late(&mut self) {
         self.admit(LATE);
         for channel in [bilateral(IRAN), direct()] {
             if let Some(c) = self.state.channels.get(&channel) {
                 let members = c.members.iter().copied().chain([pk(LATE)]).collect();
                 self.seat_members(&channel, members);
-                if self.dice.take() {
-                    self.share_history(&channel);
-                }
             }
-        }
-    }
-
-    /// The mediator shares a channel's acts before its latest members change.
-    pub fn share_history(&mut self, channel: &ChannelName) {
-        let seated = (self.log.iter().rev())
-            .find(|p| {
-                p.act.act.channel == *channel
-                    && matches!(p.act.act.body, ActBody::MembersChanged { .. })
-            })
-            .map(|p| p.act.act.index)
-            .unwrap();
-        let earlier: Vec<_> = (self.log.iter())
-            .filter(|p| p.act.act.channel == *channel && p.act.act.index < seated)
-            .map(|p| p.act.signed.clone())
-            .collect();
-        let split = if self.dice.extra() {
-            earlier.len() / 2
-        } else {
-            0
-        };
-        let (first, second) = earlier.split_at(split);
-        for acts in [first, second].into_iter().filter(|a| !a.is_empty()) {
-            let acts = acts.to_vec();
-            self.post_quietly(MEDIATOR, channel, ActBody::HistoryShared { acts });
         }
     }
 

@@ -153,7 +153,8 @@ async fn join_late(
     negotiator.sync(case).await?;
     let channel = ChannelName::parse("iran").context("demo channel")?;
     let read = negotiator.read(case, Some(&channel))?;
-    let shared = read.iter().filter(|l| l.kind == "history_shared").count();
+    // The earlier acts it was handed carry no hub position of its own.
+    let shared = read.iter().filter(|l| l.seq == 0).count();
     let said: Vec<&LogLine> = read
         .iter()
         .filter(|l| l.kind == "message" && l.index < 5)
@@ -161,12 +162,9 @@ async fn join_late(
     n.say("");
     n.say("▸ Iran's delegation grows: its negotiator joins now. Seated in Iran's channel, it cannot decrypt");
     n.say(format!(
-        "  what came before (MLS); Pakistan hands it the channel's earlier acts, signed by their authors, in {shared}"
+        "  what came before (MLS); Pakistan hands it the channel's {shared} earlier acts again, signed by their"
     ));
-    n.say(format!(
-        "  history_shared act{}, and it checks every signature and the hash chain up to its seat.",
-        if shared == 1 { "" } else { "s" }
-    ));
+    n.say("  authors, and it checks every signature and the hash chain up to its seat.");
     n.say("  It reads the channel from its first act:");
     for line in said {
         n.say(format!(

@@ -2,7 +2,7 @@
 //! sits in a discreet one.
 
 use super::Ctx;
-use crate::act::{ChannelPurpose, Digest32, Role, SignedAct};
+use crate::act::{ChannelPurpose, Role};
 use crate::ids::{ChannelName, PublicKey};
 use crate::state::{Rejection, check_label};
 
@@ -96,70 +96,6 @@ impl Ctx<'_> {
         }
         for member in members {
             state.check_channel_member(name, channel, *member)?;
-        }
-        Ok(())
-    }
-
-    /// A shared history: consecutive acts of this channel, each signed by its author and
-    /// chained to the one before, from the channel's first act or from where this
-    /// participant's copy ends; the same acts as this participant's copy where it holds them,
-    /// and, for a participant seated late, leading to the first act it read.
-    pub(super) fn history_shared(&self, acts: &[SignedAct]) -> Result<(), Rejection> {
-        let channel = &self.act.channel;
-        if acts.is_empty() {
-            return Err(Rejection::Invalid(
-                "a shared history holds at least one act".into(),
-            ));
-        }
-        let broken = |why: String| Rejection::BadEmbedded(format!("the shared history {why}"));
-        let mut previous: Option<(u64, Digest32)> = None;
-        for signed in acts {
-            let verified = self.embedded(signed)?;
-            let shared = &verified.act;
-            if shared.channel != *channel || shared.index >= self.act.index {
-                return Err(broken(format!(
-                    "holds an act that is not an earlier act of channel {channel}"
-                )));
-            }
-            let follows = match previous {
-                Some((index, hash)) if shared.index == index + 1 => Some(hash),
-                Some(_) => return Err(broken("skips or repeats an act".into())),
-                None if shared.index == 1 => Some(Digest32::ZERO),
-                None => self.history.hash_at(channel, shared.index - 1),
-            };
-            match follows {
-                Some(hash) if hash == shared.prev => {}
-                Some(_) => {
-                    return Err(broken(format!(
-                        "breaks the chain at index {}",
-                        shared.index
-                    )));
-                }
-                None => {
-                    return Err(broken(
-                        "does not start where this participant's copy ends".into(),
-                    ));
-                }
-            }
-            if let Some(ours) = self.history.hash_at(channel, shared.index)
-                && ours != verified.hash
-            {
-                return Err(Rejection::Equivocation {
-                    channel: channel.clone(),
-                    index: shared.index,
-                    theirs: verified.hash,
-                    ours,
-                });
-            }
-            if let Some((first, leads_to)) = self.channel.joined_at
-                && shared.index + 1 == first
-                && verified.hash != leads_to
-            {
-                return Err(broken(
-                    "does not lead to the first act this participant read in the channel".into(),
-                ));
-            }
-            previous = Some((shared.index, verified.hash));
         }
         Ok(())
     }
