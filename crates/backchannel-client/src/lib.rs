@@ -9,6 +9,7 @@ mod client;
 mod error;
 mod history;
 pub mod hub;
+mod inbox;
 pub mod invite;
 mod migrate;
 mod mls;

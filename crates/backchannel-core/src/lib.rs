@@ -10,6 +10,7 @@ pub mod auth;
 pub mod b64;
 pub mod history;
 pub mod ids;
+pub mod inbox;
 pub mod kinds;
 pub mod plan;
 pub mod procedure;

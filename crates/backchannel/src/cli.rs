@@ -136,6 +136,9 @@ pub enum Command {
     /// Verify an exported record offline: every signature, chain and rule, with no hub and no
     /// key; prints what the record establishes.
     Verify { file: PathBuf },
+    /// What is waiting for you, in every case (or one): what you are expected to do next,
+    /// and by when where the charter or the plan says.
+    Inbox { case: Option<String> },
     /// Run the seed scenario end to end on an embedded hub, with no set-up.
     Demo {
         /// Keep the hub database and every participant's home in DIR.
@@ -426,6 +429,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Command::Verify { file } => verify(&file, json),
+        Command::Inbox { case } => {
+            let mut client = open(args.home, offline)?;
+            inbox(&mut client, json, case).await
+        }
         Command::Demo { keep } => crate::demo::run(keep, json).await,
     }
 }
@@ -485,12 +492,21 @@ async fn case(
             let summary = client.show(case)?;
             let procedure = crate::procedure_cmd::summary(client.state(case)?);
             let admission = client.admission(case)?;
+            let mut waiting = backchannel_core::inbox::waiting(
+                client.state(case)?,
+                &client.key(),
+                backchannel_client::hub::now_ms(),
+            );
+            for task in &mut waiting {
+                task.command = task.command.replace("CASE", &case.to_string());
+            }
             if json {
                 let mut shown = serde_json::to_value(&summary)?;
                 if let Some(object) = shown.as_object_mut() {
                     object.insert("procedure".into(), procedure);
                     object.insert("admission".into(), serde_json::to_value(&admission)?);
                     object.insert("alarm".into(), serde_json::to_value(client.alarm(case)?)?);
+                    object.insert("waiting".into(), serde_json::to_value(&waiting)?);
                     object.insert(
                         "witnesses".into(),
                         serde_json::to_value(&client.state(case)?.witnesses)?,
@@ -543,6 +559,8 @@ async fn case(
                 }
             }
             crate::procedure_cmd::print_summary(&procedure);
+            println!("waiting for you:");
+            print_tasks(&waiting);
             Ok(())
         }
         CaseCommand::List => {
@@ -692,4 +710,48 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `backchannel inbox`: each case's tasks, the case id in their commands.
+async fn inbox(client: &mut Client, json: bool, case: Option<String>) -> anyhow::Result<()> {
+    let cases = match case {
+        Some(case) => vec![client.resolve_case(&case)?],
+        None => client.cases(),
+    };
+    let mut listed = Vec::new();
+    for case in cases {
+        let mut tasks = client.inbox(case).await?;
+        for task in &mut tasks {
+            task.command = task.command.replace("CASE", &case.to_string());
+        }
+        listed.push((case, client.state(case)?.title.clone(), tasks));
+    }
+    if json {
+        let value: Vec<_> = listed
+            .iter()
+            .map(|(case, title, tasks)| json!({ "case": case, "title": title, "tasks": tasks }))
+            .collect();
+        return output::json(&value);
+    }
+    for (case, title, tasks) in &listed {
+        println!("{case} — {title}");
+        print_tasks(tasks);
+    }
+    Ok(())
+}
+
+/// Tasks as prose: one line each, the command under it.
+pub(crate) fn print_tasks(tasks: &[backchannel_core::inbox::Task]) {
+    if tasks.is_empty() {
+        println!("  nothing waits for you");
+    }
+    for task in tasks {
+        let due = match (&task.due, task.due_ms) {
+            (Some(date), _) => format!(" (by {date})"),
+            (None, Some(ms)) => format!(" (due {})", output::utc(ms)),
+            (None, None) => String::new(),
+        };
+        println!("  • {}{due}", task.says);
+        println!("      {}", task.command);
+    }
 }
