@@ -66,14 +66,21 @@ pub struct Draft {
 /// Knobs for [`next_draft`].
 #[derive(Clone, Copy, Debug)]
 pub struct DraftOptions {
-    /// Least share of the best Nash product a proposal may have.
+    /// The least share of the best Nash product a proposal keeps. The engine asks first for
+    /// a text within [`SHARES`]' first step of the best; while objections stand and that text
+    /// would meet none of them and change nothing, it gives up share step by step, down to
+    /// this floor, to meet them.
     pub nash_share_min: f64,
 }
+
+/// The shares of the best Nash product the engine asks of a proposal, in turn, before the
+/// floor (`DraftOptions::nash_share_min`).
+pub const SHARES: [f64; 6] = [0.995, 0.98, 0.95, 0.9, 0.85, 0.8];
 
 impl Default for DraftOptions {
     fn default() -> Self {
         DraftOptions {
-            nash_share_min: 0.995,
+            nash_share_min: 0.8,
         }
     }
 }
@@ -160,21 +167,46 @@ pub fn next_draft(
             .count()
     };
     let changes = |pkg: &[usize]| pkg.iter().zip(&cur).filter(|(a, b)| a != b).count();
-    let threshold = opts.nash_share_min.clamp(0.0, 1.0);
-    let mut candidates: Vec<usize> = (0..sol.pareto.len())
-        .filter(|&k| share(k) >= threshold)
-        .collect();
-    if candidates.is_empty() {
-        candidates = (0..sol.pareto.len()).collect();
+    // The best proposal keeping `threshold` of the best Nash product (or, if none does, the
+    // best there is): most objections met, then the best product, then fewest changes.
+    let best_at = |threshold: f64| -> Option<usize> {
+        let mut candidates: Vec<usize> = (0..sol.pareto.len())
+            .filter(|&k| share(k) >= threshold)
+            .collect();
+        if candidates.is_empty() {
+            candidates = (0..sol.pareto.len()).collect();
+        }
+        candidates.into_iter().max_by(|&x, &y| {
+            let (px, py) = (&sol.indices[x], &sol.indices[y]);
+            met(px)
+                .cmp(&met(py))
+                .then(fair::cmp_big(&products[x], &products[y]))
+                .then(changes(py).cmp(&changes(px)))
+                .then(y.cmp(&x))
+        })
+    };
+    // While objections stand, a text identical to the current one helps no one: give up
+    // share, step by step down to the floor, until the proposal meets one or moves.
+    let floor = opts.nash_share_min.clamp(0.0, 1.0);
+    let steps = SHARES
+        .iter()
+        .copied()
+        .filter(|s| *s > floor)
+        .chain(std::iter::once(floor));
+    let mut chosen = None;
+    for threshold in steps {
+        let Some(k) = best_at(threshold) else { break };
+        let first = *chosen.get_or_insert(k);
+        let stalls = |k: usize| {
+            !objections.is_empty() && met(&sol.indices[k]) == 0 && changes(&sol.indices[k]) == 0
+        };
+        if !stalls(k) {
+            chosen = Some(k);
+            break;
+        }
+        chosen = Some(first);
     }
-    let Some(&k) = candidates.iter().max_by(|&&x, &&y| {
-        let (px, py) = (&sol.indices[x], &sol.indices[y]);
-        met(px)
-            .cmp(&met(py))
-            .then(fair::cmp_big(&products[x], &products[y]))
-            .then(changes(py).cmp(&changes(px)))
-            .then(y.cmp(&x))
-    }) else {
+    let Some(k) = chosen else {
         return Err(DraftError::Empty(String::new()));
     };
     let pkg = &sol.indices[k];
@@ -263,7 +295,8 @@ pub fn simulated_response(
     }
 }
 
-/// Runs the single-text process with simulated parties from a seeded random first draft; returns the Nash
+/// Runs the single-text process with simulated parties from a seeded random first draft, the
+/// mediator holding to the best Nash product (no share given up to meet objections); returns the Nash
 /// share (of the best acceptable Nash product) of each draft, the first draft included. A draft that is not
 /// acceptable has share 0; when the best product is 0 (some party gains nothing anywhere), an acceptable
 /// draft has share 1.
@@ -299,7 +332,11 @@ pub fn simulate(s: &Scenario, seed: u64, drafts_max: usize) -> Vec<f64> {
         let responses: Vec<Response> = (0..s.parties.len())
             .map(|p| simulated_response(s, p, &pkg, 0.8))
             .collect();
-        let Ok(d) = next_draft(s, &sol, &pkg, &responses, &DraftOptions::default()) else {
+        // The classic single-text process: the mediator holds to the best Nash product.
+        let strict = DraftOptions {
+            nash_share_min: SHARES[0],
+        };
+        let Ok(d) = next_draft(s, &sol, &pkg, &responses, &strict) else {
             break;
         };
         let Some(next) = Model::indices(s, &d.package) else {

@@ -66,3 +66,53 @@ fn single_text_reaches_the_nash_point_within_ten_drafts() {
         }
     }
 }
+
+/// At the Nash point, a party objects to three clauses. Held to the best Nash product, the
+/// engine can only propose the same text again; by default it gives up share, down to its
+/// floor, until it meets objections, and names whose.
+#[test]
+fn standing_objections_move_the_next_draft_by_default() {
+    use backchannel_formula::draft::SHARES;
+    use backchannel_formula::{Answer, DraftOptions, Response, SolveOptions, next_draft, solve};
+
+    let s = Scenario::from_json_str(include_str!("../scenarios/us-iran.json")).unwrap();
+    let sol = solve(&s, &SolveOptions::default());
+    let nash = sol.nash.clone().unwrap();
+    let objector = s.parties[1].id.clone();
+    let answers = s
+        .issues
+        .iter()
+        .take(3)
+        .map(|i| (i.id.clone(), Answer::Object))
+        .collect();
+    let responses = [Response {
+        party: objector.clone(),
+        answers,
+    }];
+    let strict = DraftOptions {
+        nash_share_min: SHARES[0],
+    };
+    let held = next_draft(&s, &sol, &nash.package, &responses, &strict).unwrap();
+    assert_eq!(held.objections_total, 3);
+    assert!(held.changes.is_empty(), "held to the Nash point: {held:?}");
+
+    let moved = next_draft(
+        &s,
+        &sol,
+        &nash.package,
+        &responses,
+        &DraftOptions::default(),
+    )
+    .unwrap();
+    assert!(moved.objections_met > 0, "{moved:?}");
+    assert!(!moved.changes.is_empty());
+    assert!(moved.nash_share >= DraftOptions::default().nash_share_min - 1e-9);
+    assert!(
+        moved
+            .changes
+            .iter()
+            .any(|c| c.explanation.contains(&format!("objection of {objector}"))),
+        "{:?}",
+        moved.changes
+    );
+}

@@ -29,9 +29,10 @@ pub enum DraftCommand {
         /// The title to issue it under.
         #[arg(long)]
         title: Option<String>,
-        /// The least share of the best Nash product the proposal may keep (0 to 1): lower
-        /// lets the engine meet more objections.
-        #[arg(long, default_value_t = 0.995)]
+        /// The least share of the best Nash product the proposal keeps (0 to 1). The engine
+        /// asks first for a text within 0.5% of the best; while objections stand and that
+        /// text would meet none and change nothing, it gives up share, down to this floor.
+        #[arg(long, default_value_t = 0.8)]
         nash_share_min: f64,
     },
     /// As mediator: issue a draft to every party (each in its bilateral channel).
