@@ -83,6 +83,18 @@ impl Client {
         self.persist(Some(case), vec![], vec![], false)
     }
 
+    /// Posts `acts` as a shared history of `channel`, whatever they are: what a dishonest
+    /// mediator could send. For tests of the readers' checks.
+    #[doc(hidden)]
+    pub async fn post_shared_history(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        acts: Vec<SignedAct>,
+    ) -> Result<(), ClientError> {
+        self.post_history(case, channel, acts).await
+    }
+
     /// Posts one shared history on `channel`, through the outbox, after the head last read.
     async fn post_history(
         &mut self,
