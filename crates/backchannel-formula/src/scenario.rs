@@ -414,6 +414,43 @@ impl Scenario {
     }
 
     /// Checks party `p`'s profile against the issues: weights, scores, red lines, reservation.
+    /// Why `party`'s position, though valid, can never be satisfied over these issues, in
+    /// sentences naming the issue or the figure: red lines that forbid every option of an
+    /// issue, or a reservation above the best utility its red lines allow. Empty when it can.
+    pub fn infeasibility(&self, party: &Party) -> Vec<String> {
+        let mut why = Vec::new();
+        let mut best = 0.0;
+        for issue in &self.issues {
+            let forbidden = party.red_lines.get(&issue.id);
+            let allowed: Vec<&IssueOption> = issue
+                .options
+                .iter()
+                .filter(|o| forbidden.is_none_or(|f| !f.contains(&o.id)))
+                .collect();
+            if allowed.is_empty() {
+                why.push(format!(
+                    "the red lines of {} on {:?} forbid every one of its options",
+                    party.name, issue.id
+                ));
+                continue;
+            }
+            let weight = party.weights.get(&issue.id).copied().unwrap_or(0.0);
+            let scores = party.scores.get(&issue.id);
+            let top = allowed
+                .iter()
+                .map(|o| scores.and_then(|s| s.get(&o.id)).copied().unwrap_or(0.0))
+                .fold(0.0, f64::max);
+            best += weight * top;
+        }
+        if why.is_empty() && party.reservation > best + 1e-9 {
+            why.push(format!(
+                "the reservation of {} ({:.3}) is above the best utility its red lines allow ({best:.3})",
+                party.name, party.reservation
+            ));
+        }
+        why
+    }
+
     pub fn validate_party(&self, p: usize, party: &Party) -> Result<(), ScenarioError> {
         use ScenarioErrorKind as K;
         let path = format!("parties[{p}]");

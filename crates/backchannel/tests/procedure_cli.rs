@@ -694,3 +694,52 @@ fn the_documented_session_is_the_script() {
         "docs/procedure.md must embed scripts/procedure-session.sh verbatim"
     );
 }
+
+/// A position that can never be met is sealed with a warning naming why, and the engine then
+/// says why it cannot propose a draft rather than blaming a draft that does not exist.
+#[test]
+fn an_unmeetable_position_is_named_when_sealed_and_when_a_draft_is_asked_for() {
+    let s = Session::new();
+    let case = &s.case;
+    s.ok("pakistan", &["charter", "propose", case]);
+    s.ok("us", &["charter", "accept", case]);
+    s.ok("iran", &["charter", "accept", case]);
+    let scenario = scenario();
+    let scenario = scenario.to_str().unwrap();
+    s.ok("pakistan", &["issues", "define", case, "--file", scenario]);
+    // The United States' profile, walled off from every option of the first issue.
+    let mut document = read_json(Path::new(scenario));
+    let issue = document["issues"][0]["id"].as_str().unwrap().to_owned();
+    let options: Vec<Value> = document["issues"][0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect();
+    let us = document["parties"][0]["id"].as_str().unwrap().to_owned();
+    document["parties"][0]["red_lines"][&issue] = Value::Array(options);
+    let walled = s.dir.path().join("walled.json");
+    std::fs::write(&walled, serde_json::to_vec(&document).unwrap()).unwrap();
+    let walled = walled.to_str().unwrap();
+    let sealed = s.ok(
+        "us",
+        &["position", "seal", case, "--file", walled, "--party", &us],
+    );
+    let why = sealed["infeasible"][0].as_str().unwrap();
+    assert!(why.contains(&format!("{issue:?}")), "{sealed}");
+    let iran = document["parties"][1]["id"].as_str().unwrap().to_owned();
+    let fine = s.ok(
+        "iran",
+        &[
+            "position", "seal", case, "--file", scenario, "--party", &iran,
+        ],
+    );
+    assert!(fine["infeasible"].as_array().unwrap().is_empty(), "{fine}");
+    let out = s.run("pakistan", &["draft", "propose", case]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no draft can be proposed") && stderr.contains(&issue),
+        "{stderr}"
+    );
+}

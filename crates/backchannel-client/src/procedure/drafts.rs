@@ -199,13 +199,28 @@ impl Client {
             backchannel_formula::solve(&scenario, &backchannel_formula::SolveOptions::default());
         let procedure = &state.procedure;
         let latest = procedure.latest_draft_anywhere();
-        let current = match latest {
-            Some(draft) => draft.package(),
-            None => solution
-                .nash
-                .as_ref()
-                .map(|p| p.package.clone())
-                .unwrap_or_default(),
+        let current = match (latest, &solution.nash) {
+            (Some(draft), _) => draft.package(),
+            (None, Some(nash)) => nash.package.clone(),
+            (None, None) => {
+                // No text yet, and no package every sealed position accepts: say why.
+                let mut why: Vec<String> = scenario
+                    .parties
+                    .iter()
+                    .flat_map(|p| scenario.infeasibility(p))
+                    .collect();
+                if why.is_empty() {
+                    why.push(
+                        "the positions sealed here leave no package inside every party's red \
+                         lines and reservation"
+                            .into(),
+                    );
+                }
+                return Err(ClientError::Invalid(format!(
+                    "no draft can be proposed: {}",
+                    why.join("; ")
+                )));
+            }
         };
         let mut responses = Vec::new();
         if let Some(draft) = latest {

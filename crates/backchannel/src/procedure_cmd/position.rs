@@ -82,10 +82,23 @@ pub(super) async fn position(
         );
         position.name.clone_from(&mine);
     }
+    let infeasible = client
+        .state(case)?
+        .procedure
+        .scenario(vec![], vec![])
+        .infeasibility(&position);
     let line = client.revise_position(case, position, replace).await?;
     if json {
-        output::json(&json!({ "act": line, "party": mine, "renamed_from": renamed }))
+        output::json(&json!({
+            "act": line,
+            "party": mine,
+            "renamed_from": renamed,
+            "infeasible": infeasible,
+        }))
     } else {
+        for why in &infeasible {
+            eprintln!("warning: this position can never be met: {why}");
+        }
         print_line(false, &line)
     }
 }
