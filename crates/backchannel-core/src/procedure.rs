@@ -374,6 +374,31 @@ pub struct Procedure {
 }
 
 impl Procedure {
+    /// Where `package` departs from the terms of offers that matched and were opened: one
+    /// sentence per issue, naming what the offers settled and what the text says instead.
+    pub fn departures_from_offers(&self, package: &backchannel_formula::Package) -> Vec<String> {
+        let mut departures = std::collections::BTreeMap::new();
+        for offer in self.offers.values() {
+            let (OfferStatus::Opened, Some(terms)) = (&offer.status, &offer.offer) else {
+                continue;
+            };
+            for term in terms.promise.iter().chain(&terms.condition) {
+                if let Some(option) = package.get(&term.issue)
+                    && !term.options.iter().any(|o| o == option)
+                {
+                    departures.entry(term.issue.clone()).or_insert_with(|| {
+                        format!(
+                            "the text says {option} on {}, where the matched offers settled {}",
+                            term.issue,
+                            term.options.join(" or ")
+                        )
+                    });
+                }
+            }
+        }
+        departures.into_values().collect()
+    }
+
     /// The dispute with this number, if the plan's record holds it.
     pub fn dispute_mut(&mut self, id: u32) -> Option<&mut crate::plan::Dispute> {
         self.implementation

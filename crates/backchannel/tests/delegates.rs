@@ -110,6 +110,25 @@ fn an_offline_delegate_reads_a_match_made_while_it_was_away() {
     for h in [&mediator, &a, &b, &iran] {
         assert_eq!(ok_json(h, &["verify-home"])["cases"][0]["verified"], true);
     }
+
+    // A draft that keeps the matched terms says nothing; one that departs from them is flagged
+    // to the mediator, naming the issue and what the offers settled.
+    let kept = [
+        "draft",
+        "issue",
+        &case,
+        "--package",
+        "sanctions=phased_lift",
+    ];
+    let kept = ok_json(&mediator, &kept);
+    assert_eq!(kept["departs_from_offers"], serde_json::json!([]), "{kept}");
+    let departs = ["draft", "issue", &case, "--package", "sanctions=full_lift"];
+    let departs = ok_json(&mediator, &departs);
+    let warning = departs["departs_from_offers"][0].as_str().unwrap();
+    assert!(
+        warning.contains("full_lift") && warning.contains("phased_lift"),
+        "{departs}"
+    );
 }
 
 /// One voice per party. `--delegation any`: a colleague repeating what a delegate already did

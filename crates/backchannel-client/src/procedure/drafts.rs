@@ -21,6 +21,8 @@ pub struct DraftProposal {
     /// Ids of the registered requirements the proposal meets, and of those it does not.
     pub requirements_met: Vec<String>,
     pub requirements_unmet: Vec<String>,
+    /// Where the proposal departs from the terms of offers that matched.
+    pub departs_from_offers: Vec<String>,
 }
 
 /// One difference between two drafts.
@@ -274,6 +276,7 @@ impl Client {
                 title: format!("Single negotiating text, version {version}"),
                 clauses,
             },
+            departs_from_offers: procedure.departures_from_offers(&engine.package),
             engine,
             requirements_met: met.iter().map(|r| r.requirement.id.clone()).collect(),
             requirements_unmet: unmet.iter().map(|r| r.requirement.id.clone()).collect(),

@@ -304,6 +304,9 @@ pub(super) async fn run(cast: &mut Cast, case: CaseId, n: &Narrator) -> anyhow::
                     change.issue, change.from, change.to, change.explanation
                 ));
             }
+            for departure in &proposal.departs_from_offers {
+                n.say(format!("    Pakistan is warned: {departure}."));
+            }
             (proposal.draft.clauses, how)
         };
         let version = cast.mediator.next_draft_version(case)?;

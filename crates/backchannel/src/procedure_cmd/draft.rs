@@ -296,6 +296,9 @@ pub(super) async fn draft(
                     change.issue, change.from, change.to, change.explanation
                 );
             }
+            for departure in &proposal.departs_from_offers {
+                println!("  warning: {departure}");
+            }
             match &issued {
                 Some(d) => println!("issued draft {} to every party", d.version),
                 None => println!(
@@ -337,10 +340,21 @@ pub(super) async fn draft(
                 .or(file_title)
                 .unwrap_or_else(|| format!("Single negotiating text, version {version}"));
             let draft = client.issue_draft(case, &title, clauses).await?;
+            let departs = client
+                .state(case)?
+                .procedure
+                .departures_from_offers(&draft.package());
             if json {
-                output::json(&draft)
+                let mut shown = serde_json::to_value(&draft)?;
+                if let Some(object) = shown.as_object_mut() {
+                    object.insert("departs_from_offers".into(), json!(departs));
+                }
+                output::json(&shown)
             } else {
                 print_draft(client.state(case)?, &draft);
+                for departure in &departs {
+                    eprintln!("warning: {departure}");
+                }
                 println!("issued draft {} to every party", draft.version);
                 Ok(())
             }
