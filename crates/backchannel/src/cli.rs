@@ -346,7 +346,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Formula { command } => crate::formula_cmd::run(command),
+        Command::Formula { command } => crate::formula_cmd::run(command, args.home, offline).await,
         Command::Procedure(command) => {
             crate::procedure_cmd::run(args.home, json, offline, command).await
         }

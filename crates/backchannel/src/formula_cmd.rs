@@ -15,7 +15,12 @@ pub enum FormulaCommand {
     /// Counts, Pareto frontier and fair points of a scenario file or GENIUS folder.
     Solve {
         /// A `backchannel-scenario/1` JSON file or a GENIUS domain folder.
-        path: PathBuf,
+        #[arg(required_unless_present = "case")]
+        path: Option<PathBuf>,
+        /// As the mediator: over the positions sealed to you in this case and the
+        /// requirements registered there (synced first; offline, from your verified copy).
+        #[arg(long, conflicts_with = "path")]
+        case: Option<String>,
         /// Print the full solution as JSON.
         #[arg(long)]
         json: bool,
@@ -60,11 +65,32 @@ fn load_scenario(path: &std::path::Path) -> anyhow::Result<backchannel_formula::
     Ok(s)
 }
 
-/// Runs a formula subcommand.
-pub fn run(cmd: FormulaCommand) -> anyhow::Result<()> {
+/// The scenario a `solve` names: a file or folder, or a case's sealed positions, synced
+/// first (the home opened only then).
+async fn solve_scenario(
+    path: Option<PathBuf>,
+    case: Option<String>,
+    home: Option<PathBuf>,
+    offline: bool,
+) -> anyhow::Result<backchannel_formula::Scenario> {
+    match (path, case) {
+        (Some(path), _) => load_scenario(&path),
+        (None, Some(case)) => {
+            let mut client = crate::session::open(home, offline)?;
+            let case = client.resolve_case(&case)?;
+            crate::session::refresh(&mut client, case).await?;
+            Ok(client.held_scenario(case)?)
+        }
+        (None, None) => anyhow::bail!("formula solve takes a scenario file or --case CASE"),
+    }
+}
+
+/// Runs a formula subcommand; `home` and `offline` are the participant's, for
+/// `solve --case`.
+pub async fn run(cmd: FormulaCommand, home: Option<PathBuf>, offline: bool) -> anyhow::Result<()> {
     match cmd {
-        FormulaCommand::Solve { path, json } => {
-            let s = load_scenario(&path)?;
+        FormulaCommand::Solve { path, case, json } => {
+            let s = solve_scenario(path, case, home, offline).await?;
             let started = std::time::Instant::now();
             let mut report = |p: Progress| {
                 if started.elapsed().as_millis() >= 500 {

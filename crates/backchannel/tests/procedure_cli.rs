@@ -735,6 +735,10 @@ fn an_unmeetable_position_is_named_when_sealed_and_when_a_draft_is_asked_for() {
         ],
     );
     assert!(fine["infeasible"].as_array().unwrap().is_empty(), "{fine}");
+    // The engine over the sealed positions, from the mediator's copy: no acceptable package.
+    let solved = s.ok("pakistan", &["formula", "solve", "--case", case, "--json"]);
+    assert_eq!(solved["parties"].as_array().unwrap().len(), 2, "{solved}");
+    assert!(solved["pareto"].as_array().unwrap().is_empty(), "{solved}");
     let out = s.run("pakistan", &["draft", "propose", case]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
