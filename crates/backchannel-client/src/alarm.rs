@@ -47,12 +47,17 @@ pub(crate) struct Claim {
     pub(crate) by: SignedAct,
 }
 
+/// Who holds the other history: another participant, whose signed act says so.
+const PARTICIPANT: &str = "another participant";
+
 impl Alarm {
+    /// Two different acts at one position: `theirs` for `by`, `ours` in this copy.
     pub(crate) fn equivocation(
         channel: &ChannelName,
         index: u64,
         theirs: Digest32,
         ours: Digest32,
+        by: &str,
         evidence: Vec<SignedAct>,
     ) -> Self {
         Alarm {
@@ -61,8 +66,8 @@ impl Alarm {
             index,
             message: format!(
                 "the hub showed different histories: channel {channel} holds act {} at \
-                 index {index} for another participant and act {} here; the case is stopped \
-                 and both signed statements are kept as proof",
+                 index {index} for {by} and act {} here; the case is stopped and the signed \
+                 statements are kept as proof",
                 theirs.short(),
                 ours.short()
             ),
@@ -72,24 +77,30 @@ impl Alarm {
         }
     }
 
-    fn withheld(claim: &Claim, held: u64) -> Self {
-        let head = &claim.head;
+    /// `by` saw `head`, and the hub serves this participant only `held` acts of its channel.
+    pub(crate) fn withheld(head: &Head, held: u64, by: &str, evidence: Vec<SignedAct>) -> Self {
         Alarm {
             code: "withheld".into(),
             channel: head.channel.clone(),
             index: head.index,
             message: format!(
-                "the hub withholds entries: channel {} reached index {} (act {}) for \
-                 another participant, and the hub serves only {held} here; the case is \
-                 stopped and the signed statement is kept as proof",
+                "the hub withholds entries: channel {} reached index {} (act {}) for {by}, \
+                 and the hub serves only {held} here; the case is stopped and the signed \
+                 statements are kept as proof",
                 head.channel,
                 head.index,
                 head.hash.short()
             ),
-            evidence: vec![claim.by.clone()],
+            evidence,
             witnessed: None,
             at_ms: now_ms(),
         }
+    }
+
+    /// The same alarm, with a witness's signed head among its proof.
+    pub(crate) fn with_witness(mut self, head: Cosigned) -> Self {
+        self.witnessed = Some(head);
+        self
     }
 }
 
@@ -143,7 +154,12 @@ impl Client {
             evidence.push(own.signed);
         }
         Some(Alarm::equivocation(
-            channel, *index, *theirs, *ours, evidence,
+            channel,
+            *index,
+            *theirs,
+            *ours,
+            PARTICIPANT,
+            evidence,
         ))
     }
 
@@ -160,7 +176,7 @@ impl Client {
             return Ok(());
         };
         for head in &act.seen {
-            let held = state.channels.get(&head.channel).map_or(0, |c| c.length);
+            let held = state.held(&head.channel);
             let newer = local
                 .claims
                 .get(&head.channel)
@@ -197,6 +213,7 @@ impl Client {
                     claim.head.index,
                     claim.head.hash,
                     ours,
+                    PARTICIPANT,
                     vec![claim.by, verified.signed.clone()],
                 ))))
             }
@@ -215,13 +232,9 @@ impl Client {
             let Some(claim) = local.claims.get(&channel) else {
                 continue;
             };
-            let held = local
-                .state
-                .as_ref()
-                .and_then(|s| s.channels.get(&channel))
-                .map_or(0, |c| c.length);
+            let held = local.state.as_ref().map_or(0, |s| s.held(&channel));
             if held < claim.head.index {
-                let alarm = Alarm::withheld(claim, held);
+                let alarm = Alarm::withheld(&claim.head, held, PARTICIPANT, vec![claim.by.clone()]);
                 return Err(self.raise(case, alarm));
             }
         }

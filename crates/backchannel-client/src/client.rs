@@ -66,6 +66,10 @@ pub(crate) struct CaseLocal {
     /// delegates seated after it.
     #[serde(default)]
     pub(crate) shared_to: BTreeMap<ChannelName, u64>,
+    /// Per discreet channel: the index of the latest act that changed its members, so that
+    /// whether a history is owed is known without reading the channel.
+    #[serde(default)]
+    pub(crate) seated_at: BTreeMap<ChannelName, u64>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -495,6 +499,7 @@ impl Client {
                 witnessed: BTreeMap::new(),
                 witness_submitters: Default::default(),
                 shared_to: BTreeMap::new(),
+                seated_at: BTreeMap::new(),
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -578,6 +583,7 @@ impl Client {
                 witnessed: BTreeMap::new(),
                 witness_submitters: Default::default(),
                 shared_to: BTreeMap::new(),
+                seated_at: BTreeMap::new(),
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

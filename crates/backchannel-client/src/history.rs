@@ -35,6 +35,14 @@ impl Client {
         case: CaseId,
         channel: &ChannelName,
     ) -> Result<(), ClientError> {
+        // Known from the fold, so that the mediator's every sync, which passes here for each
+        // seated delegate, reads nothing when no history is owed.
+        let local = self.local(case)?;
+        let seated_at = local.seated_at.get(channel).copied().unwrap_or(0);
+        let shared_to = local.shared_to.get(channel).copied().unwrap_or(0);
+        if seated_at <= 1 || shared_to + 1 >= seated_at {
+            return Ok(());
+        }
         let all = Filter {
             channel: Some(channel),
             ..Filter::default()
@@ -50,25 +58,30 @@ impl Client {
             .iter()
             .filter(|a| matches!(a.act.body, ActBody::MembersChanged { .. }))
             .collect();
-        let Some(seated_at) = changes.last().map(|a| a.act.index) else {
-            return Ok(());
-        };
-        let shared_to = self
-            .local(case)?
-            .shared_to
-            .get(channel)
-            .copied()
-            .unwrap_or(0);
-        if seated_at <= 1 || shared_to + 1 >= seated_at || !self.wants_history(case, &changes)? {
-            return Ok(());
+        if self.wants_history(case, &changes)? {
+            self.post_shared(case, channel, &acts, seated_at).await?;
         }
+        // Shared, or not owed to whoever was seated: either way, settled up to the seating.
+        self.local_mut(case)?
+            .shared_to
+            .insert(channel.clone(), seated_at - 1);
+        self.persist(Some(case), vec![], vec![], false)
+    }
+
+    /// Posts the acts before `seated_at` as shared histories, each within [`SHARE_BYTES`].
+    async fn post_shared(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        acts: &[VerifiedAct],
+        seated_at: u64,
+    ) -> Result<(), ClientError> {
         let mut chunk: Vec<SignedAct> = Vec::new();
         let mut bytes = 0;
         for earlier in acts.iter().filter(|a| a.act.index < seated_at) {
             if !chunk.is_empty() && bytes + earlier.signed.payload.len() > SHARE_BYTES {
                 self.post_history(case, channel, std::mem::take(&mut chunk))
                     .await?;
-                self.fault("history:shared")?;
                 bytes = 0;
             }
             bytes += earlier.signed.payload.len();
@@ -77,10 +90,7 @@ impl Client {
         if !chunk.is_empty() {
             self.post_history(case, channel, chunk).await?;
         }
-        self.local_mut(case)?
-            .shared_to
-            .insert(channel.clone(), seated_at - 1);
-        self.persist(Some(case), vec![], vec![], false)
+        Ok(())
     }
 
     /// Posts `acts` as a shared history of `channel`, whatever they are: what a dishonest
@@ -227,8 +237,12 @@ impl Client {
 /// channel from its first act held. A shared history is stored after the acts that arrived
 /// before it; replayed in this order, its acts sit where they belong.
 pub(crate) fn in_replay_order(acts: &mut [VerifiedAct]) {
-    acts.sort_by(|a, b| {
-        let key = |v: &VerifiedAct| (!v.act.channel.is_public(), v.act.channel.clone());
-        key(a).cmp(&key(b)).then(a.act.index.cmp(&b.act.index))
-    });
+    fn key(v: &VerifiedAct) -> (bool, &str, u64) {
+        (
+            !v.act.channel.is_public(),
+            v.act.channel.as_str(),
+            v.act.index,
+        )
+    }
+    acts.sort_by(|a, b| key(a).cmp(&key(b)));
 }

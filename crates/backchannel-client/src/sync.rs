@@ -295,10 +295,16 @@ impl Client {
             });
         }
         let local = self.local_mut(case)?;
-        if let ActBody::MemberAdmitted { key, .. } = &verified.act.body
-            && *key == me
-        {
-            local.admitted_ms = Some(verified.act.at_ms);
+        match &verified.act.body {
+            ActBody::MemberAdmitted { key, .. } if *key == me => {
+                local.admitted_ms = Some(verified.act.at_ms);
+            }
+            ActBody::MembersChanged { .. } => {
+                local
+                    .seated_at
+                    .insert(verified.act.channel.clone(), verified.act.index);
+            }
+            _ => {}
         }
         local.log_len += 1;
         let n = local.log_len;

@@ -8,14 +8,13 @@
 //! the case (`alarm`). A witness that cannot be reached, or has not yet been told of this
 //! participant, is logged and skipped: a witness adds proof, never a way to stop a case.
 
-use backchannel_core::act::{Digest32, Witness};
+use backchannel_core::act::{Digest32, Head, Witness};
 use backchannel_core::witness::{Cosigned, MAX_WITNESS_HASHES, MAX_WITNESS_KEYS, WitnessHeads};
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 
 use crate::alarm::Alarm;
 use crate::client::{Client, SyncReport};
 use crate::error::ClientError;
-use crate::hub::now_ms;
 
 /// The public record's head as this participant holds it, with its code to read out.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -176,27 +175,19 @@ impl Client {
         head: Cosigned,
     ) -> Result<(), ClientError> {
         let public = ChannelName::public();
-        if head.index > self.public_length(case)? {
+        if head.index > self.state(case)?.held(&public) {
             self.pull(case, &public, &mut SyncReport::default()).await?;
         }
-        let held = self.public_length(case)?;
+        let held = self.state(case)?.held(&public);
         if head.index > held {
-            return Err(ClientError::Alarm(Box::new(Alarm {
-                code: "withheld".into(),
+            let by = format!("the witness at {}", witness.url);
+            let seen = Head {
                 channel: public,
                 index: head.index,
-                message: format!(
-                    "the hub withholds entries: the witness at {} co-signed the public record \
-                     at index {} (act {}), and the hub serves only {held} here; the case is \
-                     stopped and the witness's signed statement is kept as proof",
-                    witness.url,
-                    head.index,
-                    head.hash.short()
-                ),
-                evidence: vec![],
-                witnessed: Some(head),
-                at_ms: now_ms(),
-            })));
+                hash: head.hash,
+            };
+            let alarm = Alarm::withheld(&seen, held, &by, vec![]).with_witness(head);
+            return Err(ClientError::Alarm(Box::new(alarm)));
         }
         if head.index > 0 && self.store.hash_at(&case, &public, head.index)? != Some(head.hash) {
             return Err(self.witness_fork(case, witness, &head));
@@ -207,36 +198,15 @@ impl Client {
         self.persist(Some(case), vec![], vec![], false)
     }
 
-    fn public_length(&self, case: CaseId) -> Result<u64, ClientError> {
-        Ok(self
-            .state(case)?
-            .channels
-            .get(&ChannelName::public())
-            .map_or(0, |c| c.length))
-    }
-
     /// The alarm for a witness that holds another act than this copy at a position.
     fn witness_fork(&self, case: CaseId, witness: &Witness, theirs: &Cosigned) -> ClientError {
         let public = ChannelName::public();
         let own = self.act_at(case, &public, theirs.index).ok().flatten();
         let ours = own.as_ref().map_or(Digest32::ZERO, |a| a.hash);
-        let mut alarm = Alarm::equivocation(
-            &public,
-            theirs.index,
-            theirs.hash,
-            ours,
-            own.into_iter().map(|a| a.signed).collect(),
-        );
-        alarm.message = format!(
-            "the hub showed different histories: the witness at {} co-signed act {} at index \
-             {} of the public record, and this copy holds act {}; the case is stopped and \
-             both signed statements are kept as proof",
-            witness.url,
-            theirs.hash.short(),
-            theirs.index,
-            ours.short()
-        );
-        alarm.witnessed = Some(theirs.clone());
+        let by = format!("the witness at {}", witness.url);
+        let evidence = own.into_iter().map(|a| a.signed).collect();
+        let alarm = Alarm::equivocation(&public, theirs.index, theirs.hash, ours, &by, evidence)
+            .with_witness(theirs.clone());
         ClientError::Alarm(Box::new(alarm))
     }
 }

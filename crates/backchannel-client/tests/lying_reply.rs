@@ -20,7 +20,8 @@ use backchannel_core::{CaseId, ChannelName};
 mod common;
 
 use common::{
-    channel, consistent, hub_entries, mediator_and_party, messages, once, reopen, serve_proxy,
+    channel, consistent, hub_entries, mediator_and_party, messages, once, relay, reopen,
+    serve_proxy,
 };
 
 // --- a lying proxy in front of the hub -------------------------------------------------------
@@ -58,22 +59,7 @@ async fn forward(
     if lie == Lie::Unsent500 {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let mut request = proxy
-        .http
-        .request(method, format!("{}{path_and_query}", proxy.upstream))
-        .body(body);
-    for name in ["authorization", "content-type"] {
-        if let Some(value) = headers.get(name) {
-            request = request.header(name, value.as_bytes());
-        }
-    }
-    let response = request.send().await.unwrap();
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-    let bytes = response.bytes().await.unwrap();
+    let (status, bytes) = relay(&proxy.http, &proxy.upstream, method, &uri, &headers, body).await;
     match lie {
         Lie::Honest | Lie::Unsent500 => (status, bytes).into_response(),
         Lie::Answer500 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -16,7 +16,7 @@ use backchannel_core::{CaseId, ChannelName};
 
 mod common;
 
-use common::{mediator_and_party, messages, serve_proxy};
+use common::{mediator_and_party, messages, relay, serve_proxy};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Tamper {
@@ -138,25 +138,15 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let mut request = proxy
-        .http
-        .request(
-            method.clone(),
-            format!("{}{path_and_query}", proxy.upstream),
-        )
-        .body(body.clone());
-    for name in ["authorization", "content-type"] {
-        if let Some(value) = headers.get(name) {
-            request = request.header(name, value.as_bytes());
-        }
-    }
-    let response = request.send().await.unwrap();
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-    let bytes = response.bytes().await.unwrap();
+    let (status, bytes) = relay(
+        &proxy.http,
+        &proxy.upstream,
+        method.clone(),
+        &uri,
+        &headers,
+        body.clone(),
+    )
+    .await;
     let path = uri.path().to_owned();
     if !path.ends_with("/entries") {
         return (status, bytes).into_response();

@@ -19,7 +19,7 @@ use backchannel_core::{CaseId, ChannelName, PublicKey};
 
 mod common;
 
-use common::{channel, mediator_and_party, new_client, reopen, serve_proxy};
+use common::{channel, mediator_and_party, new_client, relay, reopen, serve_proxy};
 
 /// What the proxy does to the victim's view of the public record.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,25 +79,15 @@ async fn forward(
         });
         return (StatusCode::OK, serde_json::to_vec(&Posted { seq }).unwrap()).into_response();
     }
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let mut request = proxy
-        .http
-        .request(
-            method.clone(),
-            format!("{}{path_and_query}", proxy.upstream),
-        )
-        .body(body.clone());
-    for name in ["authorization", "content-type"] {
-        if let Some(value) = headers.get(name) {
-            request = request.header(name, value.as_bytes());
-        }
-    }
-    let response = request.send().await.unwrap();
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-    let bytes = response.bytes().await.unwrap();
+    let (status, bytes) = relay(
+        &proxy.http,
+        &proxy.upstream,
+        method.clone(),
+        &uri,
+        &headers,
+        body,
+    )
+    .await;
     let cut = match split {
         Split::Fork { from } | Split::Withhold { from } | Split::LagOnce { from } => Some(from),
         Split::Honest => None,
@@ -130,6 +120,21 @@ async fn forward(
     (status, bytes).into_response()
 }
 
+/// An honest proxy in front of the hub at `upstream`, served on loopback; its URL.
+async fn proxy_to(upstream: &str) -> (Arc<Proxy>, String) {
+    let proxy = Arc::new(Proxy {
+        upstream: upstream.to_owned(),
+        http: reqwest::Client::new(),
+        victim: Mutex::new(None),
+        split: Mutex::new(Split::Honest),
+        fork: Mutex::new(Vec::new()),
+    });
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    (proxy, serve_proxy(app).await)
+}
+
 struct World {
     dir: tempfile::TempDir,
     _hub: backchannel_hub::LocalHub,
@@ -144,17 +149,7 @@ async fn world() -> World {
     let hub = backchannel_hub::spawn_local(&dir.path().join("hub.sqlite"))
         .await
         .unwrap();
-    let proxy = Arc::new(Proxy {
-        upstream: hub.url.clone(),
-        http: reqwest::Client::new(),
-        victim: Mutex::new(None),
-        split: Mutex::new(Split::Honest),
-        fork: Mutex::new(Vec::new()),
-    });
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    let url = serve_proxy(app).await;
+    let (proxy, url) = proxy_to(&hub.url).await;
     let (case, mediator, us, _) = mediator_and_party(dir.path(), &url).await;
     *proxy.victim.lock().unwrap() = Some(us.key());
     World {
@@ -169,7 +164,10 @@ async fn world() -> World {
 
 impl World {
     fn public_len(&self, client: &Client) -> u64 {
-        client.state(self.case).unwrap().channels[&ChannelName::public()].length
+        client
+            .state(self.case)
+            .unwrap()
+            .held(&ChannelName::public())
     }
 
     /// From here on, the United States sees its own public record.
@@ -334,17 +332,7 @@ async fn observed() -> Observed {
     let witness = backchannel_hub::spawn_local(&dir.path().join("witness.sqlite"))
         .await
         .unwrap();
-    let proxy = Arc::new(Proxy {
-        upstream: hub.url.clone(),
-        http: reqwest::Client::new(),
-        victim: Mutex::new(None),
-        split: Mutex::new(Split::Honest),
-        fork: Mutex::new(Vec::new()),
-    });
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    let url = serve_proxy(app).await;
+    let (proxy, url) = proxy_to(&hub.url).await;
     let mut mediator = new_client(dir.path(), "Pakistan");
     let mut uae = new_client(dir.path(), "United Arab Emirates");
     let mut saudi = new_client(dir.path(), "Saudi Arabia");

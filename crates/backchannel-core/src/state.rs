@@ -78,6 +78,21 @@ pub struct CaseState {
     pub witnesses: Vec<Witness>,
 }
 
+/// A head someone else holds, against this participant's copy: the same act where the copy
+/// holds the position (else `equivocation`, naming both); a position it has not reached is
+/// for the caller to compare when it does.
+pub(crate) fn same_as_copy(head: &Head, history: &dyn History) -> Result<(), Rejection> {
+    match history.hash_at(&head.channel, head.index) {
+        Some(ours) if ours != head.hash => Err(Rejection::Equivocation {
+            channel: head.channel.clone(),
+            index: head.index,
+            theirs: head.hash,
+            ours,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A genesis names at most [`MAX_WITNESSES`] witnesses, each once, each at an http(s) URL.
 fn check_witnesses(witnesses: &[Witness]) -> Result<(), Rejection> {
     if witnesses.len() > MAX_WITNESSES {
@@ -257,6 +272,12 @@ impl CaseState {
         self.check_rules(act, history)
     }
 
+    /// How many acts of `channel` this participant has folded (0 for a channel it does not
+    /// hold).
+    pub fn held(&self, channel: &ChannelName) -> u64 {
+        self.channels.get(channel).map_or(0, |c| c.length)
+    }
+
     /// The heads an act posted on `channel` now carries (`Act::seen`): for a discreet act,
     /// the public record's, and those of the other discreet channels whose members include
     /// every member of this one, so that no reader learns of a channel it cannot read. A
@@ -326,16 +347,14 @@ impl CaseState {
                     ));
                 }
             }
-            if let Some(ours) = history.hash_at(channel, act.index)
-                && ours != shared.hash
-            {
-                return Err(Rejection::Equivocation {
+            same_as_copy(
+                &Head {
                     channel: channel.clone(),
                     index: act.index,
-                    theirs: shared.hash,
-                    ours,
-                });
-            }
+                    hash: shared.hash,
+                },
+                history,
+            )?;
             if let Some((first, leads_to)) = state.joined_at
                 && act.index + 1 == first
                 && shared.hash != leads_to
@@ -369,16 +388,7 @@ impl CaseState {
                     "the heads an act saw name other open channels, once each and in order".into(),
                 ));
             }
-            if let Some(ours) = history.hash_at(&head.channel, head.index)
-                && ours != head.hash
-            {
-                return Err(Rejection::Equivocation {
-                    channel: head.channel.clone(),
-                    index: head.index,
-                    theirs: head.hash,
-                    ours,
-                });
-            }
+            same_as_copy(head, history)?;
         }
         Ok(())
     }

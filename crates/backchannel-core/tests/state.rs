@@ -651,3 +651,128 @@ fn a_dispute_climbs_the_ladder_on_the_clock_and_ends_in_a_remedy() {
     w.post_at(MEDIATOR, &public, resolve, t3 + DAY).unwrap();
     assert_eq!(stage_of(&w, t3 + DAY), ["remedied", "resolved"]);
 }
+
+/// The heads an act says it saw are checked before anything else about it: named once each,
+/// in order, of other open channels, none on a public act, and where the reader holds the
+/// position, the very act it holds. Each malformed list is refused and changes nothing.
+#[test]
+fn the_heads_an_act_saw_are_checked() {
+    let mut w = World::seeded();
+    let us = channel("united-states");
+    w.post(MEDIATOR, &ChannelName::public(), text("on the record"))
+        .unwrap();
+    let honest = w
+        .state
+        .next_act(&us, pk(US), 0, text("seen"), &w.ledger)
+        .unwrap();
+    assert_eq!(
+        honest.seen.len(),
+        1,
+        "a discreet act carries the public head"
+    );
+    let head = honest.seen[0].clone();
+    let with = |seen: Vec<backchannel_core::Head>, on: &ChannelName| {
+        let mut act = if on.is_public() {
+            w.state
+                .next_act(on, pk(US), 0, text("seen"), &w.ledger)
+                .unwrap()
+        } else {
+            honest.clone()
+        };
+        act.seen = seen;
+        act.sign(&key(US))
+    };
+    let mut zero = head.clone();
+    zero.index = 0;
+    let mut unknown = head.clone();
+    unknown.channel = channel("nowhere");
+    let mut own = head.clone();
+    own.channel = us.clone();
+    let mut forked = head.clone();
+    forked.hash = Digest32([7; 32]);
+    for (what, act, code) in [
+        (
+            "a public act naming a head",
+            with(vec![head.clone()], &ChannelName::public()),
+            "invalid_act",
+        ),
+        (
+            "a head named twice",
+            with(vec![head.clone(), head.clone()], &us),
+            "invalid_act",
+        ),
+        ("index 0", with(vec![zero], &us), "invalid_act"),
+        (
+            "an unknown channel",
+            with(vec![unknown], &us),
+            "invalid_act",
+        ),
+        ("its own channel", with(vec![own], &us), "invalid_act"),
+        (
+            "another act at a held position",
+            with(vec![forked], &us),
+            "equivocation",
+        ),
+    ] {
+        let before = w.state.clone();
+        let refused = w.state.accept(&act, &w.ledger).expect_err(what);
+        assert_eq!(refused.code(), code, "{what}: {refused}");
+        assert_eq!(w.state, before, "{what}");
+    }
+    let act = honest.sign(&key(US));
+    w.state.accept(&act, &w.ledger).unwrap();
+}
+
+/// A genesis names at most four witnesses, each once, each at an http(s) URL.
+#[test]
+fn a_genesis_names_its_witnesses_within_bounds() {
+    let witness = |n: u8, url: &str| backchannel_core::Witness {
+        url: url.into(),
+        key: pk(n),
+    };
+    let open = |witnesses| {
+        let act = backchannel_core::Act::opening(
+            CaseId([9; 16]),
+            pk(MEDIATOR),
+            0,
+            "Talks",
+            "Pakistan",
+            witnesses,
+        )
+        .sign(&key(MEDIATOR));
+        CaseState::genesis(&act, Some(pk(MEDIATOR)))
+    };
+    let good = open(vec![witness(20, "https://witness.example")]).unwrap();
+    assert_eq!(good.witnesses.len(), 1);
+    for (what, witnesses) in [
+        (
+            "five witnesses",
+            (20..25)
+                .map(|n| witness(n, &format!("https://w{n}.example")))
+                .collect(),
+        ),
+        (
+            "the same key twice",
+            vec![
+                witness(20, "https://a.example"),
+                witness(20, "https://b.example"),
+            ],
+        ),
+        (
+            "the same URL twice",
+            vec![
+                witness(20, "https://a.example"),
+                witness(21, "https://a.example"),
+            ],
+        ),
+        ("no http", vec![witness(20, "ftp://a.example")]),
+        ("a space", vec![witness(20, "https://a .example")]),
+        (
+            "a bidi mark",
+            vec![witness(20, "https://a\u{202e}.example")],
+        ),
+    ] {
+        let refused = open(witnesses).expect_err(what);
+        assert_eq!(refused.code(), "invalid_act", "{what}: {refused}");
+    }
+}

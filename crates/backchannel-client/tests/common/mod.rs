@@ -165,6 +165,31 @@ pub async fn consistent(case: CaseId, clients: Vec<&mut Client>) {
     }
 }
 
+/// What a proxy in front of a real hub does before it lies: sends the request on to the hub
+/// at `upstream` (method, path and query, body, and the headers the hub reads) and returns
+/// the hub's status and body.
+pub async fn relay(
+    http: &reqwest::Client,
+    upstream: &str,
+    method: axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, axum::body::Bytes) {
+    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
+    let mut request = http
+        .request(method, format!("{upstream}{path_and_query}"))
+        .body(body);
+    for name in ["authorization", "content-type"] {
+        if let Some(value) = headers.get(name) {
+            request = request.header(name, value.as_bytes());
+        }
+    }
+    let response = request.send().await.unwrap();
+    let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
+    (status, response.bytes().await.unwrap())
+}
+
 /// Serves `app` (a lying proxy in front of a real hub) on a free loopback port; its URL.
 pub async fn serve_proxy(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

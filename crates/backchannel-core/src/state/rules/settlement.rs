@@ -235,18 +235,8 @@ impl Ctx<'_> {
                     head.index, head.channel
                 )));
             }
-            // Compare what this participant holds; positions it has not reached, or
-            // channels it does not read, are for others to check.
-            if let Some(mine) = self.history.hash_at(&head.channel, head.index)
-                && mine != head.hash
-            {
-                return Err(Rejection::Equivocation {
-                    channel: head.channel.clone(),
-                    index: head.index,
-                    theirs: head.hash,
-                    ours: mine,
-                });
-            }
+            // Positions it has not reached, or channels it does not read, are for others.
+            crate::state::same_as_copy(head, self.history)?;
         }
         Ok(())
     }
