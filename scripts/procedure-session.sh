@@ -207,11 +207,22 @@ as us   implement plan accept "$CASE"
 as iran implement plan accept "$CASE"
 as iran implement report "$CASE" --commitment enrichment_cap --status 3 --note "cascades reconfigured"
 as uae  implement attest "$CASE" --commitment enrichment_cap --status 3 --evidence "inspection report 1"
+# Implementation Day waits for the verifier's attestation of both first steps.
+as saudi --json implement status "$CASE" >"$DIR/one-attestation.json"
 as uae  implement attest "$CASE" --commitment stockpile --status 3 --evidence "shipment verified"
 as us   implement report "$CASE" --commitment sanctions_relief --status 2 --note "first phase lifted"
-# A Gulf capital disputes a regional commitment; the Joint Commission settles it.
+# A Gulf capital disputes a regional commitment. A party cannot move it on before the Joint
+# Commission's fifteen days are over; Pakistan, who convenes the ladder, refers it to the
+# ministers, where the advisory board gives its opinion, and records the settlement.
 as uae  implement dispute open "$CASE" --commitment regional_conduct --complaint "interference in our internal affairs"
-as pakistan implement dispute resolve "$CASE" --dispute 1 --text "assurances exchanged before the Joint Commission"
+as saudi --json implement status "$CASE" >"$DIR/dispute-opened.json"
+if as iran --json implement dispute escalate "$CASE" --dispute 1 2>"$DIR/early-escalation.err"; then
+  echo "a party moved a dispute on before the stage's days were over" >&2; exit 1
+fi
+as pakistan implement dispute escalate "$CASE" --dispute 1
+as saudi implement dispute opinion "$CASE" --dispute 1 --text "both sides should reaffirm the regional commitment in writing"
+as saudi --json implement status "$CASE" >"$DIR/dispute-escalated.json"
+as pakistan implement dispute resolve "$CASE" --dispute 1 --text "assurances exchanged before the ministers"
 # Sanctions relief, due on Implementation Day, moves by ten days with its obligor's consent.
 as us       implement extend "$CASE" --commitment sanctions_relief --days 10
 as pakistan implement extend "$CASE" --commitment sanctions_relief --days 10

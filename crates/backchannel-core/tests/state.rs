@@ -556,20 +556,19 @@ fn a_deadline_moves_only_with_the_consent_the_plan_requires() {
     assert_eq!(extended, 2);
 }
 
+/// Each dispute's stage in the implementation status at `now`.
+fn stage_of(w: &World, now: u64) -> Vec<String> {
+    let i = w.state.procedure.implementation.as_ref().unwrap();
+    let s = backchannel_core::plan::status(&i.plan, &w.state.procedure.implementation_facts(), now);
+    s.disputes.iter().map(|d| d.stage.clone()).collect()
+}
+
 #[test]
 fn a_dispute_climbs_the_ladder_on_the_clock_and_ends_in_a_remedy() {
-    use backchannel_core::plan::{Remedy, status};
+    use backchannel_core::plan::Remedy;
     const DAY: u64 = 86_400_000;
     let mut w = implementing();
     let public = ChannelName::public();
-    let stage_of = |w: &World, now: u64| {
-        let i = w.state.procedure.implementation.as_ref().unwrap();
-        let s = status(&i.plan, &w.state.procedure.implementation_facts(), now);
-        s.disputes
-            .iter()
-            .map(|d| d.stage.clone())
-            .collect::<Vec<_>>()
-    };
     let refused = |w: &mut World, author: u8, body: ActBody, at: u64, code: &str| {
         let before = w.state.clone();
         let err = w.post_at(author, &public, body, at).unwrap_err();
@@ -650,6 +649,52 @@ fn a_dispute_climbs_the_ladder_on_the_clock_and_ends_in_a_remedy() {
     refused(&mut w, US, resolve.clone(), t3 + DAY, "mediator_only");
     w.post_at(MEDIATOR, &public, resolve, t3 + DAY).unwrap();
     assert_eq!(stage_of(&w, t3 + DAY), ["remedied", "resolved"]);
+}
+
+/// The mediator, who convenes the ladder's bodies, may refer a dispute to the next stage before
+/// its days are over (the Joint Commission finds it cannot settle it); a party may not, and
+/// nobody takes a dispute past the last stage early, since that opens the remedies.
+#[test]
+fn the_mediator_refers_a_dispute_on_early_but_never_past_the_last_stage() {
+    const DAY: u64 = 86_400_000;
+    let mut w = implementing();
+    let public = ChannelName::public();
+    let t0 = 1_000;
+    w.post_at(
+        UAE,
+        &public,
+        ActBody::DisputeOpened {
+            commitments: vec!["regional_conduct".into()],
+            complaint: "interference in our affairs".into(),
+        },
+        t0,
+    )
+    .unwrap();
+    let escalate = ActBody::DisputeEscalated { dispute: 1 };
+    for (author, at) in [(US, t0 + DAY), (UAE, t0 + DAY)] {
+        let before = w.state.clone();
+        let err = w
+            .post_at(author, &public, escalate.clone(), at)
+            .unwrap_err();
+        assert_eq!(err.code(), "stage_not_over", "{err}");
+        assert_eq!(w.state, before);
+    }
+    w.post_at(MEDIATOR, &public, escalate.clone(), t0 + DAY)
+        .unwrap();
+    assert_eq!(stage_of(&w, t0 + DAY), ["ministers"]);
+    w.post_at(MEDIATOR, &public, escalate.clone(), t0 + 2 * DAY)
+        .unwrap();
+    assert_eq!(stage_of(&w, t0 + 2 * DAY), ["final"]);
+    // The final stage runs its five days whoever asks.
+    let before = w.state.clone();
+    let err = w
+        .post_at(MEDIATOR, &public, escalate.clone(), t0 + 7 * DAY - 1)
+        .unwrap_err();
+    assert_eq!(err.code(), "stage_not_over", "{err}");
+    assert_eq!(w.state, before);
+    w.post_at(MEDIATOR, &public, escalate, t0 + 7 * DAY)
+        .unwrap();
+    assert_eq!(stage_of(&w, t0 + 7 * DAY), ["exhausted"]);
 }
 
 /// The heads an act says it saw are checked before anything else about it: named once each,

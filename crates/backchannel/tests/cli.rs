@@ -369,9 +369,48 @@ fn the_demo_tells_the_story_and_leaves_no_plaintext_at_the_hub() {
         "who could read what",
         "cannot read: united-states (hub: not_member)",
         "0 found",
+        "Implementation Day is reached by that attestation",
+        "refused: stage_not_over",
+        "Pakistan refers it to the ministers (stage: ministers)",
+        "Score: ",
     ] {
         assert!(story.contains(needle), "missing {needle:?} in:\n{story}");
     }
+
+    // The kept inspector's home answers `implement status` from its own copy, the hub gone.
+    let inspector = keep.join("homes/iaea");
+    let demo = |args: &[&str]| {
+        let out = bin()
+            .env("BACKCHANNEL_PASSPHRASE", "backchannel-demo")
+            .arg("--home")
+            .arg(&inspector)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let cases = demo(&["--json", "--offline", "case", "list"]);
+    let case = cases[0]["case"].as_str().unwrap().to_owned();
+    let status = demo(&["--json", "--offline", "implement", "status", &case]);
+    let reached = |id: &str| {
+        status["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == id && m["reached"] == true)
+    };
+    assert!(reached("implementation"), "{status}");
+    assert!(!reached("adoption"), "{status}");
+    assert_eq!(status["disputes"][0]["stage"], "resolved", "{status}");
+    assert_eq!(
+        status["disputes"][0]["opinions"].as_array().map(Vec::len),
+        Some(1)
+    );
 
     let texts = all_texts(&keep.join("homes"));
     assert!(texts.len() >= 7, "{texts:?}");

@@ -73,6 +73,17 @@ fn the_scripted_session_runs_the_whole_story() {
             .unwrap()
             .clone()
     };
+    let one = read_json(&session.join("one-attestation.json"));
+    let implementation_day = one["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "implementation")
+        .unwrap();
+    assert_eq!(
+        implementation_day["reached"], false,
+        "not before both are attested: {one}"
+    );
     assert_eq!(milestone("implementation")["reached"], true, "{status}");
     assert!(
         milestone("implementation")["reached_at_ms"]
@@ -102,6 +113,28 @@ fn the_scripted_session_runs_the_whole_story() {
     assert_eq!(commitment("sanctions_relief")["overdue"], false);
     let score = status["score"].as_f64().unwrap();
     assert!((score - 8.0 / 15.0).abs() < 1e-9, "{score}");
+    // The dispute, stage by stage: opened at the Joint Commission, a party's early escalation
+    // refused, referred on by the mediator to the ministers with an opinion, then resolved.
+    let opened = read_json(&session.join("dispute-opened.json"));
+    assert_eq!(
+        opened["disputes"][0]["stage"], "joint_commission",
+        "{opened}"
+    );
+    assert!(opened["disputes"][0]["time_left_ms"].as_u64().unwrap() > 14 * 86_400_000);
+    let early = std::fs::read_to_string(session.join("early-escalation.err")).unwrap();
+    assert!(early.contains("stage_not_over"), "{early}");
+    let escalated = read_json(&session.join("dispute-escalated.json"));
+    assert_eq!(
+        escalated["disputes"][0]["stage"], "ministers",
+        "{escalated}"
+    );
+    assert_eq!(
+        escalated["disputes"][0]["opinions"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{escalated}"
+    );
     assert_eq!(status["disputes"][0]["id"], 1, "{status}");
     assert_eq!(status["disputes"][0]["stage"], "resolved", "{status}");
     assert_eq!(

@@ -79,7 +79,8 @@ impl Client {
         self.act_once(case, body).await
     }
 
-    /// Moves a dispute to the ladder's next stage, once the current one's days are over.
+    /// Moves a dispute to the ladder's next stage, once the current one's days are over; the
+    /// mediator may refer it on earlier, but never past the last stage.
     pub async fn escalate_dispute(
         &mut self,
         case: CaseId,

@@ -326,7 +326,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     join_late(&mut cast, case, &homes, &n).await?;
 
     procedure::run(&mut cast, case, &n).await?;
-    implementation::run(&mut cast, case, &n).await?;
+    implementation::run(&mut cast, case, &homes, &n).await?;
 
     n.say("");
     n.say(

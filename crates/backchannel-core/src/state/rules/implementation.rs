@@ -180,7 +180,11 @@ impl Ctx<'_> {
         let ends = ladder
             .stage_ends_ms(dispute.stage, dispute.stage_since_ms)
             .unwrap_or(u64::MAX);
-        if self.act.at_ms < ends {
+        // The mediator convenes the ladder's bodies: it may refer a dispute on before the
+        // stage's days are over, but never past the last stage, which opens the remedies.
+        let referred =
+            self.act.author == self.state.mediator && dispute.stage + 1 < ladder.stages.len();
+        if self.act.at_ms < ends && !referred {
             let stage = ladder
                 .stages
                 .get(dispute.stage)
