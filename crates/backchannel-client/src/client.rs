@@ -330,18 +330,7 @@ impl Client {
         outbox: Vec<(CaseId, ChannelName, Option<Vec<u8>>)>,
         durable: bool,
     ) -> Result<(), ClientError> {
-        let now: BTreeMap<Vec<u8>, Vec<u8>> = self.provider.snapshot().into_iter().collect();
-        let mut mls: Vec<(Vec<u8>, Option<Vec<u8>>)> = now
-            .iter()
-            .filter(|(k, v)| self.mls_committed.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), Some(v.clone())))
-            .collect();
-        mls.extend(
-            self.mls_committed
-                .keys()
-                .filter(|k| !now.contains_key(*k))
-                .map(|k| (k.clone(), None)),
-        );
+        let mls = self.provider.changes_since(&self.mls_committed);
         let mut batch = Batch {
             mls,
             acts,
@@ -356,7 +345,12 @@ impl Client {
         }
         match self.store.commit(&batch, durable) {
             Ok(()) => {
-                self.mls_committed = now;
+                for (key, value) in batch.mls {
+                    match value {
+                        Some(value) => self.mls_committed.insert(key, value),
+                        None => self.mls_committed.remove(&key),
+                    };
+                }
                 Ok(())
             }
             Err(e) => {

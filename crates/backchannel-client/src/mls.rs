@@ -6,7 +6,7 @@
 //! key, and its MLS signature key is that same key: a leaf is accepted only when the two
 //! agree, so an MLS sender is always a participant the case log knows.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use ed25519_dalek::Signer as _;
@@ -54,15 +54,31 @@ impl OpenMlsProvider for Provider {
 }
 
 impl Provider {
-    /// The storage's contents, for sealing into the client state.
-    pub fn snapshot(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// What the storage holds that differs from `committed` (the state last written to the
+    /// store): each changed or new entry with its value, each removed one with none. Only
+    /// the changes are copied, so a write costs what the operation changed, not the size of
+    /// every group this participant is in.
+    pub fn changes_since(
+        &self,
+        committed: &BTreeMap<Vec<u8>, Vec<u8>>,
+    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let values = match self.storage.values.read() {
             Ok(values) => values,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let mut pairs: Vec<_> = values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        pairs.sort();
-        pairs
+        let mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = values
+            .iter()
+            .filter(|(k, v)| committed.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        changes.extend(
+            committed
+                .keys()
+                .filter(|k| !values.contains_key(*k))
+                .map(|k| (k.clone(), None)),
+        );
+        changes.sort();
+        changes
     }
 
     /// Puts the storage back to a snapshot: an entry that fails verification leaves no

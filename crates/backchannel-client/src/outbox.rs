@@ -1,6 +1,7 @@
 //! Writing to the hub, through the outbox. Before an entry leaves the machine it is written,
 //! with the state that produced it (the MLS ratchet it advanced, a pending commit), to the
-//! outbox slot of its channel, synced to disk. Then:
+//! outbox slot of its channel; the slot is synced to disk while the request is in flight, and
+//! the answer is acted on only once it is. Then:
 //!
 //! - the hub accepts it: the act is folded, a commit merged, the slot cleared, in one step;
 //! - the hub refuses it (its answer is a refusal): the slot is cleared, a commit dropped;
@@ -154,14 +155,27 @@ impl Client {
         let outgoing = Outgoing { entry, act };
         let bytes =
             serde_json::to_vec(&outgoing).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        // The slot reaches the operating system before the entry leaves, so a killed process
+        // finds it; it reaches the disk while the request is in flight, and the post is
+        // completed only once both are done.
         self.persist(
             Some(case),
             vec![],
             vec![(case, channel.clone(), Some(bytes))],
-            true,
+            false,
         )?;
         self.fault("post:outbox-written")?;
-        match hub.post_entry(case, channel, &outgoing.entry).await {
+        let synced = tokio::task::spawn_blocking(self.store.log_syncer());
+        let answer = hub.post_entry(case, channel, &outgoing.entry).await;
+        synced
+            .await
+            .map_err(std::io::Error::other)
+            .flatten()
+            .map_err(|e| ClientError::Home {
+                path: self.vault.dir().display().to_string(),
+                why: format!("its store cannot be synced to disk: {e}"),
+            })?;
+        match answer {
             Ok(seq) => {
                 self.fault("post:accepted")?;
                 self.complete_outgoing(case, channel, seq, outgoing)
@@ -214,20 +228,38 @@ impl Client {
         channel: &ChannelName,
         body: ActBody,
     ) -> Result<LogLine, ClientError> {
+        self.post_checked(case, channel, body, None).await
+    }
+
+    /// [`Client::post`], given the act `check_next` made of `body` if the caller has one.
+    async fn post_checked(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        body: ActBody,
+        checked: Option<backchannel_core::Act>,
+    ) -> Result<LogLine, ClientError> {
         // Refuse what the rules refuse before touching the hub; say so when a colleague
         // already did it for the party.
-        if let Err(refused) = self.check_next(case, channel, &body) {
-            return Err(self.already_done(case, &body).unwrap_or(refused));
-        }
+        let mut checked = match checked {
+            Some(act) => act,
+            None => match self.check_next(case, channel, &body) {
+                Ok(act) => act,
+                Err(refused) => return Err(self.already_done(case, &body).unwrap_or(refused)),
+            },
+        };
         let mut must_read = self.outgoing(case, channel)?.is_some();
+        let mut current = !must_read;
         for _ in 0..POST_ATTEMPTS {
             if must_read && !self.settle_channel(case, channel).await? {
                 continue;
             }
             let after = self.cursor(case, channel)?;
-            let verified = self
-                .check_next(case, channel, &body)?
-                .sign(&self.vault.identity.key);
+            // The act checked above holds while nothing has been read since.
+            if !std::mem::take(&mut current) {
+                checked = self.check_next(case, channel, &body)?;
+            }
+            let verified = checked.sign(&self.vault.identity.key);
             let sealed = if channel.is_public() {
                 vault::seal_with(
                     &self.local(case)?.case_key,
@@ -282,12 +314,15 @@ impl Client {
         let body = ActBody::Message {
             text: text.to_owned(),
         };
-        let ready = self.local(case)?.cursors.contains_key(channel)
-            && self.check_next(case, channel, &body).is_ok();
-        if !ready {
+        let checked = if self.local(case)?.cursors.contains_key(channel) {
+            self.check_next(case, channel, &body).ok()
+        } else {
+            None
+        };
+        if checked.is_none() {
             self.sync(case).await?;
         }
-        self.post(case, channel, body).await
+        self.post_checked(case, channel, body, checked).await
     }
 
     /// Posts a commit on an MLS channel through the outbox; it takes effect here only once

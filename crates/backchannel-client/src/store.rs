@@ -148,8 +148,13 @@ impl Store {
         let path = dir.join(STORE_FILE);
         vault::create_private_file(&path).map_err(|e| sql_error(&path, e))?;
         let conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
+        // A checkpoint copies the log into the database and syncs both, on the committing
+        // thread: every 8,192 pages (32 MiB) rather than SQLite's 1,000, since each send
+        // rewrites the same few pages (its case's record, its group's ratchet) and a later
+        // checkpoint copies each of them once.
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;
+             PRAGMA wal_autocheckpoint=8192;",
         )
         .map_err(|e| sql_error(&path, e))?;
         conn.execute_batch(SCHEMA)
@@ -176,6 +181,14 @@ impl Store {
                 });
             }
         }
+        // The write-ahead log exists from the first read; its name is made durable here, so
+        // that syncing the log alone (`Store::log_syncer`) makes a commit durable.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| ClientError::Home {
+                path: dir.display().to_string(),
+                why: format!("its folder cannot be synced: {e}"),
+            })?;
         Ok(Self {
             conn,
             seal_key: mac(storage_key, b"backchannel/home/seal"),
@@ -473,6 +486,21 @@ impl Store {
             );
         }
         Ok(channels)
+    }
+
+    /// What syncs to disk everything committed so far, to run on another thread: an fsync of
+    /// the write-ahead log, which holds every commit not yet checkpointed (a checkpoint syncs
+    /// the log before it copies it). A commit made with `durable: false` reaches the operating
+    /// system at once, so it survives a killed process; this makes it survive a power loss.
+    pub fn log_syncer(&self) -> impl FnOnce() -> std::io::Result<()> + Send + 'static {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(PathBuf::from(wal))?
+                .sync_data()
+        }
     }
 
     /// Writes a batch in one transaction; `durable` syncs it to disk before returning.

@@ -246,14 +246,22 @@ async fn post_entry(
     JsonBody(request): JsonBody<PostEntry>,
 ) -> ApiResult<(StatusCode, Json<Posted>)> {
     let now_ms = state.now_ms();
+    // The kind of a channel never changes, so checking the entry's framing outside the write
+    // transaction is safe.
+    let kind = state.channel_kind(case, &channel, caller).await?;
+    let entry = match check::entry(&case, &channel, kind, request) {
+        Ok(entry) => entry,
+        Err(e) => {
+            // One removed since its kind was remembered hears that first, as it would have.
+            state.forget_kind(case, &channel, caller);
+            state.channel_kind(case, &channel, caller).await?;
+            return Err(e);
+        }
+    };
     let accepted = {
         let channel = channel.clone();
         state
             .db(move |store| {
-                // The kind of a channel never changes, so checking the entry's framing
-                // outside the write transaction is safe.
-                let kind = store.channel_kind(&case, &channel, &caller)?;
-                let entry = check::entry(&case, &channel, kind, request)?;
                 let after = entry.after;
                 match store.post_entry(&case, &channel, &caller, entry, now_ms) {
                     // Hand the sender what it missed, so that it can post again at once.

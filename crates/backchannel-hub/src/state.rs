@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use backchannel_core::api::Notice;
-use backchannel_core::{CaseId, PublicKey};
+use backchannel_core::api::{ChannelKind, Notice};
+use backchannel_core::{CaseId, ChannelName, PublicKey};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
@@ -23,6 +23,11 @@ pub const MAX_STREAMS_PER_KEY: usize = 8;
 pub const MAX_REQUESTS: usize = 4096;
 /// How many notices a slow stream may fall behind before it is closed.
 const NOTICE_BUFFER: usize = 1024;
+/// How many (case, channel, member) kinds the hub remembers before it starts afresh.
+const MAX_KINDS: usize = 65_536;
+
+/// The kind of a channel, as found for one of its members.
+type KindKey = (CaseId, ChannelName, PublicKey);
 
 /// A notice as published inside the hub: with its case and the channel's members after the
 /// entry, so that streams can filter without asking the store.
@@ -51,6 +56,8 @@ pub struct AppState {
     body_timeout: Duration,
     /// The key the hub co-signs with as a witness, once loaded from the store.
     witness: Arc<OnceLock<WitnessSigner>>,
+    /// Channel kinds already looked up for a member; a channel's kind never changes.
+    kinds: Arc<Mutex<HashMap<KindKey, ChannelKind>>>,
 }
 
 /// A stream's place among the open ones: given back when dropped.
@@ -88,6 +95,7 @@ impl AppState {
             requests: Arc::new(Semaphore::new(MAX_REQUESTS)),
             body_timeout: BODY_TIMEOUT,
             witness: Arc::default(),
+            kinds: Arc::default(),
         }
     }
 
@@ -177,6 +185,47 @@ impl AppState {
         tokio::task::spawn_blocking(move || operation(store.as_ref()))
             .await
             .map_err(ApiError::internal)?
+    }
+
+    /// The kind of `channel`, once `caller` is found a member of it: read from the store the
+    /// first time, remembered after (a channel's kind never changes), so that a post checks
+    /// its entry's framing without a read of its own. Membership itself is checked again by
+    /// every post, in its write.
+    pub async fn channel_kind(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+        caller: PublicKey,
+    ) -> Result<ChannelKind, ApiError> {
+        let key = (case, channel.clone(), caller);
+        let known = self
+            .kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied();
+        if let Some(kind) = known {
+            return Ok(kind);
+        }
+        let kind = {
+            let channel = channel.clone();
+            self.db(move |store| store.channel_kind(&case, &channel, &caller))
+                .await?
+        };
+        let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+        if kinds.len() >= MAX_KINDS {
+            kinds.clear();
+        }
+        kinds.insert(key, kind);
+        Ok(kind)
+    }
+
+    /// Forgets what [`AppState::channel_kind`] remembered for `caller`.
+    pub fn forget_kind(&self, case: CaseId, channel: &ChannelName, caller: PublicKey) {
+        self.kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(case, channel.clone(), caller));
     }
 
     /// Announces an accepted entry to the open streams.
