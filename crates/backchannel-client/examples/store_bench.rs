@@ -20,7 +20,7 @@
 //! ```
 //!
 //! Sizes default to 100 1000 10000 100000 acts. Environment: `STORE_BENCH_RUNS` (CLI runs per
-//! command, default 7), `STORE_BENCH_POSTS` (sends timed for the post rate, default 3000,
+//! command, default 7), `STORE_BENCH_POSTS` (sends timed for the post rate, default 800,
 //! enough to take in the store's periodic checkpoints), `STORE_BENCH_BIN` (the CLI binary;
 //! default `target/release/backchannel` of this workspace, or of `CARGO_TARGET_DIR`).
 #![allow(clippy::unwrap_used)]
@@ -200,7 +200,7 @@ async fn main() {
     }
     sizes.sort_unstable();
     let runs = env_usize("STORE_BENCH_RUNS", 7);
-    let posts = env_usize("STORE_BENCH_POSTS", 3000);
+    let posts = env_usize("STORE_BENCH_POSTS", 800);
     let bin = cli_binary();
     let with_cli = bin.exists();
     if !with_cli {

@@ -13,6 +13,11 @@ pub enum ClientError {
     WrongPassphrase(String),
     #[error("the home folder {path} is unusable: {why}")]
     Home { path: String, why: String },
+    #[error(
+        "the home {0} is in use by another backchannel process (a running `backchannel ui`, or a \
+         command not yet finished): stop it, or do this in the UI"
+    )]
+    HomeBusy(String),
     #[error("this participant has no case {0}")]
     UnknownCase(String),
     #[error("the invite code is malformed: {0}")]
@@ -72,6 +77,7 @@ impl ClientError {
             ClientError::IdentityExists(_) => "identity_exists".into(),
             ClientError::WrongPassphrase(_) => "wrong_passphrase".into(),
             ClientError::Home { .. } => "home_unusable".into(),
+            ClientError::HomeBusy(_) => "home_busy".into(),
             ClientError::UnknownCase(_) => "unknown_case".into(),
             ClientError::BadInvite(_) => "bad_invite".into(),
             ClientError::Hub { code, .. } => code.clone(),

@@ -29,6 +29,8 @@ use crate::error::ClientError;
 const IDENTITY_FILE: &str = "identity.json";
 const LEGACY_STATE_FILE: &str = "state.sealed";
 const LOCK_FILE: &str = "lock";
+/// How long opening a home waits for another process to let go of it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 const IDENTITY_FORMAT: &str = "backchannel-identity/1";
 const LEGACY_STATE_AAD: &[u8] = b"backchannel/state/v1";
 const KEY_AAD: &[u8] = b"backchannel/identity-key/v1";
@@ -180,8 +182,20 @@ fn lock(dir: &Path) -> Result<File, ClientError> {
         .mode(0o600)
         .open(dir.join(LOCK_FILE))
         .map_err(|e| home_error(dir, e))?;
-    file.lock().map_err(|e| home_error(dir, e))?;
-    Ok(file)
+    // Another process's command is over in a moment; a running UI holds the home for good.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ClientError::HomeBusy(dir.display().to_string()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(home_error(dir, e)),
+        }
+    }
 }
 
 /// Creates `path` empty, readable by its owner only, unless it exists.

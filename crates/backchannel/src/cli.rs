@@ -139,6 +139,16 @@ pub enum Command {
     /// What is waiting for you, in every case (or one): what you are expected to do next,
     /// and by when where the charter or the plan says.
     Inbox { case: Option<String> },
+    /// Serve this participant's desk in a browser, on loopback only: unlocks the home once,
+    /// keeps every case up to date over the hub's push stream, prints a one-time link.
+    Ui {
+        /// Loopback address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Do not open a browser; only print the link.
+        #[arg(long)]
+        no_open: bool,
+    },
     /// Run the seed scenario end to end on an embedded hub, with no set-up.
     Demo {
         /// Keep the hub database and every participant's home in DIR.
@@ -432,6 +442,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Inbox { case } => {
             let mut client = open(args.home, offline)?;
             inbox(&mut client, json, case).await
+        }
+        Command::Ui { listen, no_open } => {
+            let client = open(args.home, offline)?;
+            crate::ui::run(client, listen, !no_open, json).await
         }
         Command::Demo { keep } => crate::demo::run(keep, json).await,
     }

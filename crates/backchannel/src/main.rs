@@ -7,6 +7,7 @@ mod formula_cmd;
 mod output;
 mod procedure_cmd;
 mod session;
+mod ui;
 
 use std::process::ExitCode;
 

@@ -35,6 +35,21 @@ pub fn already_done(json: bool, error: &anyhow::Error) -> bool {
     true
 }
 
+/// A refusal by the command line itself, with its stable code.
+#[derive(Debug)]
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 pub fn describe(error: &anyhow::Error) -> (String, String) {
     let code = error
         .chain()
@@ -45,6 +60,8 @@ pub fn describe(error: &anyhow::Error) -> (String, String) {
                 Some(e.code().to_owned())
             } else if let Some(e) = cause.downcast_ref::<backchannel_core::record::RecordError>() {
                 Some(e.code().to_owned())
+            } else if let Some(e) = cause.downcast_ref::<Refused>() {
+                Some(e.code.to_owned())
             } else {
                 cause
                     .downcast_ref::<backchannel_formula::LoadError>()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{bin, identities, new_case, ok_json, run, seat_parties, start_hub, texts};
+use common::{bin, ok_json, run, start_hub, texts};
 
 #[test]
 fn five_participants_on_one_machine() {
@@ -250,19 +250,12 @@ fn bad_arguments_are_refused_without_a_panic() {
 #[test]
 fn refusals_read_as_one_sentence_with_a_stable_code() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = start_hub(dir.path());
-    let (mediator, us, iran) = (
-        dir.path().join("pakistan"),
-        dir.path().join("us"),
-        dir.path().join("iran"),
-    );
-    identities(&[
-        (&mediator, "Pakistan"),
-        (&us, "United States"),
-        (&iran, "Iran"),
-    ]);
-    let case = new_case(&mediator, &hub.url, "T");
-    seat_parties(&mediator, &case, &[(&us, "United States"), (&iran, "Iran")]);
+    let common::ThreeParty {
+        hub: _hub,
+        us,
+        case,
+        ..
+    } = common::three_party_case(dir.path(), "T");
     // A channel one cannot read: who sits in it, as the public record says; it is marked.
     let shown = ok_json(&us, &["case", "show", &case]);
     let iran_channel = shown["channels"]

@@ -42,7 +42,7 @@ fn commands(doc: &str) -> Vec<(Vec<String>, Vec<String>)> {
 }
 
 /// The binary's top-level commands: a quoted word outside them is not a command line.
-const KNOWN: [&str; 28] = [
+const KNOWN: [&str; 29] = [
     "hub",
     "id",
     "case",
@@ -70,6 +70,7 @@ const KNOWN: [&str; 28] = [
     "export",
     "verify",
     "demo",
+    "ui",
     "help",
 ];
 

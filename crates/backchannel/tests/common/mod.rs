@@ -120,3 +120,31 @@ pub fn seat_parties(mediator: &Path, case: &str, delegates: &[(&Path, &str)]) {
     }
     ok_json(mediator, &["sync", case]);
 }
+
+/// A hub, and a case on it convened by Pakistan with the United States and Iran seated.
+pub struct ThreeParty {
+    pub hub: Hub,
+    pub mediator: std::path::PathBuf,
+    pub us: std::path::PathBuf,
+    pub iran: std::path::PathBuf,
+    pub case: String,
+}
+
+pub fn three_party_case(dir: &Path, title: &str) -> ThreeParty {
+    let hub = start_hub(dir);
+    let (mediator, us, iran) = (dir.join("pakistan"), dir.join("us"), dir.join("iran"));
+    identities(&[
+        (&mediator, "Pakistan"),
+        (&us, "United States"),
+        (&iran, "Iran"),
+    ]);
+    let case = new_case(&mediator, &hub.url, title);
+    seat_parties(&mediator, &case, &[(&us, "United States"), (&iran, "Iran")]);
+    ThreeParty {
+        hub,
+        mediator,
+        us,
+        iran,
+        case,
+    }
+}

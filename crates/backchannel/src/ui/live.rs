@@ -1,0 +1,77 @@
+//! Keeping every case up to date while the UI runs, and telling the open pages.
+//!
+//! Each case is followed over the hub's push stream: every notice is a sync, and a sync that
+//! verified new acts is announced to the pages over server-sent events (`/events`, event
+//! `update`, the case's id as data). A stream that cannot be opened or breaks is tried again
+//! after a pause; meanwhile the pages show the local copy and say how old it is.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use backchannel_core::CaseId;
+use futures_util::{Stream, StreamExt as _};
+
+use super::Ui;
+
+/// How long a broken stream waits before it is opened again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Follows every case of the home.
+pub(super) async fn start(ui: &Ui) {
+    let cases = ui.client.lock().await.cases();
+    for case in cases {
+        tokio::spawn(follow(ui.clone(), case));
+    }
+}
+
+async fn follow(ui: Ui, case: CaseId) {
+    loop {
+        let hub = ui.client.lock().await.hub_client(case);
+        let Ok(hub) = hub else { return };
+        let stream = hub.stream(case).await;
+        sync(&ui, case).await;
+        if let Ok(mut stream) = stream {
+            while let Some(Ok(frame)) = stream.next().await {
+                if frame.is_text() {
+                    sync(&ui, case).await;
+                }
+            }
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Syncs one case; announces it when acts arrived.
+pub(super) async fn sync(ui: &Ui, case: CaseId) {
+    let report = ui.client.lock().await.sync(case).await;
+    match report {
+        Ok(report) if !report.new.is_empty() => {
+            // No page open is not an error.
+            let _ = ui.updates.send(case.to_hex());
+        }
+        Ok(_) => {}
+        Err(e) => tracing::info!(%case, "sync: {e}"),
+    }
+}
+
+/// `GET /events`: a server-sent event `update` for each case that gained acts.
+pub(super) async fn events(
+    State(ui): State<Ui>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let updates = ui.updates.subscribe();
+    let stream = futures_util::stream::unfold(updates, |mut updates| async move {
+        loop {
+            match updates.recv().await {
+                Ok(case) => {
+                    return Some((Ok(Event::default().event("update").data(case)), updates));
+                }
+                // A page that fell behind reloads on the next one.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,116 @@
+//! `backchannel ui`: the participant's desk in a browser, served by the participant's own
+//! process on loopback, so that keys, positions and plaintext never leave this machine except
+//! as the page the participant asked for.
+//!
+//! The home is unlocked once; each case is kept up to date over the hub's push stream
+//! (`live.rs`) and every open page hears of new acts over server-sent events. Who may use the
+//! pages, and from where, is decided in one place (`guard.rs`): a one-time token exchanged for
+//! a session cookie, the `Host` and `Origin` of every request, a CSRF token on every form, and
+//! a strict Content-Security-Policy. The pages themselves are `pages.rs`, rendered on the
+//! server; the only script is `assets/ui.js`, served by this process.
+
+mod guard;
+mod live;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::{get, post};
+use backchannel_client::Client;
+use tokio::sync::{Mutex, broadcast};
+
+use crate::output::Refused;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct Ui {
+    client: Arc<Mutex<Client>>,
+    guard: Arc<guard::Secrets>,
+    /// A case id (hex) each time its copy gained acts, for the pages' live updates.
+    updates: broadcast::Sender<String>,
+}
+
+/// Serves the UI until the process is stopped.
+pub async fn run(
+    client: Client,
+    listen: SocketAddr,
+    open_browser: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    if !listen.ip().is_loopback() {
+        return Err(Refused {
+            code: "not_loopback",
+            message: format!(
+                "the UI serves this participant's keys and plaintext: it listens on a loopback \
+                 address only, not {listen}"
+            ),
+        }
+        .into());
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr().context("the UI's address")?;
+    let secrets = Arc::new(guard::Secrets::new(addr));
+    let url = format!("http://{addr}/login?token={}", secrets.token());
+    let (updates, _) = broadcast::channel(256);
+    let ui = Ui {
+        client: Arc::new(Mutex::new(client)),
+        guard: secrets,
+        updates,
+    };
+    live::start(&ui).await;
+    if json {
+        // One line, as the process goes on running.
+        println!("{}", serde_json::json!({ "url": url }));
+    } else {
+        println!("backchannel UI for this home: {url}");
+        println!("(the link works once; keep this process running while you use it)");
+    }
+    if open_browser {
+        open_in_browser(&url);
+    }
+    axum::serve(listener, router(ui))
+        .await
+        .context("serving the UI")
+}
+
+fn router(ui: Ui) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/case/{case}", get(pages::case))
+        .route("/case/{case}/channel/{channel}", get(pages::channel))
+        .route("/case/{case}/channel/{channel}/send", post(pages::send))
+        .route("/events", get(live::events))
+        .route("/assets/ui.css", get(guard::stylesheet))
+        .route("/assets/ui.js", get(guard::script))
+        .route("/login", get(guard::login))
+        .layer(axum::middleware::from_fn_with_state(
+            ui.clone(),
+            guard::check,
+        ))
+        .with_state(ui)
+}
+
+/// Opens `url` in the desktop's browser, if there is one; a failure is only a note.
+fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("note: no browser opened ({opener}: {e}); open the link above");
+    }
+}

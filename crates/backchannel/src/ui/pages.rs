@@ -1,0 +1,306 @@
+//! The pages, rendered on the server from this participant's verified copy: what is waiting
+//! across cases, a case (its phase, its participants with their fingerprints, its channels),
+//! and a channel with its composer. A page never syncs; the case is kept up to date in the
+//! background (`live.rs`), and each page says how fresh its copy is.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Redirect, Response};
+use backchannel_client::{Client, ClientError, LogLine};
+use backchannel_core::{CaseId, ChannelName, Phase};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use super::Ui;
+use super::guard::Refusal;
+use crate::output;
+
+/// How many acts a channel's page shows, newest last.
+const PAGE_ACTS: u64 = 200;
+
+type Page = Result<Markup, Refusal>;
+
+fn layout(ui: &Ui, title: &str, live_case: Option<CaseId>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — backchannel" }
+                link rel="stylesheet" href="/assets/ui.css";
+                script src="/assets/ui.js" defer {}
+            }
+            body data-csrf=(ui.guard.csrf()) {
+                header { a.brand href="/" { "backchannel" } }
+                main data-live-case=[live_case.map(|c| c.to_hex())] { (body) }
+            }
+        }
+    }
+}
+
+fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
+    Refusal {
+        status,
+        code: code.to_owned(),
+        sentence: sentence.to_owned(),
+    }
+}
+
+fn failed(e: ClientError) -> Refusal {
+    let code = e.code();
+    let status = match code.as_str() {
+        "unknown_case" | "unknown_channel" => StatusCode::NOT_FOUND,
+        "not_channel_member" => StatusCode::FORBIDDEN,
+        "hub_unreachable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    refusal(status, &code, &e.to_string())
+}
+
+fn case_id(text: &str) -> Result<CaseId, Refusal> {
+    CaseId::parse(text).ok_or_else(|| {
+        refusal(
+            StatusCode::NOT_FOUND,
+            "unknown_case",
+            "no case has that id in this home",
+        )
+    })
+}
+
+fn channel_name(text: &str) -> Result<ChannelName, Refusal> {
+    ChannelName::parse(text).ok_or_else(|| {
+        refusal(
+            StatusCode::NOT_FOUND,
+            "unknown_channel",
+            "that is not a channel name",
+        )
+    })
+}
+
+fn freshness(client: &Client, case: CaseId) -> Markup {
+    let synced = client.synced_ms(case).ok().flatten();
+    html! {
+        p.freshness {
+            @match synced {
+                Some(ms) => { "Your verified copy, synced " time { (output::utc(ms)) } "." }
+                None => { "Your verified copy, not yet synced in full with the hub." }
+            }
+        }
+    }
+}
+
+fn phase_ladder(phase: Phase, implementing: bool) -> Markup {
+    let steps = [
+        ("proximity", phase == Phase::Proximity),
+        ("direct", phase == Phase::Direct),
+        ("public", phase == Phase::Public && !implementing),
+        ("implementation", implementing),
+    ];
+    html! {
+        ol.phases {
+            @for (name, current) in steps {
+                li class=[current.then_some("current")] { (name) }
+            }
+        }
+    }
+}
+
+fn tasks(client: &Client, case: CaseId) -> Markup {
+    let waiting = client
+        .state(case)
+        .map(|state| {
+            backchannel_core::inbox::waiting(
+                state,
+                &client.key(),
+                backchannel_client::hub::now_ms(),
+            )
+        })
+        .unwrap_or_default();
+    html! {
+        @if waiting.is_empty() {
+            p.quiet { "Nothing is waiting for you here." }
+        } @else {
+            ul.tasks {
+                @for task in &waiting {
+                    li data-task=(task.what) {
+                        (task.says)
+                        @if let Some(due) = &task.due { " " span.due { "due " (due) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /`: what is waiting, in every case, and the cases.
+pub(super) async fn home(State(ui): State<Ui>) -> Page {
+    let client = ui.client.lock().await;
+    let mut cases = Vec::new();
+    for case in client.cases() {
+        cases.push(client.show(case).map_err(failed)?);
+    }
+    Ok(layout(
+        &ui,
+        client.name(),
+        None,
+        html! {
+            h1 { "Your cases, " (client.name()) }
+            p.fingerprint { "Your fingerprint: " code { (client.key().fingerprint()) } }
+            @if cases.is_empty() {
+                p.quiet { "No case yet: join one with an invite code (`backchannel case join`)." }
+            }
+            @for case in &cases {
+                section.case-card {
+                    h2 { a href={"/case/" (case.case.to_hex())} { (case.title) } }
+                    p { "You are " (case.my_role) ". Phase: " (format!("{:?}", case.phase).to_lowercase()) "." }
+                    (tasks(&client, case.case))
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /case/{case}`: the case's phase, participants and channels.
+pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
+    let case = case_id(&case)?;
+    let client = ui.client.lock().await;
+    let show = client.show(case).map_err(failed)?;
+    let implementing = client
+        .state(case)
+        .is_ok_and(|s| s.procedure.implementation.is_some());
+    let fingerprint = client.fingerprint(case).ok();
+    Ok(layout(
+        &ui,
+        &show.title,
+        Some(case),
+        html! {
+            h1 { (show.title) }
+            (freshness(&client, case))
+            (phase_ladder(show.phase, implementing))
+            p { "You are " strong { (show.me) } ", " (show.my_role) "." }
+            h2 { "Waiting for you" }
+            (tasks(&client, case))
+            h2 { "Channels" }
+            ul.channels {
+                @for channel in &show.channels {
+                    li {
+                        @if channel.readable {
+                            a href={"/case/" (case.to_hex()) "/channel/" (channel.channel.as_str())} { (channel.channel.as_str()) }
+                        } @else {
+                            span.unreadable { (channel.channel.as_str()) }
+                        }
+                        " — " (channel.members.join(", ")) " (" (channel.acts) " acts)"
+                    }
+                }
+            }
+            h2 { "Participants" }
+            table.participants {
+                thead { tr { th { "name" } th { "role" } th { "fingerprint" } } }
+                tbody {
+                    @for p in &show.participants {
+                        tr {
+                            td { (p.name) }
+                            td { (p.party.as_deref().map_or_else(|| p.role.clone(), |party| format!("{} ({party})", p.role))) }
+                            td { code { (p.fingerprint) } }
+                        }
+                    }
+                }
+            }
+            @if let Some(f) = fingerprint {
+                p.fingerprint { "The public record's head, index " (f.index) ": " code { (f.code) } }
+            }
+        },
+    ))
+}
+
+fn log_line(line: &LogLine) -> Markup {
+    html! {
+        li.act data-kind=(line.kind) data-index=(line.index) {
+            span.meta { "#" (line.index) " " (line.author) " · " time { (output::utc(line.at_ms)) } }
+            @if line.kind == "message" {
+                p.text { (line.text) }
+            } @else {
+                p.procedure { (line.kind) ": " (line.text) }
+            }
+        }
+    }
+}
+
+/// `GET /case/{case}/channel/{channel}`: the channel, live, with a composer.
+pub(super) async fn channel(
+    State(ui): State<Ui>,
+    Path((case, channel)): Path<(String, String)>,
+) -> Page {
+    let case = case_id(&case)?;
+    let channel = channel_name(&channel)?;
+    let client = ui.client.lock().await;
+    let show = client.show(case).map_err(failed)?;
+    if !client
+        .readable_channels(case)
+        .map_err(failed)?
+        .contains(&channel)
+    {
+        return Err(failed(ClientError::NotInChannel(channel.to_string())));
+    }
+    let lines = client
+        .read_last(case, Some(&channel), Some(PAGE_ACTS))
+        .map_err(failed)?;
+    let action = format!("/case/{}/channel/{}/send", case.to_hex(), channel.as_str());
+    Ok(layout(
+        &ui,
+        &format!("{} — {}", channel.as_str(), show.title),
+        Some(case),
+        html! {
+            p.crumbs { a href={"/case/" (case.to_hex())} { (show.title) } " / " (channel.as_str()) }
+            h1 { (channel.as_str()) }
+            (freshness(&client, case))
+            ol.log id="log" {
+                @for line in &lines { (log_line(line)) }
+            }
+            form.composer method="post" action=(action) {
+                input type="hidden" name="csrf" value=(ui.guard.csrf());
+                label for="text" { "Your message" }
+                textarea id="text" name="text" required maxlength="16384" rows="3" {}
+                button type="submit" { "Send" }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Compose {
+    text: String,
+}
+
+/// `POST /case/{case}/channel/{channel}/send`: posts a message, then shows the channel.
+pub(super) async fn send(
+    State(ui): State<Ui>,
+    Path((case, channel)): Path<(String, String)>,
+    Form(compose): Form<Compose>,
+) -> Result<Response, Refusal> {
+    let case = case_id(&case)?;
+    let channel = channel_name(&channel)?;
+    let text = compose.text.trim();
+    if text.is_empty() {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "empty_message",
+            "a message needs some text",
+        ));
+    }
+    ui.client
+        .lock()
+        .await
+        .send(case, &channel, text)
+        .await
+        .map_err(failed)?;
+    let _ = ui.updates.send(case.to_hex());
+    Ok(Redirect::to(&format!(
+        "/case/{}/channel/{}",
+        case.to_hex(),
+        channel.as_str()
+    ))
+    .into_response())
+}

@@ -1,0 +1,394 @@
+//! `backchannel ui` through the binary, against a real hub: who may use it and from where (a
+//! token exchanged for a cookie, the `Host` and `Origin` of every request, a CSRF token on
+//! every form, the Content-Security-Policy on every answer, loopback only), what its pages
+//! show, and a message posted by another participant announced to the open page by push.
+//! Requests are written by hand, so that every header is the test's own.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, identities, new_case, ok_json, run, seat_parties, start_hub};
+
+/// A running `backchannel ui`, killed when dropped.
+struct Ui {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    token: String,
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_ui(home: &Path) -> Ui {
+    let mut child = bin()
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "ui", "--no-open"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = url["url"].as_str().unwrap().to_owned();
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, query) = rest.split_once("/login?token=").unwrap();
+    Ui {
+        child,
+        addr: addr.to_owned(),
+        token: query.to_owned(),
+    }
+}
+
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+/// One request, written by hand: `headers` as `Name: value` lines, `Host` included.
+fn request(addr: &str, method: &str, path: &str, headers: &[String], body: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut text = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for h in headers {
+        text.push_str(h);
+        text.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        text.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Answer {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+fn host(ui: &Ui) -> String {
+    format!("Host: {}", ui.addr)
+}
+
+/// Logs in; returns the `Cookie:` header line.
+fn login(ui: &Ui) -> String {
+    let answer = request(
+        &ui.addr,
+        "GET",
+        &format!("/login?token={}", ui.token),
+        &[host(ui)],
+        "",
+    );
+    assert_eq!(answer.status, 303, "{}", answer.head);
+    let cookie = answer.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    format!("Cookie: {}", cookie.split(';').next().unwrap())
+}
+
+fn code_of(answer: &Answer) -> String {
+    let start = answer.body.find("<code>").unwrap() + "<code>".len();
+    let end = answer.body[start..].find("</code>").unwrap() + start;
+    answer.body[start..end].to_owned()
+}
+
+fn csrf_of(page: &str) -> String {
+    let start = page.find("data-csrf=\"").unwrap() + "data-csrf=\"".len();
+    page[start..start + 64].to_owned()
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn the_ui_admits_only_its_own_session_from_its_own_address_and_shows_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let common::ThreeParty {
+        hub: _hub,
+        mediator,
+        us,
+        iran,
+        case,
+    } = common::three_party_case(dir.path(), "A track for talks");
+    ok_json(
+        &iran,
+        &[
+            "send",
+            &case,
+            "--channel",
+            "iran",
+            "--text",
+            "Tehran's words for Pakistan alone",
+        ],
+    );
+
+    let before = ok_json(&us, &["read", &case, "--channel", "united-states"]);
+
+    // Loopback only.
+    let out = run(&mediator, &["ui", "--no-open", "--listen", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error[not_loopback]: "), "{stderr}");
+
+    let ui = start_ui(&us);
+    // No session, a wrong token, another host.
+    let answer = request(&ui.addr, "GET", "/", &[host(&ui)], "");
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (401, "no_session")
+    );
+    let answer = request(&ui.addr, "GET", "/login?token=00", &[host(&ui)], "");
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (401, "bad_token")
+    );
+    let port = ui.addr.rsplit(':').next().unwrap();
+    let rebound = format!("Host: attacker.example:{port}");
+    let answer = request(
+        &ui.addr,
+        "GET",
+        &format!("/login?token={}", ui.token),
+        std::slice::from_ref(&rebound),
+        "",
+    );
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (403, "bad_host")
+    );
+    let cookie = login(&ui);
+    // The token is spent.
+    let answer = request(
+        &ui.addr,
+        "GET",
+        &format!("/login?token={}", ui.token),
+        &[host(&ui)],
+        "",
+    );
+    assert_eq!(answer.status, 401);
+
+    // With the session: the home page, its policy, and no inline script.
+    let home = request(&ui.addr, "GET", "/", &[host(&ui), cookie.clone()], "");
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("A track for talks"), "{}", home.body);
+    let csp = home.header("content-security-policy").unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(
+        !home.body.contains("<script>"),
+        "inline script: {}",
+        home.body
+    );
+    assert!(home.body.contains("<script src=\"/assets/ui.js\""));
+    for path in ["/assets/ui.js", "/assets/ui.css", "/login?token=x"] {
+        let answer = request(&ui.addr, "GET", path, &[host(&ui), cookie.clone()], "");
+        assert!(
+            answer.header("content-security-policy").is_some(),
+            "{path}: {}",
+            answer.head
+        );
+    }
+    // The session does not make another host or another site's page welcome.
+    let answer = request(&ui.addr, "GET", "/", &[rebound, cookie.clone()], "");
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (403, "bad_host")
+    );
+    let answer = request(
+        &ui.addr,
+        "GET",
+        "/",
+        &[
+            host(&ui),
+            cookie.clone(),
+            "Origin: http://attacker.example".into(),
+        ],
+        "",
+    );
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (403, "bad_origin")
+    );
+
+    // A form without the CSRF token changes nothing; with it, the message is posted.
+    let send = format!("/case/{case}/channel/united-states/send");
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &send,
+        &[host(&ui), cookie.clone()],
+        "text=forged",
+    );
+    assert_eq!((answer.status, code_of(&answer).as_str()), (403, "csrf"));
+    let channel_page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}/channel/united-states"),
+        &[host(&ui), cookie.clone()],
+        "",
+    );
+    assert_eq!(channel_page.status, 200, "{}", channel_page.body);
+    let csrf = csrf_of(&channel_page.body);
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &send,
+        &[host(&ui), cookie.clone()],
+        &format!(
+            "csrf={csrf}&text={}",
+            percent("Washington's words <for> Pakistan")
+        ),
+    );
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    // While the UI holds the home, a command on it says so rather than wait for ever.
+    let busy = run(&us, &["case", "list"]);
+    assert_eq!(busy.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(stderr.starts_with("error[home_busy]: "), "{stderr}");
+    drop(ui);
+    let after = ok_json(&us, &["read", &case, "--channel", "united-states"]);
+    let texts = common::texts(&after);
+    assert_eq!(texts.len(), common::texts(&before).len() + 1, "{texts:?}");
+    assert!(!texts.iter().any(|t| t == "forged"), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "Washington's words <for> Pakistan")
+    );
+
+    // A party's pages: its own channel, never the other party's.
+    let ui = start_ui(&us);
+    let cookie = login(&ui);
+    let page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}/channel/united-states"),
+        &[host(&ui), cookie.clone()],
+        "",
+    );
+    assert!(
+        page.body
+            .contains("Washington&#39;s words &lt;for&gt; Pakistan")
+            || page
+                .body
+                .contains("Washington's words &lt;for&gt; Pakistan"),
+        "{}",
+        page.body
+    );
+    let other = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}/channel/iran"),
+        &[host(&ui), cookie.clone()],
+        "",
+    );
+    assert_eq!(other.status, 403, "{}", other.body);
+    assert!(!other.body.contains("Tehran"), "{}", other.body);
+    let case_page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}"),
+        &[host(&ui), cookie],
+        "",
+    );
+    assert!(!case_page.body.contains("Tehran"), "{}", case_page.body);
+}
+
+#[test]
+fn a_message_from_another_participant_is_announced_to_the_open_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let (mediator, us) = (dir.path().join("pakistan"), dir.path().join("us"));
+    identities(&[(&mediator, "Pakistan"), (&us, "United States")]);
+    let case = new_case(&mediator, &hub.url, "Live");
+    seat_parties(&mediator, &case, &[(&us, "United States")]);
+    let ui = start_ui(&mediator);
+    let cookie = login(&ui);
+
+    let mut events = TcpStream::connect(&ui.addr).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        events,
+        "GET /events HTTP/1.1\r\n{}\r\n{cookie}\r\nAccept: text/event-stream\r\n\r\n",
+        host(&ui)
+    )
+    .unwrap();
+    let mut reader = BufReader::new(events);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    // Let the UI's stream to the hub open before the post.
+    std::thread::sleep(Duration::from_millis(500));
+    ok_json(
+        &us,
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "live words",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut announced = false;
+    while Instant::now() < deadline && !announced {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        announced = line.trim() == format!("data: {case}");
+    }
+    assert!(announced, "no update event for the case");
+    let page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}/channel/united-states"),
+        &[host(&ui), cookie],
+        "",
+    );
+    assert!(page.body.contains("live words"), "{}", page.body);
+}
