@@ -22,6 +22,6 @@
       freshDraft.value = draft.value;
     }
     current.replaceWith(fresh);
-    document.body.dataset.updatedAt = String(performance.now());
+    document.body.dataset.updatedAt = String(Date.now());
   });
 })();

@@ -9,50 +9,9 @@ mod common;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, identities, new_case, ok_json, run, seat_parties, start_hub};
-
-/// A running `backchannel ui`, killed when dropped.
-struct Ui {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    token: String,
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_ui(home: &Path) -> Ui {
-    let mut child = bin()
-        .arg("--home")
-        .arg(home)
-        .args(["--json", "ui", "--no-open"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let url = url["url"].as_str().unwrap().to_owned();
-    let rest = url.strip_prefix("http://").unwrap();
-    let (addr, query) = rest.split_once("/login?token=").unwrap();
-    Ui {
-        child,
-        addr: addr.to_owned(),
-        token: query.to_owned(),
-    }
-}
+use common::{Ui, identities, new_case, ok_json, run, seat_parties, start_hub, start_ui};
 
 struct Answer {
     status: u16,

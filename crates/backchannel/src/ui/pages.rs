@@ -191,7 +191,8 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
                         } @else {
                             span.unreadable { (channel.channel.as_str()) }
                         }
-                        " — " (channel.members.join(", ")) " (" (channel.acts) " acts)"
+                        " — " (channel.members.join(", ")) " (" (channel.acts)
+                        @if channel.acts == 1 { " act)" } @else { " acts)" }
                     }
                 }
             }
@@ -217,7 +218,7 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
 
 fn log_line(line: &LogLine) -> Markup {
     html! {
-        li.act data-kind=(line.kind) data-index=(line.index) {
+        li.act data-kind=(line.kind) data-index=(line.index) data-at-ms=(line.at_ms) {
             span.meta { "#" (line.index) " " (line.author) " · " time { (output::utc(line.at_ms)) } }
             @if line.kind == "message" {
                 p.text { (line.text) }

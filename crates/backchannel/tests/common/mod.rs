@@ -2,9 +2,12 @@
 //! process on loopback, JSON output.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod webdriver;
 
 pub const PASS: &str = "cli test passphrase";
 
@@ -146,5 +149,44 @@ pub fn three_party_case(dir: &Path, title: &str) -> ThreeParty {
         us,
         iran,
         case,
+    }
+}
+
+/// A running `backchannel ui --no-open --json`, killed when dropped.
+pub struct Ui {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    pub token: String,
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_ui(home: &Path) -> Ui {
+    let mut child = bin()
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "ui", "--no-open"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = url["url"].as_str().unwrap().to_owned();
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, query) = rest.split_once("/login?token=").unwrap();
+    Ui {
+        child,
+        addr: addr.to_owned(),
+        token: query.to_owned(),
     }
 }
