@@ -32,6 +32,7 @@ impl Client {
                             ),
                             due: None,
                             due_ms: None,
+                            on: Some(joiner.key.to_hex()),
                         });
                     }
                 }

@@ -29,6 +29,10 @@ pub struct Task {
     /// When it is due, where the plan counts it (ms since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_ms: Option<u64>,
+    /// What the task is about, where its kind alone does not say: the agenda item, the
+    /// direct channel, the draft's version, the joiner's key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
 }
 
 fn task(what: &'static str, says: String, command: &str) -> Task {
@@ -38,6 +42,14 @@ fn task(what: &'static str, says: String, command: &str) -> Task {
         command: format!("backchannel {command}"),
         due: None,
         due_ms: None,
+        on: None,
+    }
+}
+
+impl Task {
+    fn on(mut self, subject: impl ToString) -> Self {
+        self.on = Some(subject.to_string());
+        self
     }
 }
 
@@ -168,20 +180,26 @@ fn party_tasks(state: &CaseState, party: &str, binds: bool, now_ms: u64) -> Vec<
                 .and_then(|p| p.role.party())
                 == Some(party);
             if !agenda.adopted && !own && !agenda.consents.contains(party) {
-                tasks.push(task(
-                    "consent_agenda",
-                    format!("consent to agenda item {item}: \"{}\"", agenda.title),
-                    &format!("agenda consent CASE --item {item}"),
-                ));
+                tasks.push(
+                    task(
+                        "consent_agenda",
+                        format!("consent to agenda item {item}: \"{}\"", agenda.title),
+                        &format!("agenda consent CASE --item {item}"),
+                    )
+                    .on(item),
+                );
             }
         }
         for (channel, proposal) in &procedure.direct {
             if !proposal.opened && !proposal.consents.contains(party) {
-                tasks.push(task(
-                    "consent_direct_talks",
-                    format!("consent to direct talks in {channel}"),
-                    &format!("direct consent CASE --channel {channel}"),
-                ));
+                tasks.push(
+                    task(
+                        "consent_direct_talks",
+                        format!("consent to direct talks in {channel}"),
+                        &format!("direct consent CASE --channel {channel}"),
+                    )
+                    .on(channel),
+                );
             }
         }
     }
@@ -195,11 +213,14 @@ fn party_tasks(state: &CaseState, party: &str, binds: bool, now_ms: u64) -> Vec<
             .and_then(|v| v.get(&latest.version))
             .is_some_and(|p| p.contains_key(party));
         if !answered {
-            tasks.push(task(
-                "answer_draft",
-                format!("answer draft {} clause by clause", latest.version),
-                &format!("draft answer CASE --version {}", latest.version),
-            ));
+            tasks.push(
+                task(
+                    "answer_draft",
+                    format!("answer draft {} clause by clause", latest.version),
+                    &format!("draft answer CASE --version {}", latest.version),
+                )
+                .on(latest.version),
+            );
         }
     }
     if binds

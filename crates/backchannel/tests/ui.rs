@@ -351,3 +351,85 @@ fn a_message_from_another_participant_is_announced_to_the_open_page() {
     );
     assert!(page.body.contains("live words"), "{}", page.body);
 }
+
+#[test]
+fn a_task_is_done_in_one_click_and_leaves_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let common::ThreeParty {
+        hub: _hub,
+        mediator,
+        us,
+        case,
+        ..
+    } = common::three_party_case(dir.path(), "One click");
+    ok_json(&mediator, &["charter", "propose", &case]);
+    let ui = start_ui(&us);
+    let cookie = login(&ui);
+    let page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}"),
+        &[host(&ui), cookie.clone()],
+        "",
+    );
+    assert!(
+        page.body.contains("data-task=\"accept_charter\""),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_of(&page.body);
+    let act = format!("/case/{case}/act");
+    // Something the page does not do in one click changes nothing.
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &act,
+        &[host(&ui), cookie.clone()],
+        &format!("csrf={csrf}&what=propose_charter"),
+    );
+    assert_eq!(
+        (answer.status, code_of(&answer).as_str()),
+        (400, "invalid_form")
+    );
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &act,
+        &[host(&ui), cookie.clone()],
+        &format!("csrf={csrf}&what=accept_charter"),
+    );
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}"),
+        &[host(&ui), cookie.clone()],
+        "",
+    );
+    assert!(
+        !page.body.contains("data-task=\"accept_charter\""),
+        "{}",
+        page.body
+    );
+    // Accepting again is refused by the rules, by name.
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &act,
+        &[host(&ui), cookie],
+        &format!("csrf={csrf}&what=accept_charter"),
+    );
+    assert!(answer.status >= 400, "{}", answer.body);
+    drop(ui);
+    let inbox = ok_json(&us, &["inbox", &case]);
+    assert!(!inbox.to_string().contains("accept_charter"), "{inbox}");
+    let accepted = ok_json(&mediator, &["read", &case, "--channel", "public"]);
+    assert!(
+        accepted
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "charter_accepted" && l["author"] == "United States"),
+        "{accepted}"
+    );
+}

@@ -82,6 +82,7 @@ fn router(ui: Ui) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/case/{case}", get(pages::case))
+        .route("/case/{case}/act", post(pages::act))
         .route("/case/{case}/channel/{channel}", get(pages::channel))
         .route("/case/{case}/channel/{channel}/send", post(pages::send))
         .route("/events", get(live::events))

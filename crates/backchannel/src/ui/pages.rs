@@ -107,7 +107,41 @@ fn phase_ladder(phase: Phase, implementing: bool) -> Markup {
     }
 }
 
-fn tasks(client: &Client, case: CaseId) -> Markup {
+/// The tasks the UI does in one click: each needs nothing but the case and what it is about.
+const ONE_CLICK: &[(&str, &str)] = &[
+    ("accept_charter", "Accept the charter"),
+    ("consent_agenda", "Consent"),
+    ("consent_direct_talks", "Consent to direct talks"),
+    ("sign_agreement", "Sign the agreement"),
+    ("publish_agreement", "Publish the agreement"),
+    ("guarantee_agreement", "Guarantee the agreement"),
+    ("accept_plan", "Accept the plan"),
+];
+
+fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task) -> Markup {
+    let button = ONE_CLICK
+        .iter()
+        .find(|(what, _)| *what == task.what)
+        .map(|(_, label)| *label);
+    html! {
+        li data-task=(task.what) {
+            (task.says)
+            @if let Some(due) = &task.due { " " span.due { "due " (due) } }
+            @if let Some(label) = button {
+                form.act method="post" action={"/case/" (case.to_hex()) "/act"} {
+                    input type="hidden" name="csrf" value=(ui.guard.csrf());
+                    input type="hidden" name="what" value=(task.what);
+                    @if let Some(on) = &task.on { input type="hidden" name="on" value=(on); }
+                    button type="submit" { (label) }
+                }
+            } @else {
+                " " span.command { "in a terminal: " code { (task.command.replace("CASE", &case.to_hex())) } }
+            }
+        }
+    }
+}
+
+fn tasks(ui: &Ui, client: &Client, case: CaseId) -> Markup {
     let waiting = client
         .state(case)
         .map(|state| {
@@ -123,12 +157,7 @@ fn tasks(client: &Client, case: CaseId) -> Markup {
             p.quiet { "Nothing is waiting for you here." }
         } @else {
             ul.tasks {
-                @for task in &waiting {
-                    li data-task=(task.what) {
-                        (task.says)
-                        @if let Some(due) = &task.due { " " span.due { "due " (due) } }
-                    }
-                }
+                @for task in &waiting { (task_item(ui, case, task)) }
             }
         }
     }
@@ -155,7 +184,7 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
                 section.case-card {
                     h2 { a href={"/case/" (case.case.to_hex())} { (case.title) } }
                     p { "You are " (case.my_role) ". Phase: " (format!("{:?}", case.phase).to_lowercase()) "." }
-                    (tasks(&client, case.case))
+                    (tasks(&ui, &client, case.case))
                 }
             }
         },
@@ -181,7 +210,7 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             (phase_ladder(show.phase, implementing))
             p { "You are " strong { (show.me) } ", " (show.my_role) "." }
             h2 { "Waiting for you" }
-            (tasks(&client, case))
+            (tasks(&ui, &client, case))
             h2 { "Channels" }
             ul.channels {
                 @for channel in &show.channels {
@@ -304,4 +333,53 @@ pub(super) async fn send(
         channel.as_str()
     ))
     .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Act {
+    what: String,
+    #[serde(default)]
+    on: String,
+}
+
+/// `POST /case/{case}/act`: does one of the [`ONE_CLICK`] tasks, then shows the case.
+pub(super) async fn act(
+    State(ui): State<Ui>,
+    Path(case): Path<String>,
+    Form(act): Form<Act>,
+) -> Result<Response, Refusal> {
+    let case = case_id(&case)?;
+    let mut client = ui.client.lock().await;
+    let done = match act.what.as_str() {
+        "accept_charter" => client.accept_charter(case).await,
+        "consent_agenda" => {
+            let item = act.on.parse().map_err(|_| {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_form",
+                    "an agenda item is named by its number",
+                )
+            })?;
+            client.consent_agenda_item(case, item).await
+        }
+        "consent_direct_talks" => {
+            let channel = channel_name(&act.on)?;
+            client.consent_direct_talks(case, &channel).await
+        }
+        "sign_agreement" => client.sign_agreement(case).await,
+        "publish_agreement" => client.publish_agreement(case).await,
+        "guarantee_agreement" => client.guarantee_agreement(case).await,
+        "accept_plan" => client.accept_plan(case).await,
+        _ => {
+            return Err(refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_form",
+                "that is not something this page does in one click",
+            ));
+        }
+    };
+    drop(client);
+    done.map_err(failed)?;
+    let _ = ui.updates.send(case.to_hex());
+    Ok(Redirect::to(&format!("/case/{}", case.to_hex())).into_response())
 }
