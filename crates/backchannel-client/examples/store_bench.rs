@@ -12,7 +12,8 @@
 //!   `--home` and `BACKCHANNEL_PASSPHRASE`, the hub still running): median wall time of
 //!   `send`, `read --last 20`, a full `read`, `case show`, and, to tell where the time
 //!   goes, `id show` (no unlock), `case list` (unlock, no network) and
-//!   `read --last 20 --offline` (unlock and the store, no network).
+//!   `read --last 20 --offline` (unlock and the store, no network); then `backchannel ui` on
+//!   the same home, its case page and its channel page (the last 200 acts) loaded 100 times.
 //!
 //! ```text
 //! cargo build --release -p backchannel
@@ -170,6 +171,73 @@ struct Cli {
     /// Median per command, in the order of `CLI_COMMANDS`.
     medians: Vec<Duration>,
     full_read_lines: usize,
+    /// `backchannel ui` on the same home: p50 and p95 of each page in `UI_PAGES`.
+    pages: Vec<(Duration, Duration)>,
+}
+
+/// The UI's pages timed, as paths after the case's: its page, and its channel's (200 acts).
+const UI_PAGES: [(&str, &str); 2] = [("case page", ""), ("channel page", "/channel/cypress")];
+/// Requests timed per page.
+const UI_REQUESTS: usize = 100;
+
+/// One GET on the UI, by hand; returns the status.
+fn ui_get(addr: &str, path: &str, cookie: &str) -> (u16, String) {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    (status, answer)
+}
+
+/// Starts `backchannel ui` on `home`, logs in, and times [`UI_REQUESTS`] loads of each page
+/// (the whole request: connection, guard, render from the store, answer).
+fn ui_pages(bin: &Path, home: &Path, case: &str) -> Vec<(Duration, Duration)> {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "ui", "--no-open"])
+        .env("BACKCHANNEL_PASSPHRASE", PASS)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = url["url"].as_str().unwrap();
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, login) = rest.split_once('/').unwrap();
+    let (_, answer) = ui_get(addr, &format!("/{login}"), "");
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .map(|c| format!("Cookie: {}\r\n", c.split(';').next().unwrap()))
+        .expect("a session cookie");
+    let mut timings = Vec::new();
+    for (_, suffix) in UI_PAGES {
+        let path = format!("/case/{case}{suffix}");
+        let mut times = Vec::new();
+        for _ in 0..UI_REQUESTS {
+            let start = Instant::now();
+            let (status, _) = ui_get(addr, &path, &cookie);
+            times.push(start.elapsed());
+            assert_eq!(status, 200, "{path}");
+        }
+        times.sort();
+        timings.push((percentile(&times, 0.5), percentile(&times, 0.95)));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    timings
 }
 
 const CLI_COMMANDS: [&str; 8] = [
@@ -402,6 +470,7 @@ async fn main() {
                 store_mib: file_mib(&party_home.join("store.sqlite")),
                 medians,
                 full_read_lines,
+                pages: ui_pages(&bin, &party_home, &case_hex),
             });
         }
 
@@ -589,6 +658,25 @@ async fn main() {
             print!("| ratio {} / {} | |", last.acts, first.acts);
             for (a, b) in first.medians.iter().zip(&last.medians) {
                 print!(" {:.2}× |", b.as_secs_f64() / a.as_secs_f64());
+            }
+            println!();
+        }
+        println!();
+        println!(
+            "`backchannel ui` on the party's home ({UI_REQUESTS} loads of each page, one after \
+             another, each a new connection; p50 / p95, ms):"
+        );
+        println!();
+        print!("| acts |");
+        for (name, _) in UI_PAGES {
+            print!(" {name} |");
+        }
+        println!();
+        println!("|---|{}", "---|".repeat(UI_PAGES.len()));
+        for c in &clis {
+            print!("| {} |", c.acts);
+            for (p50, p95) in &c.pages {
+                print!(" {:.2} / {:.2} |", ms(*p50), ms(*p95));
             }
             println!();
         }
