@@ -104,6 +104,7 @@ async fn a_home_reads_offline_and_a_send_without_the_hub_changes_nothing() {
     let config = backchannel_hub::HubConfig {
         listen: addr,
         db: c.db.clone().into(),
+        durability: backchannel_hub::Durability::Normal,
     };
     let hub = tokio::spawn(backchannel_hub::serve(
         config,

@@ -96,9 +96,18 @@ async fn main() {
     let posts = arg(2, 250, POSTS_MAX);
     let body_bytes = arg(3, 1024, BODY_BYTES_MAX);
     let dir = tempfile::tempdir().unwrap();
-    let hub = backchannel_hub::spawn_local(&dir.path().join("hub.db"))
-        .await
-        .unwrap();
+    // LOAD_DURABILITY=full: every commit synced before its answer (`hub --durability full`).
+    let durability = std::env::var("LOAD_DURABILITY")
+        .ok()
+        .map(|v| backchannel_hub::Durability::parse(&v).expect("LOAD_DURABILITY is normal or full"))
+        .unwrap_or_default();
+    let store =
+        backchannel_hub::store::Sqlite::open_with(&dir.path().join("hub.db"), durability).unwrap();
+    let hub = backchannel_hub::spawn_local_with(backchannel_hub::AppState::new(
+        std::sync::Arc::new(store),
+    ))
+    .await
+    .unwrap();
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)

@@ -148,3 +148,26 @@ mod tests {
         );
     }
 }
+
+/// How durable an acknowledged entry is on SQLite. PostgreSQL syncs every commit (its default
+/// `synchronous_commit`), whichever is chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: an acknowledged entry survives a killed hub; a power
+    /// loss may take the last ones.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every acknowledged entry is on disk before its answer leaves.
+    Full,
+}
+
+impl Durability {
+    /// `normal` or `full`, as the command line names them.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "normal" => Some(Self::Normal),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}

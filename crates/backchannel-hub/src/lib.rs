@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use database::Database;
+pub use database::{Database, Durability};
 pub use error::ApiError;
 pub use policy::{Conveners, Policy};
 pub use routes::app;
@@ -45,6 +45,8 @@ pub use state::AppState;
 pub struct HubConfig {
     pub listen: SocketAddr,
     pub db: Database,
+    /// How durable an acknowledged entry is (SQLite; PostgreSQL always syncs).
+    pub durability: Durability,
 }
 
 /// The one clock of the hub: unix time in milliseconds.
@@ -86,7 +88,9 @@ pub async fn serve_with(
             );
         }
     }
-    let state = open_state(&config.db).await?.with_policy(policy);
+    let state = open_state(&config.db, config.durability)
+        .await?
+        .with_policy(policy);
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -101,7 +105,7 @@ pub async fn serve_on(
     db: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = open_state(&Database::Sqlite(db.to_path_buf())).await?;
+    let state = open_state(&Database::Sqlite(db.to_path_buf()), Durability::Normal).await?;
     run(listener, state, shutdown).await
 }
 
@@ -143,7 +147,7 @@ pub async fn spawn_local(db: &Path) -> anyhow::Result<LocalHub> {
 /// Spawns a hub on `127.0.0.1` on a free port, on `db`. Several may share one PostgreSQL
 /// database, as several hub processes would.
 pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
-    spawn_local_with(open_state(db).await?).await
+    spawn_local_with(open_state(db, Durability::Normal).await?).await
 }
 
 /// Spawns a hub on `127.0.0.1` on a free port, serving `state` (tests: a hub with its own
@@ -189,11 +193,11 @@ pub async fn shutdown_signal() {
     }
 }
 
-async fn open_state(db: &Database) -> anyhow::Result<AppState> {
+async fn open_state(db: &Database, durability: Durability) -> anyhow::Result<AppState> {
     let store: Arc<dyn store::Backend> = match db {
-        Database::Sqlite(path) => {
-            Arc::new(store::Sqlite::open(path).context("opening the hub database")?)
-        }
+        Database::Sqlite(path) => Arc::new(
+            store::Sqlite::open_with(path, durability).context("opening the hub database")?,
+        ),
         Database::Postgres(url) => {
             // The synchronous client runs its own runtime: connect off the async workers.
             let url = url.clone();

@@ -67,6 +67,10 @@ pub enum Command {
             value_parser = clap::value_parser!(u64).range(1..)
         )]
         max_invites_per_case: u64,
+        /// How durable an acknowledged entry is on SQLite: `normal` survives a killed hub,
+        /// `full` also a power loss (every commit synced). PostgreSQL always syncs.
+        #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
+        durability: String,
     },
     /// Manage this participant's identity.
     Id {
@@ -224,7 +228,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             open,
             max_cases_per_key,
             max_invites_per_case,
+            durability,
         } => {
+            let durability = backchannel_hub::Durability::parse(&durability)
+                .context("--durability is normal or full")?;
             let conveners = match mediators {
                 Some(path) => backchannel_hub::Conveners::Listed(
                     backchannel_hub::policy::read_mediators(&path)?,
@@ -249,7 +256,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             // database is open and the port bound: a script may connect when it reads this.
             let shown = db.to_string();
             backchannel_hub::serve_with(
-                backchannel_hub::HubConfig { listen, db },
+                backchannel_hub::HubConfig {
+                    listen,
+                    db,
+                    durability,
+                },
                 policy,
                 backchannel_hub::shutdown_signal(),
                 |at| eprintln!("backchannel hub listening on http://{at} (database {shown})"),

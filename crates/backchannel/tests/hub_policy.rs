@@ -122,3 +122,35 @@ fn only_a_listed_identity_convenes_on_a_hub_with_a_list_of_mediators() {
     let error: Value = serde_json::from_str(stderr.trim()).unwrap();
     assert_eq!(error["error"]["code"], "not_a_mediator", "{stderr}");
 }
+
+/// `--durability full` serves like `normal` (every commit synced before its answer), and a
+/// value that names neither is refused before the hub starts.
+#[test]
+fn a_hub_with_full_durability_serves_and_a_bad_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = bin()
+        .args(["hub", "--durability", "sometimes", "--db"])
+        .arg(dir.path().join("bad.sqlite"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "clap refuses the value");
+    assert!(!dir.path().join("bad.sqlite").exists());
+    let hub = start_hub(dir.path(), &["--durability", "full", "--open"]);
+    let (mediator, us) = (dir.path().join("pakistan"), dir.path().join("us"));
+    identities(&[(&mediator, "Pakistan"), (&us, "United States")]);
+    let case = common::new_case(&mediator, &hub.url, "Durable");
+    common::seat_parties(&mediator, &case, &[(&us, "United States")]);
+    ok_json(
+        &us,
+        &[
+            "send",
+            &case,
+            "--channel",
+            "united-states",
+            "--text",
+            "on disk",
+        ],
+    );
+    let read = ok_json(&mediator, &["read", &case, "--channel", "united-states"]);
+    assert_eq!(common::texts(&read), ["on disk"]);
+}

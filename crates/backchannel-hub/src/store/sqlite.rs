@@ -17,6 +17,7 @@ use super::{
     Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult, channel_kind_from,
     channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
 };
+use crate::database::Durability;
 use crate::error::ApiError;
 use crate::replay::NonceWindow;
 
@@ -39,24 +40,42 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`, with
+    /// [`Durability::Normal`].
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, Durability::Normal)
+    }
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open_with(path: &Path, durability: Durability) -> anyhow::Result<Self> {
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut log = path.as_os_str().to_owned();
         log.push("-nonces");
-        Self::setup(conn, NonceWindow::open(Path::new(&log))?)
+        Self::setup(conn, NonceWindow::open(Path::new(&log))?, durability)
     }
 
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::setup(Connection::open_in_memory()?, NonceWindow::in_memory())
+        Self::setup(
+            Connection::open_in_memory()?,
+            NonceWindow::in_memory(),
+            Durability::Normal,
+        )
     }
 
-    fn setup(mut conn: Connection, nonces: NonceWindow) -> anyhow::Result<Self> {
+    fn setup(
+        mut conn: Connection,
+        nonces: NonceWindow,
+        durability: Durability,
+    ) -> anyhow::Result<Self> {
         conn.busy_timeout(Duration::from_secs(5))?;
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let synchronous = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         Ok(Self {
