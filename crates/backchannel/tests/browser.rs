@@ -42,19 +42,37 @@ fn screenshot(session: &Session, name: &str) {
     }
 }
 
-#[test]
-fn three_desks_in_a_real_browser() {
-    let (driver_bin, browser_bin) = match available() {
-        Ok(found) => found,
+/// A browser driver, or `None` (after saying why) where the machine has no browser and the
+/// test is not required to run.
+fn browser() -> Option<Driver> {
+    match available() {
+        Ok((driver, browser)) => Some(Driver::start(&driver, &browser)),
         Err(why) => {
             assert!(
                 std::env::var_os("BACKCHANNEL_REQUIRE_BROWSER").is_none(),
                 "the browser test must run here: {why}"
             );
             eprintln!("skipped: {why} (apt-get install chromium chromium-driver)");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// A browser window per desk, each logged in with its desk's one-time link.
+fn logged_in(driver: &Driver, desks: &[common::Ui]) -> Vec<Session> {
+    desks
+        .iter()
+        .map(|ui| {
+            let session = driver.session();
+            session.go(&format!("http://{}/login?token={}", ui.addr, ui.token));
+            session
+        })
+        .collect()
+}
+
+#[test]
+fn three_desks_in_a_real_browser() {
+    let Some(driver) = browser() else { return };
     let dir = tempfile::tempdir().unwrap();
     let t = three_party_case(dir.path(), TITLE);
     let case = t.case.clone();
@@ -76,15 +94,7 @@ fn three_desks_in_a_real_browser() {
     );
 
     let desks = [start_ui(&t.mediator), start_ui(&t.us), start_ui(&t.iran)];
-    let driver = Driver::start(&driver_bin, &browser_bin);
-    let sessions: Vec<Session> = desks
-        .iter()
-        .map(|ui| {
-            let session = driver.session();
-            session.go(&format!("http://{}/login?token={}", ui.addr, ui.token));
-            session
-        })
-        .collect();
+    let sessions = logged_in(&driver, &desks);
     let [pakistan, us, iran] = [&sessions[0], &sessions[1], &sessions[2]];
     let url = |i: usize, path: &str| format!("http://{}{path}", desks[i].addr);
 
@@ -162,4 +172,93 @@ fn three_desks_in_a_real_browser() {
     let refused = iran.text("main");
     assert!(refused.contains("not_channel_member"), "{refused}");
     assert!(!iran.source().contains(said));
+}
+
+/// Draft 1, issued by the engine from the sealed positions, answered clause by clause from
+/// each party's desk: Washington accepts every clause, Tehran objects to one with a reason;
+/// the mediator's open drafts page shows both answers, live, and neither party's page shows
+/// the other's.
+#[test]
+fn a_draft_is_answered_clause_by_clause_in_the_browser() {
+    let Some(driver) = browser() else { return };
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-formula/scenarios/us-iran.json"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let t = three_party_case(dir.path(), TITLE);
+    let case = t.case.clone();
+    ok_json(&t.mediator, &["charter", "propose", &case]);
+    ok_json(&t.us, &["charter", "accept", &case]);
+    ok_json(&t.iran, &["charter", "accept", &case]);
+    ok_json(
+        &t.mediator,
+        &["issues", "define", &case, "--file", scenario],
+    );
+    for (home, party) in [(&t.us, "us"), (&t.iran, "iran")] {
+        ok_json(
+            home,
+            &[
+                "position", "seal", &case, "--file", scenario, "--party", party,
+            ],
+        );
+    }
+    ok_json(&t.mediator, &["draft", "propose", &case, "--issue"]);
+
+    let desks = [start_ui(&t.mediator), start_ui(&t.us), start_ui(&t.iran)];
+    let sessions = logged_in(&driver, &desks);
+    let [pakistan, us, iran] = [&sessions[0], &sessions[1], &sessions[2]];
+    let drafts = |i: usize| format!("http://{}/case/{case}/drafts", desks[i].addr);
+
+    // Each party's desk says a draft awaits its answer, and links to it.
+    for session in [us, iran] {
+        assert!(
+            session.source().contains("data-task=\"answer_draft\""),
+            "{}",
+            session.text("main")
+        );
+    }
+    pakistan.go(&drafts(0));
+    us.go(&drafts(1));
+    iran.go(&drafts(2));
+    let clauses = us.run(
+        "return [...document.querySelectorAll('form.answer fieldset')].map(f => f.dataset.clause);",
+    );
+    let clauses: Vec<String> = clauses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert!(clauses.len() >= 3, "{clauses:?}");
+    screenshot(us, "draft");
+
+    // Washington accepts every clause (the default); Tehran objects to verification.
+    us.click("form.answer button");
+    let objected = clauses
+        .iter()
+        .find(|c| *c == "verification")
+        .unwrap_or(&clauses[0]);
+    let reason = "Short-notice access goes beyond what Iran can accept.";
+    iran.click(&format!(
+        "fieldset[data-clause='{objected}'] input[value='object']"
+    ));
+    iran.type_into(&format!("input[name='reason.{objected}']"), reason);
+    iran.click("form.answer button");
+
+    // The mediator's open page shows both answers, live.
+    eventually("the mediator sees Tehran's objection", || {
+        pakistan.text("main").contains(reason)
+    });
+    eventually("the mediator sees Washington's acceptance", || {
+        pakistan.text("main").contains("United States accepts")
+    });
+    screenshot(pakistan, "answers");
+    // Each party's page shows its own answer, never the other's; the form is gone.
+    us.go(&drafts(1));
+    iran.go(&drafts(2));
+    assert!(!us.source().contains(reason));
+    assert!(iran.text("main").contains(reason));
+    assert!(!iran.text("main").contains("United States accepts"));
+    assert!(!us.source().contains("form class=\"answer\""));
 }

@@ -9,6 +9,7 @@
 //! a strict Content-Security-Policy. The pages themselves are `pages.rs`, rendered on the
 //! server; the only script is `assets/ui.js`, served by this process.
 
+mod drafts;
 mod guard;
 mod live;
 mod pages;
@@ -83,6 +84,8 @@ fn router(ui: Ui) -> Router {
         .route("/", get(pages::home))
         .route("/case/{case}", get(pages::case))
         .route("/case/{case}/act", post(pages::act))
+        .route("/case/{case}/drafts", get(drafts::drafts))
+        .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/channel/{channel}", get(pages::channel))
         .route("/case/{case}/channel/{channel}/send", post(pages::send))
         .route("/events", get(live::events))

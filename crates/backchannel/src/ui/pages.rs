@@ -19,9 +19,9 @@ use crate::output;
 /// How many acts a channel's page shows, newest last.
 const PAGE_ACTS: u64 = 200;
 
-type Page = Result<Markup, Refusal>;
+pub(super) type Page = Result<Markup, Refusal>;
 
-fn layout(ui: &Ui, title: &str, live_case: Option<CaseId>, body: Markup) -> Markup {
+pub(super) fn layout(ui: &Ui, title: &str, live_case: Option<CaseId>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -40,7 +40,7 @@ fn layout(ui: &Ui, title: &str, live_case: Option<CaseId>, body: Markup) -> Mark
     }
 }
 
-fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
+pub(super) fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
     Refusal {
         status,
         code: code.to_owned(),
@@ -48,7 +48,7 @@ fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
     }
 }
 
-fn failed(e: ClientError) -> Refusal {
+pub(super) fn failed(e: ClientError) -> Refusal {
     let code = e.code();
     let status = match code.as_str() {
         "unknown_case" | "unknown_channel" => StatusCode::NOT_FOUND,
@@ -59,7 +59,7 @@ fn failed(e: ClientError) -> Refusal {
     refusal(status, &code, &e.to_string())
 }
 
-fn case_id(text: &str) -> Result<CaseId, Refusal> {
+pub(super) fn case_id(text: &str) -> Result<CaseId, Refusal> {
     CaseId::parse(text).ok_or_else(|| {
         refusal(
             StatusCode::NOT_FOUND,
@@ -79,7 +79,7 @@ fn channel_name(text: &str) -> Result<ChannelName, Refusal> {
     })
 }
 
-fn freshness(client: &Client, case: CaseId) -> Markup {
+pub(super) fn freshness(client: &Client, case: CaseId) -> Markup {
     let synced = client.synced_ms(case).ok().flatten();
     html! {
         p.freshness {
@@ -127,7 +127,9 @@ fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task) -> Mar
         li data-task=(task.what) {
             (task.says)
             @if let Some(due) = &task.due { " " span.due { "due " (due) } }
-            @if let Some(label) = button {
+            @if task.what == "answer_draft" {
+                " " a.task-link href={"/case/" (case.to_hex()) "/drafts"} { "Answer it" }
+            } @else if let Some(label) = button {
                 form.act method="post" action={"/case/" (case.to_hex()) "/act"} {
                     input type="hidden" name="csrf" value=(ui.guard.csrf());
                     input type="hidden" name="what" value=(task.what);
@@ -211,6 +213,9 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             p { "You are " strong { (show.me) } ", " (show.my_role) "." }
             h2 { "Waiting for you" }
             (tasks(&ui, &client, case))
+            @if implementing || !client.state(case).map_or(true, |s| s.procedure.drafts.is_empty()) {
+                p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
+            }
             h2 { "Channels" }
             ul.channels {
                 @for channel in &show.channels {

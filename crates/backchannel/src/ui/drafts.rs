@@ -1,0 +1,171 @@
+//! The single negotiating text: each draft this participant reads, clause by clause, with
+//! what changed since the version before; a party answers the latest one clause by clause
+//! (accept, or object with a reason), and the mediator sees each party's answers.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Redirect, Response};
+use backchannel_client::procedure::diff;
+use backchannel_core::procedure::{Answers, ClauseAnswer, Draft};
+use maud::{Markup, html};
+
+use super::Ui;
+use super::guard::Refusal;
+use super::pages::{Page, case_id, failed, freshness, layout, refusal};
+
+/// The longest reason an objection may give.
+const MAX_REASON: usize = 2_000;
+
+fn answer_form(ui: &Ui, case: &str, draft: &Draft) -> Markup {
+    html! {
+        form.answer method="post" action={"/case/" (case) "/drafts/answer"} {
+            input type="hidden" name="csrf" value=(ui.guard.csrf());
+            input type="hidden" name="version" value=(draft.version);
+            @for clause in &draft.clauses {
+                fieldset data-clause=(clause.id) {
+                    legend { (clause.id) }
+                    label { input type="radio" name={"answer." (clause.id)} value="accept" checked; " accept" }
+                    label { input type="radio" name={"answer." (clause.id)} value="object"; " object" }
+                    input type="text" name={"reason." (clause.id)} placeholder="why (for an objection)" maxlength=(MAX_REASON);
+                }
+            }
+            button type="submit" { "Answer draft " (draft.version) }
+        }
+    }
+}
+
+fn answer_class(answer: &ClauseAnswer) -> &'static str {
+    match answer {
+        ClauseAnswer::Accept => "accept",
+        ClauseAnswer::Object { .. } => "object",
+        ClauseAnswer::Prefer { .. } => "prefer",
+    }
+}
+
+fn answer_text(answer: &ClauseAnswer) -> String {
+    match answer {
+        ClauseAnswer::Accept => "accepts".into(),
+        ClauseAnswer::Object { reason } => format!("objects: {reason}"),
+        ClauseAnswer::Prefer { option } => format!("prefers {option}"),
+    }
+}
+
+/// `GET /case/{case}/drafts`.
+pub(super) async fn drafts(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
+    let case = case_id(&case)?;
+    let client = ui.client.lock().await;
+    let show = client.show(case).map_err(failed)?;
+    let state = client.state(case).map_err(failed)?;
+    let hex = case.to_hex();
+    let me = client.key();
+    let waiting = backchannel_core::inbox::waiting(state, &me, backchannel_client::hub::now_ms());
+    let to_answer: Option<u32> = waiting
+        .iter()
+        .find(|t| t.what == "answer_draft")
+        .and_then(|t| t.on.as_deref()?.parse().ok());
+    // A party answers in its own bilateral channel.
+    let own_channel = show
+        .participants
+        .iter()
+        .find(|p| p.key == me)
+        .and_then(|p| p.party.as_deref())
+        .and_then(|party| state.bilateral_channel(party));
+    let procedure = &state.procedure;
+    Ok(layout(
+        &ui,
+        &format!("Drafts — {}", show.title),
+        Some(case),
+        html! {
+            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / drafts" }
+            h1 { "The single negotiating text" }
+            (freshness(&client, case))
+            @if procedure.drafts.is_empty() {
+                p.quiet { "No draft has been issued to you yet." }
+            }
+            @for (channel, versions) in &procedure.drafts {
+                @if let Some(latest) = versions.last() {
+                    section.draft data-channel=(channel.as_str()) data-version=(latest.version) {
+                        h2 { (latest.title) }
+                        p.quiet { "Version " (latest.version) ", in the channel " (channel.as_str()) "." }
+                        @let changed = versions.len().checked_sub(2).and_then(|i| versions.get(i)).map(|before| diff(before, latest)).unwrap_or_default();
+                        @let by_party = procedure.answers.get(channel).and_then(|v| v.get(&latest.version));
+                        ol.clauses {
+                            @for clause in &latest.clauses {
+                                @let moved = changed.iter().any(|d| d.clause == clause.id);
+                                li data-clause=(clause.id) class=[moved.then_some("changed")] {
+                                    strong { (clause.id) } ": " (clause.text)
+                                    @if moved { " " span.changed-note { "changed since version " (latest.version - 1) } }
+                                    @if let Some(by_party) = by_party {
+                                        ul.answers {
+                                            @for (party, answers) in by_party {
+                                                @if let Some(answer) = answers.get(&clause.id) {
+                                                    li class={"answer " (answer_class(answer))} { (party) " " (answer_text(answer)) }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        @if to_answer == Some(latest.version) && own_channel == Some(channel) {
+                            h3 { "Your answer" }
+                            (answer_form(&ui, &hex, latest))
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// `POST /case/{case}/drafts/answer`: `version`, then `answer.CLAUSE` (`accept` or `object`)
+/// and `reason.CLAUSE` for each clause.
+pub(super) async fn answer(
+    State(ui): State<Ui>,
+    Path(case): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Refusal> {
+    let case = case_id(&case)?;
+    let invalid = |sentence: &str| refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence);
+    let version: u32 = fields
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok())
+        .ok_or_else(|| invalid("the form names no draft version"))?;
+    let reason_of = |clause: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.strip_prefix("reason.") == Some(clause))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut answers = Answers::new();
+    for (key, value) in &fields {
+        let Some(clause) = key.strip_prefix("answer.") else {
+            continue;
+        };
+        let answer = match value.as_str() {
+            "accept" => ClauseAnswer::Accept,
+            "object" => {
+                let reason = reason_of(clause);
+                if reason.is_empty() || reason.len() > MAX_REASON {
+                    return Err(invalid(
+                        "an objection gives its reason, in at most 2,000 bytes",
+                    ));
+                }
+                ClauseAnswer::Object { reason }
+            }
+            _ => return Err(invalid("a clause is accepted or objected to")),
+        };
+        answers.insert(clause.to_owned(), answer);
+    }
+    ui.client
+        .lock()
+        .await
+        .answer_draft(case, version, answers)
+        .await
+        .map_err(failed)?;
+    let _ = ui.updates.send(case.to_hex());
+    Ok(Redirect::to(&format!("/case/{}/drafts", case.to_hex())).into_response())
+}
