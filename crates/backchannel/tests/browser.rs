@@ -233,13 +233,13 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
     assert!(clauses.len() >= 3, "{clauses:?}");
     screenshot(us, "draft");
 
-    // Washington accepts every clause (the default); Tehran objects to verification.
+    // Washington accepts every clause (the default); Tehran objects to the timeline.
     us.click("form.answer button");
     let objected = clauses
         .iter()
-        .find(|c| *c == "verification")
+        .find(|c| *c == "timeline")
         .unwrap_or(&clauses[0]);
-    let reason = "Short-notice access goes beyond what Iran can accept.";
+    let reason = "Twelve months is too long to wait for relief.";
     iran.click(&format!(
         "fieldset[data-clause='{objected}'] input[value='object']"
     ));
@@ -254,6 +254,7 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
         pakistan.text("main").contains("United States accepts")
     });
     screenshot(pakistan, "answers");
+
     // Each party's page shows its own answer, never the other's; the form is gone.
     us.go(&drafts(1));
     iran.go(&drafts(2));
@@ -261,4 +262,32 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
     assert!(iran.text("main").contains(reason));
     assert!(!iran.text("main").contains("United States accepts"));
     assert!(!us.source().contains("form class=\"answer\""));
+
+    // The engine's next draft, with its reasons, issued from the mediator's page as version 2.
+    eventually("the engine weighs Tehran's objection", || {
+        pakistan.text(".engine").contains("Objections met: 1 of 1")
+    });
+    let engine = pakistan.text(".engine");
+    assert!(engine.contains("timeline"), "{engine}");
+    screenshot(pakistan, "engine");
+    pakistan.click("form.issue button");
+    eventually("version 2 on the mediator's page", || {
+        pakistan.source().contains("data-version=\"2\"")
+    });
+    us.go(&drafts(1));
+    let washington = us.source();
+    assert!(
+        washington.contains("data-version=\"2\""),
+        "{}",
+        us.text("main")
+    );
+    assert!(
+        washington.contains("class=\"changed\""),
+        "{}",
+        us.text("main")
+    );
+    assert!(
+        washington.contains("form class=\"answer\""),
+        "a new answer is awaited"
+    );
 }

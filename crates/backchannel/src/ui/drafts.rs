@@ -51,6 +51,58 @@ fn answer_text(answer: &ClauseAnswer) -> String {
     }
 }
 
+/// The mediator's view of the engine's next draft over the positions sealed to it, with a
+/// button that issues it.
+fn engine_section(
+    ui: &Ui,
+    client: &backchannel_client::Client,
+    case: backchannel_core::CaseId,
+) -> Markup {
+    let hex = case.to_hex();
+    let proposal = client.propose_next_draft(case);
+    let next = client.next_draft_version(case).unwrap_or(1);
+    let parties: Vec<String> = client
+        .held_scenario(case)
+        .map(|s| s.parties.iter().map(|p| p.id.clone()).collect())
+        .unwrap_or_default();
+    html! {
+        section.engine {
+            h2 { "The engine's next draft" }
+            @match &proposal {
+                Err(e) => { p.quiet { (e.to_string()) } }
+                Ok(proposal) => {
+                    @let engine = &proposal.engine;
+                    p {
+                        "Objections met: " strong.met { (engine.objections_met) " of " (engine.objections_total) }
+                        "; Nash share " (format!("{:.3}", engine.nash_share)) "; utilities "
+                        (parties.iter().zip(&engine.utilities).map(|(p, u)| format!("{p} {u:.3}")).collect::<Vec<_>>().join(", "))
+                        "."
+                    }
+                    @if engine.changes.is_empty() {
+                        p.quiet { "It changes nothing in the current text." }
+                    }
+                    ul.changes {
+                        @for change in &engine.changes {
+                            li data-issue=(change.issue) { strong { (change.issue) } ": " (change.from) " → " (change.to) " — " (change.explanation) }
+                        }
+                    }
+                    @if !proposal.requirements_unmet.is_empty() {
+                        p.error { "Requirements it does not meet: " (proposal.requirements_unmet.join(", ")) }
+                    }
+                    @for departure in &proposal.departs_from_offers {
+                        p.error { "Warning: " (departure) }
+                    }
+                    form.issue method="post" action={"/case/" (hex) "/drafts/issue"} {
+                        input type="hidden" name="csrf" value=(ui.guard.csrf());
+                        input type="hidden" name="version" value=(next);
+                        button type="submit" { "Issue it as version " (next) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `GET /case/{case}/drafts`.
 pub(super) async fn drafts(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
@@ -80,8 +132,11 @@ pub(super) async fn drafts(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
             p.crumbs { a href={"/case/" (hex)} { (show.title) } " / drafts" }
             h1 { "The single negotiating text" }
             (freshness(&client, case))
+            @if show.my_role == "mediator" && !procedure.positions.is_empty() {
+                (engine_section(&ui, &client, case))
+            }
             @if procedure.drafts.is_empty() {
-                p.quiet { "No draft has been issued to you yet." }
+                p.quiet { "No draft has been issued yet." }
             }
             @for (channel, versions) in &procedure.drafts {
                 @if let Some(latest) = versions.last() {
@@ -166,6 +221,39 @@ pub(super) async fn answer(
         .answer_draft(case, version, answers)
         .await
         .map_err(failed)?;
+    let _ = ui.updates.send(case.to_hex());
+    Ok(Redirect::to(&format!("/case/{}/drafts", case.to_hex())).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Issue {
+    version: u32,
+}
+
+/// `POST /case/{case}/drafts/issue`: the mediator issues the engine's next draft, as long as
+/// it is still the version the page showed.
+pub(super) async fn issue(
+    State(ui): State<Ui>,
+    Path(case): Path<String>,
+    Form(form): Form<Issue>,
+) -> Result<Response, Refusal> {
+    let case = case_id(&case)?;
+    let mut client = ui.client.lock().await;
+    client.sync(case).await.map_err(failed)?;
+    if client.next_draft_version(case).map_err(failed)? != form.version {
+        return Err(refusal(
+            StatusCode::CONFLICT,
+            "conflict",
+            "another draft was issued since this page was shown: look at the text again",
+        ));
+    }
+    let proposal = client.propose_next_draft(case).map_err(failed)?;
+    let draft = proposal.draft;
+    client
+        .issue_draft(case, &draft.title, draft.clauses)
+        .await
+        .map_err(failed)?;
+    drop(client);
     let _ = ui.updates.send(case.to_hex());
     Ok(Redirect::to(&format!("/case/{}/drafts", case.to_hex())).into_response())
 }

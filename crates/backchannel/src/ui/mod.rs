@@ -86,6 +86,7 @@ fn router(ui: Ui) -> Router {
         .route("/case/{case}/act", post(pages::act))
         .route("/case/{case}/drafts", get(drafts::drafts))
         .route("/case/{case}/drafts/answer", post(drafts::answer))
+        .route("/case/{case}/drafts/issue", post(drafts::issue))
         .route("/case/{case}/channel/{channel}", get(pages::channel))
         .route("/case/{case}/channel/{channel}/send", post(pages::send))
         .route("/events", get(live::events))
