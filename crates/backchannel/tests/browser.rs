@@ -263,6 +263,26 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
     assert!(!iran.text("main").contains("United States accepts"));
     assert!(!us.source().contains("form class=\"answer\""));
 
+    // The formula over the sealed positions: the mediator's page draws the frontier; a party's
+    // desk is refused it and holds none of it.
+    pakistan.go(&format!("http://{}/case/{case}/formula", desks[0].addr));
+    let drawn = pakistan.run(
+        "return [document.querySelectorAll('svg.frontier .frontier-point').length,
+                 document.querySelectorAll('svg.frontier .fair.nash').length,
+                 document.querySelectorAll('svg.frontier .draft-point').length];",
+    );
+    assert!(drawn[0].as_u64().unwrap() >= 2, "{drawn}");
+    assert_eq!(
+        (drawn[1].as_u64(), drawn[2].as_u64()),
+        (Some(1), Some(1)),
+        "{drawn}"
+    );
+    screenshot(pakistan, "formula");
+    iran.go(&format!("http://{}/case/{case}/formula", desks[2].addr));
+    assert!(iran.text("main").contains("mediator_only"));
+    assert!(!iran.source().contains("<svg"));
+    pakistan.go(&drafts(0));
+
     // The engine's next draft, with its reasons, issued from the mediator's page as version 2.
     eventually("the engine weighs Tehran's objection", || {
         pakistan.text(".engine").contains("Objections met: 1 of 1")

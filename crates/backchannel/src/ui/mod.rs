@@ -10,6 +10,7 @@
 //! server; the only script is `assets/ui.js`, served by this process.
 
 mod drafts;
+mod formula;
 mod guard;
 mod live;
 mod pages;
@@ -87,6 +88,7 @@ fn router(ui: Ui) -> Router {
         .route("/case/{case}/drafts", get(drafts::drafts))
         .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/drafts/issue", post(drafts::issue))
+        .route("/case/{case}/formula", get(formula::formula))
         .route("/case/{case}/channel/{channel}", get(pages::channel))
         .route("/case/{case}/channel/{channel}/send", post(pages::send))
         .route("/events", get(live::events))
