@@ -25,3 +25,18 @@
     document.body.dataset.updatedAt = String(Date.now());
   });
 })();
+
+// The position editor: the weights' sum, as it is typed (the rules check it again on sealing).
+(function () {
+  const form = document.querySelector("form.position");
+  if (!form) return;
+  const out = document.getElementById("weights-sum");
+  const check = () => {
+    let sum = 0;
+    for (const input of form.querySelectorAll("input.weight")) sum += Number(input.value) || 0;
+    out.textContent = sum.toFixed(3);
+    out.className = Math.abs(sum - 1) < 1e-6 ? "ok" : "error";
+  };
+  form.addEventListener("input", check);
+  check();
+})();

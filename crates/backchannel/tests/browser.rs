@@ -188,35 +188,64 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
     let dir = tempfile::tempdir().unwrap();
     let t = three_party_case(dir.path(), TITLE);
     let case = t.case.clone();
-    ok_json(&t.mediator, &["charter", "propose", &case]);
-    ok_json(&t.us, &["charter", "accept", &case]);
-    ok_json(&t.iran, &["charter", "accept", &case]);
+    t.charter_in_force();
     ok_json(
         &t.mediator,
         &["issues", "define", &case, "--file", scenario],
     );
-    for (home, party) in [(&t.us, "us"), (&t.iran, "iran")] {
-        ok_json(
-            home,
-            &[
-                "position", "seal", &case, "--file", scenario, "--party", party,
-            ],
-        );
-    }
+    ok_json(
+        &t.us,
+        &[
+            "position", "seal", &case, "--file", scenario, "--party", "us",
+        ],
+    );
+
+    // Tehran seals its position from its desk's editor: the scenario's Iranian profile typed
+    // into the form (by script, for speed), the weights' sum checked as it is typed.
+    let tehran = start_ui(&t.iran);
+    let iran_window = logged_in(&driver, std::slice::from_ref(&tehran)).remove(0);
+    iran_window.go(&format!("http://{}/case/{case}/position", tehran.addr));
+    let profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scenario).unwrap()).unwrap();
+    let profile = profile["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "iran")
+        .unwrap()
+        .clone();
+    iran_window.run(&format!(
+        "const p = {profile};
+         const set = (name, value) => {{ const e = document.querySelector(`[name='${{name}}']`); e.value = value; e.dispatchEvent(new Event('input', {{bubbles: true}})); }};
+         for (const [issue, w] of Object.entries(p.weights)) set(`weight.${{issue}}`, w);
+         for (const [issue, scores] of Object.entries(p.scores))
+           for (const [option, v] of Object.entries(scores)) set(`score.${{issue}}.${{option}}`, v);
+         for (const [issue, options] of Object.entries(p.red_lines || {{}}))
+           for (const option of options) document.querySelector(`[name='red.${{issue}}.${{option}}']`).checked = true;
+         set('reservation', p.reservation);"
+    ));
+    assert_eq!(iran_window.text("#weights-sum"), "1.000");
+    screenshot(&iran_window, "position");
+    iran_window.click("form.position button");
+    eventually("Tehran's position is sealed", || {
+        iran_window.text("main").contains("Version 1 is sealed")
+    });
     ok_json(&t.mediator, &["draft", "propose", &case, "--issue"]);
 
-    let desks = [start_ui(&t.mediator), start_ui(&t.us), start_ui(&t.iran)];
-    let sessions = logged_in(&driver, &desks);
+    let others = [start_ui(&t.mediator), start_ui(&t.us)];
+    let mut sessions = logged_in(&driver, &others);
+    sessions.push(iran_window);
+    let desks = [&others[0], &others[1], &tehran];
     let [pakistan, us, iran] = [&sessions[0], &sessions[1], &sessions[2]];
     let drafts = |i: usize| format!("http://{}/case/{case}/drafts", desks[i].addr);
 
-    // Each party's desk says a draft awaits its answer, and links to it.
-    for session in [us, iran] {
-        assert!(
-            session.source().contains("data-task=\"answer_draft\""),
-            "{}",
-            session.text("main")
-        );
+    // Each party's desk says a draft awaits its answer, and links to it (once its copy, kept
+    // up to date in the background, holds the draft).
+    for (session, desk) in [(us, 1), (iran, 2)] {
+        eventually("the desk lists the draft to answer", || {
+            session.go(&format!("http://{}/", desks[desk].addr));
+            session.source().contains("data-task=\"answer_draft\"")
+        });
     }
     pakistan.go(&drafts(0));
     us.go(&drafts(1));

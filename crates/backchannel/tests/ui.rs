@@ -55,6 +55,21 @@ fn request(addr: &str, method: &str, path: &str, headers: &[String], body: &str)
     }
 }
 
+/// The page at `path` once it shows `needle`: the UI brings its copy up to date in the
+/// background, so a page loaded at once may show the copy from before.
+fn page_showing(ui: &Ui, cookie: &str, path: &str, needle: &str) -> Answer {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = request(&ui.addr, "GET", path, &[host(ui), cookie.to_owned()], "");
+        assert_eq!(page.status, 200, "{}", page.body);
+        if page.body.contains(needle) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "never {needle:?}: {}", page.body);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn host(ui: &Ui) -> String {
     format!("Host: {}", ui.addr)
 }
@@ -365,17 +380,11 @@ fn a_task_is_done_in_one_click_and_leaves_the_list() {
     ok_json(&mediator, &["charter", "propose", &case]);
     let ui = start_ui(&us);
     let cookie = login(&ui);
-    let page = request(
-        &ui.addr,
-        "GET",
+    let page = page_showing(
+        &ui,
+        &cookie,
         &format!("/case/{case}"),
-        &[host(&ui), cookie.clone()],
-        "",
-    );
-    assert!(
-        page.body.contains("data-task=\"accept_charter\""),
-        "{}",
-        page.body
+        "data-task=\"accept_charter\"",
     );
     let csrf = csrf_of(&page.body);
     let act = format!("/case/{case}/act");
@@ -432,4 +441,55 @@ fn a_task_is_done_in_one_click_and_leaves_the_list() {
             .any(|l| l["kind"] == "charter_accepted" && l["author"] == "United States"),
         "{accepted}"
     );
+}
+
+#[test]
+fn a_position_the_rules_refuse_is_not_sealed_and_only_a_party_edits_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = common::three_party_case(dir.path(), "Positions");
+    t.charter_in_force();
+    let (mediator, us, case) = (&t.mediator, &t.us, &t.case);
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-formula/scenarios/us-iran.json"
+    );
+    ok_json(mediator, &["issues", "define", case, "--file", scenario]);
+    let position = format!("/case/{case}/position");
+    {
+        let ui = start_ui(mediator);
+        let cookie = login(&ui);
+        let answer = request(&ui.addr, "GET", &position, &[host(&ui), cookie], "");
+        assert_eq!(
+            (answer.status, code_of(&answer).as_str()),
+            (403, "party_only")
+        );
+    }
+    let ui = start_ui(us);
+    let cookie = login(&ui);
+    // The UI brings its copy up to date in the background: the issues arrive with it.
+    let page = page_showing(&ui, &cookie, &position, "name=\"weight.");
+    assert!(page.body.contains("No position is sealed yet"));
+    let csrf = csrf_of(&page.body);
+    // Every weight 0.5: they do not sum to 1, and the rules say so.
+    let weights: Vec<String> = page
+        .body
+        .match_indices("name=\"weight.")
+        .map(|(at, _)| {
+            let rest = &page.body[at + "name=\"".len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect();
+    assert!(weights.len() >= 3, "{weights:?}");
+    let form: Vec<String> = weights.iter().map(|w| format!("{w}=0.5")).collect();
+    let answer = request(
+        &ui.addr,
+        "POST",
+        &position,
+        &[host(&ui), cookie.clone()],
+        &format!("csrf={csrf}&reservation=0.5&{}", form.join("&")),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(code_of(&answer), "invalid_act");
+    let page = request(&ui.addr, "GET", &position, &[host(&ui), cookie], "");
+    assert!(page.body.contains("No position is sealed yet"));
 }

@@ -14,6 +14,7 @@ mod formula;
 mod guard;
 mod live;
 mod pages;
+mod position;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +90,10 @@ fn router(ui: Ui) -> Router {
         .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/drafts/issue", post(drafts::issue))
         .route("/case/{case}/formula", get(formula::formula))
+        .route(
+            "/case/{case}/position",
+            get(position::position).post(position::seal),
+        )
         .route("/case/{case}/channel/{channel}", get(pages::channel))
         .route("/case/{case}/channel/{channel}/send", post(pages::send))
         .route("/events", get(live::events))

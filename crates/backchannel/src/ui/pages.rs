@@ -216,6 +216,9 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             @if implementing || !client.state(case).map_or(true, |s| s.procedure.drafts.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
             }
+            @if show.my_role.starts_with("party") && client.state(case).is_ok_and(|s| !s.procedure.issues.is_empty()) {
+                p { a href={"/case/" (case.to_hex()) "/position"} { "Your position" } }
+            }
             @if show.my_role == "mediator" && client.state(case).is_ok_and(|s| !s.procedure.positions.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/formula"} { "The formula over the sealed positions" } }
             }

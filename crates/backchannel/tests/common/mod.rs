@@ -133,6 +133,15 @@ pub struct ThreeParty {
     pub case: String,
 }
 
+impl ThreeParty {
+    /// The mediator proposes the default charter and both parties accept it.
+    pub fn charter_in_force(&self) {
+        ok_json(&self.mediator, &["charter", "propose", &self.case]);
+        ok_json(&self.us, &["charter", "accept", &self.case]);
+        ok_json(&self.iran, &["charter", "accept", &self.case]);
+    }
+}
+
 pub fn three_party_case(dir: &Path, title: &str) -> ThreeParty {
     let hub = start_hub(dir);
     let (mediator, us, iran) = (dir.join("pakistan"), dir.join("us"), dir.join("iran"));
