@@ -25,7 +25,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !check() {
         assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -339,4 +339,46 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
         washington.contains("form class=\"answer\""),
         "a new answer is awaited"
     );
+
+    // Version 2 tabled as the agreement; each party reads it and signs from its desk, the
+    // mediator signs as witness and publishes it.
+    let agreement = |i: usize| format!("http://{}/case/{case}/agreement", desks[i].addr);
+    pakistan.go(&agreement(0));
+    pakistan.click("form.table button");
+    eventually("the agreement is on the table", || {
+        pakistan.source().contains("data-published=\"false\"")
+    });
+    for (session, desk) in [(us, 1), (iran, 2)] {
+        eventually("the party is asked to sign", || {
+            session.go(&agreement(desk));
+            session.source().contains("data-task=\"sign_agreement\"")
+        });
+        assert!(
+            session.text(".agreement").contains("Twelve")
+                || session.text(".agreement").contains("Six")
+        );
+        session.click("li[data-task='sign_agreement'] button");
+        eventually("the party's signature is listed", || {
+            !session.source().contains("data-task=\"sign_agreement\"")
+        });
+    }
+    screenshot(iran, "agreement");
+    eventually("the mediator is asked to sign as witness", || {
+        pakistan.go(&agreement(0));
+        pakistan.source().contains("data-task=\"sign_agreement\"")
+    });
+    pakistan.click("li[data-task='sign_agreement'] button");
+    eventually("the mediator may publish", || {
+        pakistan.go(&agreement(0));
+        pakistan
+            .source()
+            .contains("data-task=\"publish_agreement\"")
+    });
+    pakistan.click("li[data-task='publish_agreement'] button");
+    for (session, desk) in [(pakistan, 0), (us, 1), (iran, 2)] {
+        eventually("the agreement is published", || {
+            session.go(&agreement(desk));
+            session.source().contains("data-published=\"true\"")
+        });
+    }
 }

@@ -405,9 +405,14 @@ fn a_task_is_done_in_one_click_and_leaves_the_list() {
         "POST",
         &act,
         &[host(&ui), cookie.clone()],
-        &format!("csrf={csrf}&what=accept_charter"),
+        &format!("csrf={csrf}&what=accept_charter&back=%2F%2Fattacker.example%2F"),
     );
     assert_eq!(answer.status, 303, "{}", answer.body);
+    // It returns to a page of the UI, never to another host.
+    assert_eq!(
+        answer.header("location").as_deref(),
+        Some(format!("/case/{case}").as_str())
+    );
     let page = request(
         &ui.addr,
         "GET",

@@ -9,6 +9,7 @@
 //! a strict Content-Security-Policy. The pages themselves are `pages.rs`, rendered on the
 //! server; the only script is `assets/ui.js`, served by this process.
 
+mod agreement;
 mod drafts;
 mod formula;
 mod guard;
@@ -90,6 +91,8 @@ fn router(ui: Ui) -> Router {
         .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/drafts/issue", post(drafts::issue))
         .route("/case/{case}/formula", get(formula::formula))
+        .route("/case/{case}/agreement", get(agreement::agreement))
+        .route("/case/{case}/agreement/table", post(agreement::table))
         .route(
             "/case/{case}/position",
             get(position::position).post(position::seal),

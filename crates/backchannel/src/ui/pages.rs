@@ -118,7 +118,7 @@ const ONE_CLICK: &[(&str, &str)] = &[
     ("accept_plan", "Accept the plan"),
 ];
 
-fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task) -> Markup {
+fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task, back: &str) -> Markup {
     let button = ONE_CLICK
         .iter()
         .find(|(what, _)| *what == task.what)
@@ -133,6 +133,7 @@ fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task) -> Mar
                 form.act method="post" action={"/case/" (case.to_hex()) "/act"} {
                     input type="hidden" name="csrf" value=(ui.guard.csrf());
                     input type="hidden" name="what" value=(task.what);
+                    input type="hidden" name="back" value=(back);
                     @if let Some(on) = &task.on { input type="hidden" name="on" value=(on); }
                     button type="submit" { (label) }
                 }
@@ -143,7 +144,8 @@ fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task) -> Mar
     }
 }
 
-fn tasks(ui: &Ui, client: &Client, case: CaseId) -> Markup {
+/// What is waiting in `case`; a one-click task's form returns to `back` (a page of this UI).
+pub(super) fn tasks(ui: &Ui, client: &Client, case: CaseId, back: &str) -> Markup {
     let waiting = client
         .state(case)
         .map(|state| {
@@ -159,7 +161,7 @@ fn tasks(ui: &Ui, client: &Client, case: CaseId) -> Markup {
             p.quiet { "Nothing is waiting for you here." }
         } @else {
             ul.tasks {
-                @for task in &waiting { (task_item(ui, case, task)) }
+                @for task in &waiting { (task_item(ui, case, task, back)) }
             }
         }
     }
@@ -186,7 +188,7 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
                 section.case-card {
                     h2 { a href={"/case/" (case.case.to_hex())} { (case.title) } }
                     p { "You are " (case.my_role) ". Phase: " (format!("{:?}", case.phase).to_lowercase()) "." }
-                    (tasks(&ui, &client, case.case))
+                    (tasks(&ui, &client, case.case, "/"))
                 }
             }
         },
@@ -212,9 +214,10 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             (phase_ladder(show.phase, implementing))
             p { "You are " strong { (show.me) } ", " (show.my_role) "." }
             h2 { "Waiting for you" }
-            (tasks(&ui, &client, case))
+            (tasks(&ui, &client, case, &format!("/case/{}", case.to_hex())))
             @if implementing || !client.state(case).map_or(true, |s| s.procedure.drafts.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
+                p { a href={"/case/" (case.to_hex()) "/agreement"} { "The agreement" } }
             }
             @if show.my_role.starts_with("party") && client.state(case).is_ok_and(|s| !s.procedure.issues.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/position"} { "Your position" } }
@@ -351,6 +354,9 @@ pub(super) struct Act {
     what: String,
     #[serde(default)]
     on: String,
+    /// The page to show after, a path of this UI.
+    #[serde(default)]
+    back: String,
 }
 
 /// `POST /case/{case}/act`: does one of the [`ONE_CLICK`] tasks, then shows the case.
@@ -392,5 +398,13 @@ pub(super) async fn act(
     drop(client);
     done.map_err(failed)?;
     let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}", case.to_hex())).into_response())
+    // Only a path of this UI: never another host (`//host`, `/\\host`).
+    let local =
+        act.back.starts_with('/') && !act.back.starts_with("//") && !act.back.contains('\\');
+    let back = if local {
+        act.back
+    } else {
+        format!("/case/{}", case.to_hex())
+    };
+    Ok(Redirect::to(&back).into_response())
 }
