@@ -129,6 +129,38 @@ fn three_desks_in_a_real_browser() {
     us.go(&url(1, &format!("/case/{case}")));
     assert!(!us.source().contains(secret));
 
+    // The charter, proposed from the mediator's desk and accepted from each party's; then an
+    // agenda item Washington proposes as its demand, adopted with Tehran's consent.
+    let charter = |i: usize| url(i, &format!("/case/{case}/charter"));
+    pakistan.go(&charter(0));
+    pakistan.click("form.charter button");
+    for (session, desk) in [(us, 1), (iran, 2)] {
+        eventually("the party is asked to accept the charter", || {
+            session.go(&charter(desk));
+            session.source().contains("data-task=\"accept_charter\"")
+        });
+        session.click("li[data-task='accept_charter'] button");
+    }
+    us.go(&charter(1));
+    us.type_into("#title", "Regional conduct; threats to bases");
+    us.click("form.agenda input[name='demand']");
+    us.click("form.agenda button");
+    eventually("Tehran is asked to consent", || {
+        iran.go(&charter(2));
+        iran.source().contains("data-task=\"consent_agenda\"")
+    });
+    iran.click("li[data-task='consent_agenda'] button");
+    eventually("the item is adopted on the mediator's desk", || {
+        pakistan.go(&charter(0));
+        pakistan.source().contains("data-adopted=\"true\"")
+    });
+    let accepted = pakistan.text(".charter");
+    assert!(
+        accepted.contains("Iran") && accepted.contains("United States"),
+        "{accepted}"
+    );
+    screenshot(pakistan, "charter");
+
     // The mediator and Washington open their channel; Tehran its own.
     let us_channel = format!("/case/{case}/channel/united-states");
     pakistan.go(&url(0, &us_channel));

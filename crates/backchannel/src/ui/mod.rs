@@ -10,6 +10,7 @@
 //! server; the only script is `assets/ui.js`, served by this process.
 
 mod agreement;
+mod charter;
 mod drafts;
 mod formula;
 mod guard;
@@ -92,6 +93,11 @@ fn router(ui: Ui) -> Router {
         .route("/case/{case}/drafts/issue", post(drafts::issue))
         .route("/case/{case}/formula", get(formula::formula))
         .route("/case/{case}/agreement", get(agreement::agreement))
+        .route(
+            "/case/{case}/charter",
+            get(charter::charter).post(charter::propose),
+        )
+        .route("/case/{case}/agenda", post(charter::agenda))
         .route("/case/{case}/agreement/table", post(agreement::table))
         .route(
             "/case/{case}/position",

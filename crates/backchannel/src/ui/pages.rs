@@ -138,7 +138,7 @@ fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task, back: 
                     button type="submit" { (label) }
                 }
             } @else {
-                " " span.command { "in a terminal: " code { (task.command.replace("CASE", &case.to_hex())) } }
+                " " span.command { "in a terminal, with this UI stopped (it holds the home): " code { (task.command.replace("CASE", &case.to_hex())) } }
             }
         }
     }
@@ -215,6 +215,7 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             p { "You are " strong { (show.me) } ", " (show.my_role) "." }
             h2 { "Waiting for you" }
             (tasks(&ui, &client, case, &format!("/case/{}", case.to_hex())))
+            p { a href={"/case/" (case.to_hex()) "/charter"} { "The charter and the agenda" } }
             @if implementing || !client.state(case).map_or(true, |s| s.procedure.drafts.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
                 p { a href={"/case/" (case.to_hex()) "/agreement"} { "The agreement" } }
