@@ -498,3 +498,45 @@ fn a_position_the_rules_refuse_is_not_sealed_and_only_a_party_edits_one() {
     let page = request(&ui.addr, "GET", &position, &[host(&ui), cookie], "");
     assert!(page.body.contains("No position is sealed yet"));
 }
+
+/// The demo's kept homes, opened in the UI with the hub gone: the inspector's desk shows the
+/// implementation tracker from its own copy, saying when it last synced.
+#[test]
+fn the_implementation_tracker_reads_a_kept_demo_home_with_the_hub_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept");
+    let out = common::bin()
+        .arg("demo")
+        .arg("--keep")
+        .arg(&keep)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ui = common::start_ui_with(&keep.join("homes/iaea"), "backchannel-demo");
+    let cookie = login(&ui);
+    let home = request(&ui.addr, "GET", "/", &[host(&ui), cookie.clone()], "");
+    assert_eq!(home.status, 200, "{}", home.body);
+    let at = home.body.find("href=\"/case/").unwrap() + "href=\"/case/".len();
+    let case = &home.body[at..at + 32];
+    let page = request(
+        &ui.addr,
+        "GET",
+        &format!("/case/{case}/implementation"),
+        &[host(&ui), cookie],
+        "",
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    for needle in [
+        "data-milestone=\"implementation\" data-reached=\"true\"",
+        "data-milestone=\"adoption\" data-reached=\"false\"",
+        "data-dispute=\"1\" data-stage=\"resolved\"",
+        "data-commitment=\"enrichment_cap\"",
+        "Your verified copy, synced",
+    ] {
+        assert!(page.body.contains(needle), "{needle}: {}", page.body);
+    }
+}

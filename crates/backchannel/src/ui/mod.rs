@@ -14,6 +14,7 @@ mod charter;
 mod drafts;
 mod formula;
 mod guard;
+mod implementation;
 mod live;
 mod pages;
 mod position;
@@ -98,6 +99,10 @@ fn router(ui: Ui) -> Router {
             get(charter::charter).post(charter::propose),
         )
         .route("/case/{case}/agenda", post(charter::agenda))
+        .route(
+            "/case/{case}/implementation",
+            get(implementation::implementation),
+        )
         .route("/case/{case}/agreement/table", post(agreement::table))
         .route(
             "/case/{case}/position",

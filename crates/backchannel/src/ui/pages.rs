@@ -220,6 +220,9 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
                 p { a href={"/case/" (case.to_hex()) "/agreement"} { "The agreement" } }
             }
+            @if implementing {
+                p { a href={"/case/" (case.to_hex()) "/implementation"} { "Implementation" } }
+            }
             @if show.my_role.starts_with("party") && client.state(case).is_ok_and(|s| !s.procedure.issues.is_empty()) {
                 p { a href={"/case/" (case.to_hex()) "/position"} { "Your position" } }
             }

@@ -177,7 +177,13 @@ impl Drop for Ui {
 }
 
 pub fn start_ui(home: &Path) -> Ui {
+    start_ui_with(home, PASS)
+}
+
+/// [`start_ui`] on a home sealed with `passphrase`.
+pub fn start_ui_with(home: &Path, passphrase: &str) -> Ui {
     let mut child = bin()
+        .env("BACKCHANNEL_PASSPHRASE", passphrase)
         .arg("--home")
         .arg(home)
         .args(["--json", "ui", "--no-open"])
