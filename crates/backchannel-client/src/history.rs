@@ -12,13 +12,11 @@
 //! (`core/tests/interleaving.rs`).
 
 use backchannel_core::act::{ActBody, SignedAct, VerifiedAct};
-use backchannel_core::api::{Blob, EntryKind, PostEntry};
 use backchannel_core::history::SharedHistory;
 use backchannel_core::{CaseId, CaseState, ChannelName, PublicKey};
 
 use crate::client::{Client, StoreHistory, SyncReport};
 use crate::error::ClientError;
-use crate::mls;
 use crate::store::{Filter, NewAct};
 
 /// The most payload bytes of earlier acts one shared history carries (an act is at most
@@ -116,17 +114,7 @@ impl Client {
         for _ in 0..crate::outbox::POST_ATTEMPTS {
             self.pull(case, channel, &mut SyncReport::default()).await?;
             let after = self.cursor(case, channel)?;
-            let mut group = mls::load_group(&self.provider, &case, channel)?;
-            let sealed =
-                mls::encrypt(&self.provider, &self.vault.identity, &mut group, &plaintext)?;
-            let entry = PostEntry {
-                kind: EntryKind::Message,
-                after,
-                body: Blob(sealed),
-                welcome: None,
-                add: vec![],
-                remove: vec![],
-            };
+            let entry = self.message_entry(case, channel, after, &plaintext)?;
             match self.send_entry(case, channel, entry, None).await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_stale_head() => continue,

@@ -143,6 +143,32 @@ impl Client {
         }
     }
 
+    /// A message entry carrying `plaintext` on `channel` after `after`: sealed under the case
+    /// key on the public record, encrypted for the channel's MLS group elsewhere (advancing its
+    /// ratchet, which the outbox then keeps).
+    pub(crate) fn message_entry(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+        after: u64,
+        plaintext: &[u8],
+    ) -> Result<PostEntry, ClientError> {
+        let sealed = if channel.is_public() {
+            vault::seal_with(&self.local(case)?.case_key, &public_aad(&case), plaintext)
+        } else {
+            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            mls::encrypt(&self.provider, &self.vault.identity, &mut group, plaintext)?
+        };
+        Ok(PostEntry {
+            kind: EntryKind::Message,
+            after,
+            body: Blob(sealed),
+            welcome: None,
+            add: vec![],
+            remove: vec![],
+        })
+    }
+
     /// Sends one entry through the outbox; returns the act's log line once the hub holds it.
     pub(crate) async fn send_entry(
         &mut self,
@@ -260,29 +286,7 @@ impl Client {
                 checked = self.check_next(case, channel, &body)?;
             }
             let verified = checked.sign(&self.vault.identity.key);
-            let sealed = if channel.is_public() {
-                vault::seal_with(
-                    &self.local(case)?.case_key,
-                    &public_aad(&case),
-                    &verified.signed.to_bytes(),
-                )
-            } else {
-                let mut group = mls::load_group(&self.provider, &case, channel)?;
-                mls::encrypt(
-                    &self.provider,
-                    &self.vault.identity,
-                    &mut group,
-                    &verified.signed.to_bytes(),
-                )?
-            };
-            let entry = PostEntry {
-                kind: EntryKind::Message,
-                after,
-                body: Blob(sealed),
-                welcome: None,
-                add: vec![],
-                remove: vec![],
-            };
+            let entry = self.message_entry(case, channel, after, &verified.signed.to_bytes())?;
             match self
                 .send_entry(case, channel, entry, Some(verified.signed))
                 .await

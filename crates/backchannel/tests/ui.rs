@@ -224,6 +224,22 @@ fn the_ui_admits_only_its_own_session_from_its_own_address_and_shows_the_case() 
         (answer.status, code_of(&answer).as_str()),
         (403, "bad_origin")
     );
+    // An opaque origin (a sandboxed frame, a data: page) and a request the browser marks
+    // cross-site are refused alike.
+    for foreign in ["Origin: null", "Sec-Fetch-Site: cross-site"] {
+        let answer = request(
+            &ui.addr,
+            "GET",
+            "/",
+            &[host(&ui), cookie.clone(), foreign.into()],
+            "",
+        );
+        assert_eq!(
+            (answer.status, code_of(&answer).as_str()),
+            (403, "bad_origin"),
+            "{foreign}"
+        );
+    }
 
     // A form without the CSRF token changes nothing; with it, the message is posted.
     let send = format!("/case/{case}/channel/united-states/send");

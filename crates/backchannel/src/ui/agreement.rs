@@ -5,14 +5,14 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::Response;
 use backchannel_core::procedure::Agreement;
 use maud::html;
 use serde::Deserialize;
 
 use super::Ui;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, failed, freshness, layout, refusal, tasks};
+use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal, tasks};
 
 /// `GET /case/{case}/agreement`.
 pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
@@ -54,7 +54,7 @@ pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) ->
                         h2 { (tabled.agreement.title) }
                         p.quiet {
                             @if tabled.published { "Published on the public record. " } @else { "On the table, for signature. " }
-                            "Its hash: " code { (hex::encode(&tabled.hash.0[..8])) "…" }
+                            "Its hash: " code { (tabled.hash.short()) }
                         }
                         ol.clauses {
                             @for clause in &tabled.agreement.clauses {
@@ -109,6 +109,9 @@ pub(super) async fn table(
         .await
         .map_err(failed)?;
     drop(client);
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/agreement", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/agreement", case.to_hex()),
+    ))
 }

@@ -6,14 +6,14 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::Response;
 use backchannel_core::procedure::{AgendaProposers, Attribution, Charter, Delegation};
 use maud::html;
 use serde::Deserialize;
 
 use super::Ui;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, failed, freshness, layout, refusal, tasks};
+use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal, tasks};
 
 /// `GET /case/{case}/charter`.
 pub(super) async fn charter(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
@@ -134,8 +134,11 @@ pub(super) async fn propose(
         .propose_charter(case, charter)
         .await
         .map_err(failed)?;
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/charter", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/charter", case.to_hex()),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -166,6 +169,9 @@ pub(super) async fn agenda(
         .propose_agenda_item(case, title, form.demand.is_some())
         .await
         .map_err(failed)?;
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/charter", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/charter", case.to_hex()),
+    ))
 }

@@ -5,14 +5,14 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::Response;
 use backchannel_client::procedure::diff;
 use backchannel_core::procedure::{Answers, ClauseAnswer, Draft};
 use maud::{Markup, html};
 
 use super::Ui;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, failed, freshness, layout, refusal};
+use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
 
 /// The longest reason an objection may give.
 const MAX_REASON: usize = 2_000;
@@ -221,8 +221,11 @@ pub(super) async fn answer(
         .answer_draft(case, version, answers)
         .await
         .map_err(failed)?;
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/drafts", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/drafts", case.to_hex()),
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -254,6 +257,9 @@ pub(super) async fn issue(
         .await
         .map_err(failed)?;
     drop(client);
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/drafts", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/drafts", case.to_hex()),
+    ))
 }

@@ -6,8 +6,10 @@
 //! (`live.rs`) and every open page hears of new acts over server-sent events. Who may use the
 //! pages, and from where, is decided in one place (`guard.rs`): a one-time token exchanged for
 //! a session cookie, the `Host` and `Origin` of every request, a CSRF token on every form, and
-//! a strict Content-Security-Policy. The pages themselves are `pages.rs`, rendered on the
-//! server; the only script is `assets/ui.js`, served by this process.
+//! a strict Content-Security-Policy. The pages are rendered on the server: `pages.rs` (cases,
+//! a case, a channel, one-click tasks, and what every page shares), `charter.rs`,
+//! `position.rs`, `drafts.rs`, `formula.rs`, `agreement.rs` and `implementation.rs`; the only
+//! script is `assets/ui.js`, served by this process.
 
 mod agreement;
 mod charter;

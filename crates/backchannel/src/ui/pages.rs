@@ -344,13 +344,11 @@ pub(super) async fn send(
         .send(case, &channel, text)
         .await
         .map_err(failed)?;
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!(
-        "/case/{}/channel/{}",
-        case.to_hex(),
-        channel.as_str()
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/channel/{}", case.to_hex(), channel.as_str()),
     ))
-    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -401,7 +399,6 @@ pub(super) async fn act(
     };
     drop(client);
     done.map_err(failed)?;
-    let _ = ui.updates.send(case.to_hex());
     // Only a path of this UI: never another host (`//host`, `/\\host`).
     let local =
         act.back.starts_with('/') && !act.back.starts_with("//") && !act.back.contains('\\');
@@ -410,5 +407,13 @@ pub(super) async fn act(
     } else {
         format!("/case/{}", case.to_hex())
     };
-    Ok(Redirect::to(&back).into_response())
+    Ok(changed(&ui, case, &back))
+}
+
+/// After a change to `case`: tells its open pages (the live update), then shows `path`, a
+/// page of this UI.
+pub(super) fn changed(ui: &Ui, case: CaseId, path: &str) -> Response {
+    // No page open is not an error.
+    let _ = ui.updates.send(case.to_hex());
+    Redirect::to(path).into_response()
 }

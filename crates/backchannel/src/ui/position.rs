@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::Response;
 use backchannel_client::Client;
 use backchannel_core::CaseId;
 use backchannel_formula::Party as Position;
@@ -17,7 +17,7 @@ use maud::html;
 
 use super::Ui;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, failed, freshness, layout, refusal};
+use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
 
 /// This participant's party, or a refusal.
 fn my_party(client: &Client, case: CaseId) -> Result<String, Refusal> {
@@ -144,16 +144,13 @@ pub(super) async fn seal(
     let mut client = ui.client.lock().await;
     let party = my_party(&client, case)?;
     let procedure = &client.state(case).map_err(failed)?.procedure;
-    let id = procedure.positions.get(&party).map_or_else(
-        || {
-            party
-                .to_lowercase()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .collect()
-        },
-        |p| p.id.clone(),
-    );
+    // A first position takes its party's channel name as its id: unique among the parties,
+    // as their channels are.
+    let id = match procedure.positions.get(&party) {
+        Some(sealed) => sealed.id.clone(),
+        None => backchannel_core::ChannelName::for_party(&party)
+            .map_or_else(|| "party".to_owned(), |c| c.to_string()),
+    };
     let mut weights = BTreeMap::new();
     let mut scores = BTreeMap::new();
     let mut red_lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -193,6 +190,9 @@ pub(super) async fn seal(
         .await
         .map_err(failed)?;
     drop(client);
-    let _ = ui.updates.send(case.to_hex());
-    Ok(Redirect::to(&format!("/case/{}/position", case.to_hex())).into_response())
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/position", case.to_hex()),
+    ))
 }
