@@ -7,109 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Ui, identities, new_case, ok_json, run, seat_parties, start_hub, start_ui};
-
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    }
-}
-
-/// One request, written by hand: `headers` as `Name: value` lines, `Host` included.
-fn request(addr: &str, method: &str, path: &str, headers: &[String], body: &str) -> Answer {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut text = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    for h in headers {
-        text.push_str(h);
-        text.push_str("\r\n");
-    }
-    if !body.is_empty() {
-        text.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
-    }
-    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Answer {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
-/// The page at `path` once it shows `needle`: the UI brings its copy up to date in the
-/// background, so a page loaded at once may show the copy from before.
-fn page_showing(ui: &Ui, cookie: &str, path: &str, needle: &str) -> Answer {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = request(&ui.addr, "GET", path, &[host(ui), cookie.to_owned()], "");
-        assert_eq!(page.status, 200, "{}", page.body);
-        if page.body.contains(needle) {
-            return page;
-        }
-        assert!(Instant::now() < deadline, "never {needle:?}: {}", page.body);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn host(ui: &Ui) -> String {
-    format!("Host: {}", ui.addr)
-}
-
-/// Logs in; returns the `Cookie:` header line.
-fn login(ui: &Ui) -> String {
-    let answer = request(
-        &ui.addr,
-        "GET",
-        &format!("/login?token={}", ui.token),
-        &[host(ui)],
-        "",
-    );
-    assert_eq!(answer.status, 303, "{}", answer.head);
-    let cookie = answer.header("set-cookie").unwrap();
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    format!("Cookie: {}", cookie.split(';').next().unwrap())
-}
-
-fn code_of(answer: &Answer) -> String {
-    let start = answer.body.find("<code>").unwrap() + "<code>".len();
-    let end = answer.body[start..].find("</code>").unwrap() + start;
-    answer.body[start..end].to_owned()
-}
-
-fn csrf_of(page: &str) -> String {
-    let start = page.find("data-csrf=\"").unwrap() + "data-csrf=\"".len();
-    page[start..start + 64].to_owned()
-}
-
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use common::http::{code_of, csrf_of, host, login, page_showing, percent, request};
+use common::{identities, new_case, ok_json, run, seat_parties, start_hub, start_ui};
 
 #[test]
 fn the_ui_admits_only_its_own_session_from_its_own_address_and_shows_the_case() {

@@ -1,9 +1,10 @@
 //! The single negotiating text: each draft this participant reads, clause by clause, with
 //! what changed since the version before; a party answers the latest one clause by clause
-//! (accept, or object with a reason), and the mediator sees each party's answers.
+//! (accept, or object with a reason), and the mediator sees each party's answers. Any two
+//! versions held are compared side by side below (`draft_diff.rs`).
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_client::procedure::diff;
@@ -11,6 +12,7 @@ use backchannel_core::procedure::{Answers, ClauseAnswer, Draft};
 use maud::{Markup, html};
 
 use super::Ui;
+use super::draft_diff;
 use super::guard::Refusal;
 use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
 
@@ -103,12 +105,42 @@ fn engine_section(
     }
 }
 
-/// `GET /case/{case}/drafts`.
-pub(super) async fn drafts(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
+/// `GET /case/{case}/drafts`, with `?diff=A..B` (or `from` and `to`) two versions compared.
+pub(super) async fn drafts(
+    State(ui): State<Ui>,
+    Path(case): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Page {
     let case = case_id(&case)?;
+    let compared = draft_diff::versions(query.as_deref())
+        .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", why))?;
     let client = ui.client.lock().await;
     let show = client.show(case).map_err(failed)?;
     let state = client.state(case).map_err(failed)?;
+    let compared = match compared {
+        Some((a, b)) => {
+            let held = |v: u32| {
+                client.draft(case, v).map_err(|_| {
+                    refusal(
+                        StatusCode::NOT_FOUND,
+                        "unknown_reference",
+                        &format!("no draft of version {v} is known here"),
+                    )
+                })
+            };
+            Some((held(a)?, held(b)?))
+        }
+        None => None,
+    };
+    let held: Vec<u32> = state
+        .procedure
+        .drafts
+        .values()
+        .flatten()
+        .map(|d| d.version)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let hex = case.to_hex();
     let me = client.key();
     let waiting = backchannel_core::inbox::waiting(state, &me, backchannel_client::hub::now_ms());
@@ -169,6 +201,9 @@ pub(super) async fn drafts(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
                         }
                     }
                 }
+            }
+            @if held.len() >= 2 || compared.is_some() {
+                (draft_diff::section(&hex, &held, compared.as_ref().map(|(a, b)| (a, b))))
             }
         },
     ))

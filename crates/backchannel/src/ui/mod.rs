@@ -8,18 +8,24 @@
 //! a session cookie, the `Host` and `Origin` of every request, a CSRF token on every form, and
 //! a strict Content-Security-Policy. The pages are rendered on the server: `pages.rs` (cases,
 //! a case, a channel, one-click tasks, and what every page shares), `charter.rs`,
-//! `position.rs`, `drafts.rs`, `formula.rs`, `agreement.rs` and `implementation.rs`; the only
-//! script is `assets/ui.js`, served by this process.
+//! `position.rs`, `drafts.rs` (with `draft_diff.rs`, two versions side by side),
+//! `formula.rs`, `offers.rs`, `agreement.rs` and `implementation.rs`; the case page's
+//! sections `direct.rs` (direct talks) and `record.rs` (the fingerprint and the export). The
+//! only script is `assets/ui.js`, served by this process.
 
 mod agreement;
 mod charter;
+mod direct;
+mod draft_diff;
 mod drafts;
 mod formula;
 mod guard;
 mod implementation;
 mod live;
+mod offers;
 mod pages;
 mod position;
+mod record;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -106,6 +112,15 @@ fn router(ui: Ui) -> Router {
             get(implementation::implementation),
         )
         .route("/case/{case}/agreement/table", post(agreement::table))
+        .route(
+            "/case/{case}/offers",
+            get(offers::offers).post(offers::table),
+        )
+        .route("/case/{case}/offers/withdraw", post(offers::withdraw))
+        .route("/case/{case}/offers/match", post(offers::open_matching))
+        .route("/case/{case}/direct", post(direct::propose))
+        .route("/case/{case}/direct/open", post(direct::open))
+        .route("/case/{case}/export", get(record::export))
         .route(
             "/case/{case}/position",
             get(position::position).post(position::seal),

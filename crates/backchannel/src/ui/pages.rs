@@ -1,6 +1,6 @@
 //! The pages, rendered on the server from this participant's verified copy: what is waiting
-//! across cases, a case (its phase, its participants with their fingerprints, its channels),
-//! and a channel with its composer. A page never syncs; the case is kept up to date in the
+//! across cases, a case (its phase, its participants with their fingerprints, its channels,
+//! direct talks and its record), and a channel with its composer. A page never syncs; the case is kept up to date in the
 //! background (`live.rs`), and each page says how fresh its copy is.
 
 use axum::Form;
@@ -57,6 +57,16 @@ pub(super) fn failed(e: ClientError) -> Refusal {
         _ => StatusCode::BAD_REQUEST,
     };
     refusal(status, &code, &e.to_string())
+}
+
+/// Refuses what only the mediator does, before anything is attempted; the rules check the
+/// same again.
+pub(super) fn mediator_only(client: &Client, case: CaseId, sentence: &str) -> Result<(), Refusal> {
+    if client.state(case).map_err(failed)?.mediator == client.key() {
+        Ok(())
+    } else {
+        Err(refusal(StatusCode::FORBIDDEN, "mediator_only", sentence))
+    }
 }
 
 pub(super) fn case_id(text: &str) -> Result<CaseId, Refusal> {
@@ -195,15 +205,15 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
     ))
 }
 
-/// `GET /case/{case}`: the case's phase, participants and channels.
+/// `GET /case/{case}`: the case's phase, participants and channels, direct talks, and its
+/// record.
 pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
     let show = client.show(case).map_err(failed)?;
-    let implementing = client
-        .state(case)
-        .is_ok_and(|s| s.procedure.implementation.is_some());
-    let fingerprint = client.fingerprint(case).ok();
+    let state = client.state(case).map_err(failed)?;
+    let implementing = state.procedure.implementation.is_some();
+    let negotiating = show.my_role == "mediator" || show.my_role.starts_with("party");
     Ok(layout(
         &ui,
         &show.title,
@@ -216,19 +226,23 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             h2 { "Waiting for you" }
             (tasks(&ui, &client, case, &format!("/case/{}", case.to_hex())))
             p { a href={"/case/" (case.to_hex()) "/charter"} { "The charter and the agenda" } }
-            @if implementing || !client.state(case).map_or(true, |s| s.procedure.drafts.is_empty()) {
+            @if implementing || !state.procedure.drafts.is_empty() {
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
                 p { a href={"/case/" (case.to_hex()) "/agreement"} { "The agreement" } }
             }
             @if implementing {
                 p { a href={"/case/" (case.to_hex()) "/implementation"} { "Implementation" } }
             }
-            @if show.my_role.starts_with("party") && client.state(case).is_ok_and(|s| !s.procedure.issues.is_empty()) {
+            @if show.my_role.starts_with("party") && !state.procedure.issues.is_empty() {
                 p { a href={"/case/" (case.to_hex()) "/position"} { "Your position" } }
             }
-            @if show.my_role == "mediator" && client.state(case).is_ok_and(|s| !s.procedure.positions.is_empty()) {
+            @if show.my_role == "mediator" && !state.procedure.positions.is_empty() {
                 p { a href={"/case/" (case.to_hex()) "/formula"} { "The formula over the sealed positions" } }
             }
+            @if negotiating && (state.procedure.charter.is_some() || !state.procedure.offers.is_empty()) {
+                p { a href={"/case/" (case.to_hex()) "/offers"} { "Conditional offers" } }
+            }
+            (super::direct::section(&ui, case, state, &client.key()))
             h2 { "Channels" }
             ul.channels {
                 @for channel in &show.channels {
@@ -256,9 +270,7 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
                     }
                 }
             }
-            @if let Some(f) = fingerprint {
-                p.fingerprint { "The public record's head, index " (f.index) ": " code { (f.code) } }
-            }
+            (super::record::section(&client, case))
         },
     ))
 }

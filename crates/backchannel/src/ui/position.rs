@@ -20,7 +20,7 @@ use super::guard::Refusal;
 use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
 
 /// This participant's party, or a refusal.
-fn my_party(client: &Client, case: CaseId) -> Result<String, Refusal> {
+pub(super) fn my_party(client: &Client, case: CaseId) -> Result<String, Refusal> {
     client
         .state(case)
         .map_err(failed)?

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod http;
 pub mod webdriver;
 
 pub const PASS: &str = "cli test passphrase";
