@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
-use backchannel_core::api::{Blob, EntryKind, Join, MemberRole, PostEntry, UploadKeyPackages};
+use backchannel_core::api::{
+    Blob, EntryKind, Join, KeyPackagesStored, MemberRole, PostEntry, UploadKeyPackages,
+};
 use backchannel_core::{CaseId, CaseState, ChannelName, History, PublicKey, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -26,8 +28,9 @@ use crate::mls::{self, Provider};
 use crate::store::{Batch, Filter, NewAct, Store, StoredAct};
 use crate::vault::{self, Vault};
 
-/// How many key packages a participant keeps on a hub when it joins a case there.
-const KEY_PACKAGES_ON_JOIN: usize = 5;
+/// How many ordinary key packages a participant keeps on each hub it uses (beside one
+/// last-resort key package).
+const KEY_PACKAGE_STOCK: usize = 5;
 
 /// What a participant keeps of one case besides its log: where it is, the keys, how far each
 /// channel has been read, and the fold of the log. Its size is the procedure's, not the log's.
@@ -525,6 +528,42 @@ impl Client {
         Ok(case)
     }
 
+    /// What this participant holds at the hub at `url` for others to seat it in channels.
+    pub async fn key_packages_held(&self, url: &str) -> Result<KeyPackagesStored, ClientError> {
+        Self::key_packages_at(&self.hub_at(url)?).await
+    }
+
+    async fn key_packages_at(hub: &HubClient) -> Result<KeyPackagesStored, ClientError> {
+        // An upload of none changes nothing and answers what is held.
+        hub.upload_key_packages(UploadKeyPackages {
+            key_packages: vec![],
+        })
+        .await
+    }
+
+    /// Tops up the key packages this participant keeps at `hub` for whoever seats it in a
+    /// channel: `KEY_PACKAGE_STOCK` ordinary ones, each handed out once, and a last-resort
+    /// one for when they run out. Those of earlier cases count, so they never pile up to
+    /// the hub's bound across cases. Run at join and after a sync that joined a channel
+    /// (which spent one): two requests when something is missing, one otherwise.
+    pub(crate) async fn stock_key_packages(&mut self, hub: &HubClient) -> Result<(), ClientError> {
+        let held = Self::key_packages_at(hub).await?;
+        let ordinary = (held.available..KEY_PACKAGE_STOCK).map(|_| false);
+        let key_packages = ordinary
+            .chain((!held.last_resort).then_some(true))
+            .map(|last_resort| {
+                mls::key_package(&self.provider, &self.vault.identity, last_resort).map(Blob)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !key_packages.is_empty() {
+            // The key packages' private halves are on disk before their public halves leave.
+            self.persist(None, vec![], vec![], true)?;
+            hub.upload_key_packages(UploadKeyPackages { key_packages })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Spends an invite code: leaves key packages on the hub, joins, and reads the public
     /// record from its genesis.
     pub async fn join(&mut self, code: &InviteCode) -> Result<CaseId, ClientError> {
@@ -535,24 +574,7 @@ impl Client {
             )));
         }
         let hub = self.hub_at(&code.hub)?;
-        // Key packages are left on the hub for whoever seats this participant in a channel;
-        // those of earlier cases not yet claimed count, so that they never pile up to the
-        // hub's limit across cases.
-        let held = hub
-            .upload_key_packages(UploadKeyPackages {
-                key_packages: vec![],
-            })
-            .await?
-            .available;
-        let key_packages = (held..KEY_PACKAGES_ON_JOIN)
-            .map(|_| mls::key_package(&self.provider, &self.vault.identity).map(Blob))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !key_packages.is_empty() {
-            // The key packages' private halves are on disk before their public halves leave.
-            self.persist(None, vec![], vec![], true)?;
-            hub.upload_key_packages(UploadKeyPackages { key_packages })
-                .await?;
-        }
+        self.stock_key_packages(&hub).await?;
         let join = Join {
             case_id: code.case,
             code: hex::encode(code.secret),
@@ -730,7 +752,13 @@ impl Client {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ClientError::Invalid(format!("the local log does not verify: {e}")))?;
         let replayed = CaseState::replay(&verified, Some(local.mediator))?;
-        if local.state.as_ref() != Some(&replayed) {
+        // Which channels this participant was removed from its MLS groups told it, not the
+        // log: a replay cannot know it.
+        let mut stored = local.state.clone();
+        if let Some(stored) = stored.as_mut() {
+            stored.channels.values_mut().for_each(|c| c.left = false);
+        }
+        if stored.as_ref() != Some(&replayed) {
             return Err(ClientError::Invalid(
                 "the stored fold differs from a replay of the stored log".into(),
             ));

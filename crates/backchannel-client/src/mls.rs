@@ -179,9 +179,36 @@ pub fn load_group(
         .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))
 }
 
-/// A fresh key package, serialised for upload; its private half stays in `provider`.
-pub fn key_package(provider: &Provider, identity: &Identity) -> Result<Vec<u8>, ClientError> {
-    let bundle = KeyPackage::builder()
+/// Deletes this participant's copy of a channel's group, if it holds one (it was removed):
+/// a later welcome to the same channel starts a new copy.
+pub fn forget_group(
+    provider: &Provider,
+    case: &CaseId,
+    channel: &ChannelName,
+) -> Result<(), ClientError> {
+    match MlsGroup::load(provider.storage(), &group_id(case, channel)).map_err(mls_error)? {
+        Some(mut group) => group.delete(provider.storage()).map_err(mls_error),
+        None => Ok(()),
+    }
+}
+
+/// A fresh key package, serialised for upload; its private half stays in `provider`. A
+/// last-resort one (MLS's last_resort extension) may be used for many adds: the hub hands
+/// it out when no ordinary one is left, and joining from it keeps its private half.
+pub fn key_package(
+    provider: &Provider,
+    identity: &Identity,
+    last_resort: bool,
+) -> Result<Vec<u8>, ClientError> {
+    let mut builder = KeyPackage::builder().leaf_node_capabilities(
+        Capabilities::builder()
+            .extensions(vec![ExtensionType::LastResort])
+            .build(),
+    );
+    if last_resort {
+        builder = builder.mark_as_last_resort();
+    }
+    let bundle = builder
         .build(CIPHERSUITE, provider, identity, credential(identity))
         .map_err(mls_error)?;
     bundle
@@ -228,6 +255,8 @@ pub enum Incoming {
     Application { sender: PublicKey, bytes: Vec<u8> },
     /// A commit, already merged; the group's members after it.
     Commit { members: BTreeSet<PublicKey> },
+    /// A commit that removed this participant: its copy of the group is now inactive.
+    Removed,
 }
 
 /// Decrypts and verifies one entry; merges commits.
@@ -257,6 +286,9 @@ pub fn process(
             group
                 .merge_staged_commit(provider, *staged)
                 .map_err(mls_error)?;
+            if !group.is_active() {
+                return Ok(Incoming::Removed);
+            }
             Ok(Incoming::Commit {
                 members: member_keys(group)?,
             })

@@ -14,9 +14,12 @@
 //! opening direct talks) are written so that running them again finishes what a crash left
 //! half done: each step first looks at what the record and the MLS group already hold.
 
+use std::collections::BTreeSet;
+
 use backchannel_core::act::{ChannelPurpose, SignedAct};
 use backchannel_core::api::{Blob, EntryKind, MAX_MISSED, PostEntry};
 use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey};
+use openmls::prelude::KeyPackage;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, LogLine, SyncReport, public_aad};
@@ -373,23 +376,29 @@ impl Client {
         key: PublicKey,
     ) -> Result<(), ClientError> {
         let existing = self.state(case)?.bilateral_channel(party).cloned();
-        let channel = match existing {
-            Some(channel) => channel,
+        let (channel, claimed) = match existing {
+            Some(channel) => {
+                let claimed = self.claim_key_packages(case, &channel, &[key]).await?;
+                (channel, claimed)
+            }
             None => {
                 let channel = ChannelName::for_party(party).ok_or_else(|| {
                     ClientError::Invalid(format!(
                         "the party name {party:?} has no letters or digits"
                     ))
                 })?;
+                // Claimed before the channel is announced: a missing key package leaves no
+                // channel half opened.
+                let claimed = self.claim_key_packages(case, &channel, &[key]).await?;
                 let purpose = ChannelPurpose::Bilateral {
                     party: party.to_owned(),
                 };
                 self.open_channel(case, &channel, purpose).await?;
                 self.fault("seat:opened")?;
-                channel
+                (channel, claimed)
             }
         };
-        self.ensure_members(case, &channel, &[key]).await
+        self.seat(case, &channel, claimed).await
     }
 
     /// As mediator: opens a discreet channel (on the hub, as an MLS group of the mediator
@@ -432,19 +441,43 @@ impl Client {
         channel: &ChannelName,
         keys: &[PublicKey],
     ) -> Result<(), ClientError> {
-        let group = mls::load_group(&self.provider, &case, channel)?;
-        let present = mls::member_keys(&group)?;
-        let missing: Vec<PublicKey> = keys
-            .iter()
-            .filter(|k| !present.contains(k))
-            .copied()
-            .collect();
-        if !missing.is_empty() {
-            let mut key_packages = Vec::with_capacity(missing.len());
-            for key in &missing {
-                let bytes = self.hub(case)?.claim_key_package(case, *key).await?;
-                key_packages.push(mls::validate_key_package(&self.provider, &bytes, *key)?);
-            }
+        let claimed = self.claim_key_packages(case, channel, keys).await?;
+        self.seat(case, channel, claimed).await
+    }
+
+    /// As mediator: claims from the hub, and checks to be theirs, the key packages of those
+    /// of `keys` not yet in `channel`'s MLS group (all of them if it has no group yet).
+    pub(crate) async fn claim_key_packages(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        keys: &[PublicKey],
+    ) -> Result<Vec<(PublicKey, KeyPackage)>, ClientError> {
+        let present = match mls::load_group(&self.provider, &case, channel) {
+            Ok(group) => mls::member_keys(&group)?,
+            Err(ClientError::NotInChannel(_)) => BTreeSet::new(),
+            Err(e) => return Err(e),
+        };
+        let mut claimed = Vec::new();
+        for key in keys.iter().filter(|k| !present.contains(k)) {
+            let bytes = self.hub(case)?.claim_key_package(case, *key).await?;
+            let package = mls::validate_key_package(&self.provider, &bytes, *key)?;
+            claimed.push((*key, package));
+        }
+        Ok(claimed)
+    }
+
+    /// As mediator: adds the participants whose key packages were `claimed` to `channel`'s
+    /// MLS group in one commit, then names the channel's members where they are not named.
+    pub(crate) async fn seat(
+        &mut self,
+        case: CaseId,
+        channel: &ChannelName,
+        claimed: Vec<(PublicKey, KeyPackage)>,
+    ) -> Result<(), ClientError> {
+        if !claimed.is_empty() {
+            let (missing, key_packages): (Vec<PublicKey>, Vec<KeyPackage>) =
+                claimed.into_iter().unzip();
             self.commit(
                 case,
                 channel,

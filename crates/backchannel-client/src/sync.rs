@@ -24,15 +24,30 @@ impl Client {
         let mut report = SyncReport::default();
         self.pull(case, &ChannelName::public(), &mut report).await?;
         self.take_welcomes(case).await?;
-        let channels: Vec<ChannelName> = self
-            .local(case)?
-            .cursors
-            .keys()
-            .filter(|c| !c.is_public())
-            .cloned()
-            .collect();
-        for channel in channels {
-            self.pull(case, &channel, &mut report).await?;
+        let mut channels = self.discreet_channels(case)?;
+        for channel in &channels {
+            match self.pull(case, channel, &mut report).await {
+                Ok(()) => {}
+                // Removed before it read its removal: the hub no longer serves the channel,
+                // and the mediator has said on the public record who sits there now.
+                Err(ClientError::Hub { code, .. })
+                    if code == "not_member" && !self.seated(case, channel)? =>
+                {
+                    self.left_channel(case, channel)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Removed from a channel and perhaps seated again since: a new welcome waited behind
+        // the removal, which the pull has just read.
+        channels.retain(|c| self.cursor(case, c).is_err());
+        if !channels.is_empty() {
+            self.take_welcomes(case).await?;
+            for channel in &channels {
+                if self.cursor(case, channel).is_ok() {
+                    self.pull(case, channel, &mut report).await?;
+                }
+            }
         }
         self.settle_claims(case).await?;
         self.resend_outbox(case).await?;
@@ -59,12 +74,57 @@ impl Client {
         }
     }
 
+    /// Whether the public record seats this participant in `channel`.
+    fn seated(&self, case: CaseId, channel: &ChannelName) -> Result<bool, ClientError> {
+        let me = self.key();
+        Ok(self
+            .state(case)?
+            .channels
+            .get(channel)
+            .is_some_and(|c| c.seated.contains(&me)))
+    }
+
+    /// Stops reading a channel this participant was removed from: nothing said there after
+    /// the removal is for it, until a welcome seats it again.
+    fn left_channel(&mut self, case: CaseId, channel: &ChannelName) -> Result<(), ClientError> {
+        mls::forget_group(&self.provider, &case, channel)?;
+        let local = self.local_mut(case)?;
+        local.cursors.remove(channel);
+        if let Some(state) = local.state.as_mut() {
+            state.leave(channel);
+        }
+        self.persist(Some(case), vec![], vec![], false)
+    }
+
+    /// The discreet channels this participant reads in `case`.
+    fn discreet_channels(&self, case: CaseId) -> Result<Vec<ChannelName>, ClientError> {
+        Ok(self
+            .local(case)?
+            .cursors
+            .keys()
+            .filter(|c| !c.is_public())
+            .cloned()
+            .collect())
+    }
+
+    /// Joins the channels this participant was welcomed into since the last time. A welcome
+    /// to a channel it still reads, from an entry it has not read yet, seats it again after
+    /// a removal it has yet to read: it is left for after that channel's pull.
     async fn take_welcomes(&mut self, case: CaseId) -> Result<(), ClientError> {
         let hub = self.hub(case)?;
         let after = self.local(case)?.welcome_cursor;
         let welcomes = hub.welcomes(after).await?.welcomes;
+        let mut joined_any = false;
         for welcome in welcomes {
             let local = self.local_mut(case)?;
+            if welcome.case_id == case
+                && local
+                    .cursors
+                    .get(&welcome.channel)
+                    .is_some_and(|cursor| *cursor < welcome.seq)
+            {
+                break;
+            }
             local.welcome_cursor = local.welcome_cursor.max(welcome.id);
             if welcome.case_id != case || local.cursors.contains_key(&welcome.channel) {
                 continue;
@@ -102,6 +162,11 @@ impl Client {
                 .cursors
                 .insert(welcome.channel.clone(), welcome.seq);
             self.persist(Some(case), vec![], vec![], false)?;
+            joined_any = true;
+        }
+        // Each channel joined spent a key package (or reused the last-resort one).
+        if joined_any {
+            self.stock_key_packages(&hub).await?;
         }
         // A welcome cursor moved past other cases' welcomes is written with the sync's end.
         Ok(())
@@ -120,7 +185,8 @@ impl Client {
             let page = hub.entries(case, channel, after).await?;
             let count = page.entries.len();
             self.absorb(case, channel, page.entries, report)?;
-            if count < backchannel_core::api::MAX_LIST {
+            let removed = !self.local(case)?.cursors.contains_key(channel);
+            if removed || count < backchannel_core::api::MAX_LIST {
                 return Ok(());
             }
         }
@@ -138,6 +204,10 @@ impl Client {
     ) -> Result<(), ClientError> {
         let mut pending = self.outgoing(case, channel)?;
         for entry in entries {
+            if !self.local(case)?.cursors.contains_key(channel) {
+                // Removed from the channel by an earlier entry of this page.
+                break;
+            }
             let refused = |why: String| ClientError::Refused {
                 channel: channel.clone(),
                 seq: entry.seq,
@@ -232,6 +302,10 @@ impl Client {
                         .cursors
                         .insert(channel.clone(), entry.seq);
                     self.persist(Some(case), vec![], vec![], false)?;
+                    return Ok(None);
+                }
+                Incoming::Removed => {
+                    self.left_channel(case, channel)?;
                     return Ok(None);
                 }
             }

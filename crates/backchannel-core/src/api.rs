@@ -158,8 +158,13 @@ pub struct UploadKeyPackages {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyPackagesStored {
-    /// How many of the caller's key packages the hub now holds.
+    /// How many of the caller's ordinary key packages the hub now holds (each handed out
+    /// once).
     pub available: usize,
+    /// Whether it holds a last-resort key package for the caller (handed out when no
+    /// ordinary one is left, and kept).
+    #[serde(default)]
+    pub last_resort: bool,
 }
 
 /// `POST /v1/cases/{case}/key-packages/claim` (mediator only): hands out one of a case

@@ -61,6 +61,11 @@ pub struct ChannelState {
     /// must lead to (`CaseState::check_history`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_at: Option<(u64, Digest32)>,
+    /// Whether this participant was removed from the channel (as its MLS group told it,
+    /// `CaseState::leave`) and has read nothing there since: seated again, its copy resumes
+    /// at the `members_changed` act that names it, as a newcomer's begins.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left: bool,
 }
 
 /// Everything a participant knows about a case, derived from the acts it has verified.
@@ -179,6 +184,7 @@ impl CaseState {
                 length: 1,
                 head: first.hash,
                 joined_at: None,
+                left: false,
             },
         );
         Ok(Self {
@@ -258,8 +264,11 @@ impl CaseState {
             .ok_or_else(|| Rejection::UnknownChannel(act.channel.clone()))?;
         let follows = act.index == channel.length + 1 && act.prev == channel.head;
         // A newcomer to a discreet channel cannot read what came before it joined: its
-        // chain starts at the mediator's `members_changed` act that names it.
-        let anchors = channel.length == 0 && matches!(act.body, ActBody::MembersChanged { .. });
+        // chain starts at the mediator's `members_changed` act that names it. So does the
+        // copy of a participant removed and seated again, which cannot read what was said
+        // in between.
+        let anchors = (channel.length == 0 || (channel.left && act.index > channel.length))
+            && matches!(act.body, ActBody::MembersChanged { .. });
         if !follows && !anchors {
             return Err(Rejection::BrokenChain {
                 channel: act.channel.clone(),
@@ -270,6 +279,14 @@ impl CaseState {
         }
         self.check_seen(act, history)?;
         self.check_rules(act, history)
+    }
+
+    /// Notes that this participant was removed from `channel` (its MLS group said so): what
+    /// it reads there next, once seated again, may start after a gap.
+    pub fn leave(&mut self, channel: &ChannelName) {
+        if let Some(channel) = self.channels.get_mut(channel) {
+            channel.left = true;
+        }
     }
 
     /// How many acts of `channel` this participant has folded (0 for a channel it does not

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tls_codec::Deserialize as _;
 
 use crate::error::ApiError;
-use crate::store::{NewEntry, NewInvite};
+use crate::store::{KeyPackageBody, NewEntry, NewInvite};
 
 /// A display or party name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, and
 /// none of the invisible or direction-changing ones that let a name pass for another.
@@ -110,7 +110,8 @@ pub fn invite_code_hash(code: &str) -> Result<String, ApiError> {
 /// and whose signature key is that same key. So only the holder of an identity key can
 /// have made a key package the hub keeps for it, as clients make them
 /// (`backchannel_client::mls`), and a mediator who claims it adds the key it asked for.
-pub fn key_package(blob: &Blob, owner: &PublicKey) -> Result<(), ApiError> {
+/// Returns it with whether it is a last-resort key package.
+pub fn key_package(blob: &Blob, owner: &PublicKey) -> Result<KeyPackageBody, ApiError> {
     if blob.0.len() > MAX_BLOB_BYTES {
         return Err(ApiError::InvalidKeyPackage("it is larger than 256 KiB"));
     }
@@ -137,7 +138,10 @@ pub fn key_package(blob: &Blob, owner: &PublicKey) -> Result<(), ApiError> {
             "its signature key is not the uploader's identity key",
         ));
     }
-    Ok(())
+    Ok(KeyPackageBody {
+        body: blob.0.clone(),
+        last_resort: package.last_resort(),
+    })
 }
 
 /// Checks an entry's shape and framing against the kind of channel it is posted to.

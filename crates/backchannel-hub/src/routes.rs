@@ -185,21 +185,21 @@ async fn upload_key_packages(
     if request.key_packages.len() > MAX_KEY_PACKAGES {
         return Err(ApiError::TooManyKeyPackages);
     }
-    let available = state
+    let stock = state
         .db(move |store| {
             // Verifying signatures is CPU work: here, on the blocking pool, not on a worker.
-            for package in &request.key_packages {
-                check::key_package(package, &caller)?;
-            }
             let packages = request
                 .key_packages
-                .into_iter()
-                .map(|blob| blob.0)
-                .collect();
+                .iter()
+                .map(|package| check::key_package(package, &caller))
+                .collect::<Result<Vec<_>, _>>()?;
             store.store_key_packages(&caller, packages)
         })
         .await?;
-    Ok(Json(KeyPackagesStored { available }))
+    Ok(Json(KeyPackagesStored {
+        available: stock.available,
+        last_resort: stock.last_resort,
+    }))
 }
 
 async fn claim_key_package(

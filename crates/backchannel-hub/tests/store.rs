@@ -12,7 +12,9 @@ use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use backchannel_hub::ApiError;
 use backchannel_hub::policy::{DEFAULT_MAX_CASES_PER_KEY, DEFAULT_MAX_INVITES_PER_CASE};
-use backchannel_hub::store::{Backend, NewEntry, NewInvite, Postgres, Sqlite, Stats};
+use backchannel_hub::store::{
+    Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Postgres, Sqlite, Stats,
+};
 use common::PgSchema;
 
 /// The default quotas, which the story stays within.
@@ -215,17 +217,31 @@ fn story(store: &dyn Backend) {
     );
     assert_eq!(entries.head, 3);
 
-    // Key packages: bounded per key, claimed once, by the mediator only.
+    // Key packages: bounded per key, claimed once, by the mediator only; the last-resort
+    // one is handed out when no other is left, and kept.
     assert_eq!(
         store
-            .store_key_packages(&party, vec![vec![1], vec![2]])
+            .store_key_packages(&party, vec![ordinary(1), ordinary(2), last_resort(8)])
             .unwrap(),
-        2
+        KeyStock {
+            available: 2,
+            last_resort: true
+        }
     );
     assert!(matches!(
-        store.store_key_packages(&party, vec![vec![3]; MAX_KEY_PACKAGES - 1]),
+        store.store_key_packages(&party, vec![ordinary(3); MAX_KEY_PACKAGES - 1]),
         Err(ApiError::TooManyKeyPackages)
     ));
+    // A newer last-resort package replaces the one held, and is not counted in the bound.
+    assert_eq!(
+        store
+            .store_key_packages(&party, vec![last_resort(9)])
+            .unwrap(),
+        KeyStock {
+            available: 2,
+            last_resort: true
+        }
+    );
     assert!(matches!(
         store.claim_key_package(&case, &party, &party),
         Err(ApiError::Forbidden)
@@ -242,11 +258,17 @@ fn story(store: &dyn Backend) {
         store.claim_key_package(&case, &mediator, &party).unwrap(),
         [2]
     );
+    for _ in 0..2 {
+        assert_eq!(
+            store.claim_key_package(&case, &mediator, &party).unwrap(),
+            [9]
+        );
+    }
+    assert_eq!(store.stats().unwrap().key_packages, 1);
     assert!(matches!(
-        store.claim_key_package(&case, &mediator, &party),
+        store.claim_key_package(&case, &mediator, &mediator),
         Err(ApiError::NoKeyPackage)
     ));
-    assert_eq!(store.stats().unwrap().key_packages, 0);
 
     assert!(store.record_nonce(&party, &[0; 16], 10, 10).unwrap());
     assert!(!store.record_nonce(&party, &[0; 16], 10, 10).unwrap());
@@ -509,8 +531,8 @@ fn postgres_story_and_reopen() {
         .query_one("SELECT COUNT(*) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    // 0004_witness.sql is the fourth.
-    assert_eq!(versions, 4);
+    // 0005_last_resort.sql is the fifth.
+    assert_eq!(versions, 5);
 }
 
 #[test]
@@ -690,7 +712,7 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
         .collect();
     assert_eq!(joins.iter().filter(|join| join.is_ok()).count(), 1);
 
-    let packages: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i]).collect();
+    let packages = (0..8u8).map(ordinary).collect();
     hubs[1].store_key_packages(&party, packages).unwrap();
     let claims: Vec<_> = (0..4)
         .map(|i| {
@@ -878,4 +900,18 @@ fn postgres_quotas_hold_across_processes() {
     let other = PgSchema::new("postgres_quotas_hold_across_processes").unwrap();
     let hubs: [Arc<dyn Backend>; 2] = [Arc::new(other.backend()), Arc::new(other.backend())];
     quota_race(&hubs);
+}
+
+fn ordinary(byte: u8) -> KeyPackageBody {
+    KeyPackageBody {
+        body: vec![byte],
+        last_resort: false,
+    }
+}
+
+fn last_resort(byte: u8) -> KeyPackageBody {
+    KeyPackageBody {
+        body: vec![byte],
+        last_resort: true,
+    }
 }

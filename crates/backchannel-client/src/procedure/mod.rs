@@ -472,10 +472,6 @@ impl Client {
             .channels
             .get(channel)
             .is_some_and(|c| c.purpose == Some(ChannelPurpose::Direct));
-        if !opened {
-            self.open_channel(case, channel, ChannelPurpose::Direct)
-                .await?;
-        }
         let keys: Vec<PublicKey> = self
             .state(case)?
             .participants
@@ -483,7 +479,23 @@ impl Client {
             .filter(|(_, p)| matches!(p.role, Role::Party { .. }))
             .map(|(k, _)| *k)
             .collect();
-        self.ensure_members(case, channel, &keys).await
+        if opened {
+            return self.ensure_members(case, channel, &keys).await;
+        }
+        // The rules are checked, and every key package claimed, before the channel is
+        // announced: nothing leaves it half opened.
+        self.check_next(
+            case,
+            &ChannelName::public(),
+            &ActBody::ChannelOpened {
+                channel: channel.clone(),
+                purpose: ChannelPurpose::Direct,
+            },
+        )?;
+        let claimed = self.claim_key_packages(case, channel, &keys).await?;
+        self.open_channel(case, channel, ChannelPurpose::Direct)
+            .await?;
+        self.seat(case, channel, claimed).await
     }
 
     // --- agreement and declarations ---------------------------------------------------------

@@ -51,16 +51,7 @@ impl Cast {
         let mut iran = new_client(dir.path(), "Iran");
         let mut uae = new_client(dir.path(), "United Arab Emirates");
         let case = mediator.create_case(&hub.url, title).await.unwrap();
-        for (client, role) in [
-            (&mut us, InviteRole::Party("United States".into())),
-            (&mut iran, InviteRole::Party("Iran".into())),
-            (&mut uae, InviteRole::Observer),
-        ] {
-            let code = mediator.invite(case, role).await.unwrap();
-            client.join(&code).await.unwrap();
-        }
-        let report = mediator.sync(case).await.unwrap();
-        assert_eq!(report.admitted.len(), 3, "{report:?}");
+        seat_cast(case, &mut mediator, [&mut us, &mut iran, &mut uae]).await;
         let mut cast = Cast {
             dir,
             db,
@@ -85,6 +76,21 @@ impl Cast {
             client.sync(self.case).await.unwrap();
         }
     }
+}
+
+/// Invites the United States and Iran as parties and the UAE as observer to `case`, has each
+/// join, and has the mediator admit and seat them.
+pub async fn seat_cast(case: CaseId, mediator: &mut Client, [us, iran, uae]: [&mut Client; 3]) {
+    for (client, role) in [
+        (us, InviteRole::Party("United States".into())),
+        (iran, InviteRole::Party("Iran".into())),
+        (uae, InviteRole::Observer),
+    ] {
+        let code = mediator.invite(case, role).await.unwrap();
+        client.join(&code).await.unwrap();
+    }
+    let report = mediator.sync(case).await.unwrap();
+    assert_eq!(report.admitted.len(), 3, "{report:?}");
 }
 
 /// Kills a client: drops it as it stands (whatever it held only in memory is lost) and opens

@@ -54,6 +54,7 @@ impl CaseState {
                         length: 0,
                         head: Digest32::ZERO,
                         joined_at: None,
+                        left: false,
                     },
                 );
                 if let Some(proposal) = procedure.direct.get_mut(channel) {
@@ -433,9 +434,10 @@ impl CaseState {
             | ActBody::Checkpoint { .. } => {}
         }
         if let Some(channel) = self.channels.get_mut(&act.channel) {
-            if channel.length == 0 && act.index > 1 {
+            if (channel.length == 0 || channel.left) && act.index > channel.length + 1 {
                 channel.joined_at = Some((act.index, act.prev));
             }
+            channel.left = false;
             channel.length = act.index;
             channel.head = verified.hash;
         }

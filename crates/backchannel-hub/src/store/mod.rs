@@ -82,6 +82,24 @@ pub struct Stats {
     pub key_packages: u64,
 }
 
+/// A key package as uploaded, checked to be the uploader's (`check::key_package`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPackageBody {
+    pub body: Vec<u8>,
+    /// Whether it carries MLS's last_resort extension: handed out when no other is left, and
+    /// never deleted by a claim.
+    pub last_resort: bool,
+}
+
+/// What a key holds at the hub for others to add it to channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyStock {
+    /// Ordinary key packages, each handed out once.
+    pub available: usize,
+    /// Whether a last-resort key package is held.
+    pub last_resort: bool,
+}
+
 /// Everything the hub stores, its witness's part ([`WitnessStore`]) included. See the module
 /// docs for the contract.
 pub trait Backend: WitnessStore + Send + Sync + 'static {
@@ -150,10 +168,16 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     /// The case's members (members only).
     fn members(&self, case: &CaseId, caller: &PublicKey) -> StoreResult<Vec<Member>>;
 
-    /// Stores the caller's key packages; returns how many it now holds.
-    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize>;
+    /// Stores the caller's key packages (a last-resort one replaces the one it held);
+    /// returns what it now holds.
+    fn store_key_packages(
+        &self,
+        caller: &PublicKey,
+        packages: Vec<KeyPackageBody>,
+    ) -> StoreResult<KeyStock>;
 
-    /// Hands out, once, one of `key`'s key packages (the case's mediator only).
+    /// Hands out one of `key`'s key packages (the case's mediator only): an ordinary one,
+    /// deleted as it is handed out, or when none is left its last-resort one, kept.
     fn claim_key_package(
         &self,
         case: &CaseId,

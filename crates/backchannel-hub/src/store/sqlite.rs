@@ -14,8 +14,9 @@ use backchannel_core::{CaseId, ChannelName, PublicKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult, channel_kind_from,
-    channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
+    Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
+    channel_kind_from, channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text,
+    role_from, role_text,
 };
 use crate::database::Durability;
 use crate::error::ApiError;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_invite_expiry.sql"),
     include_str!("migrations/0004_members_by_key.sql"),
     include_str!("migrations/0005_witness.sql"),
+    include_str!("migrations/0006_last_resort.sql"),
 ];
 
 /// A hub database in one SQLite file.
@@ -77,6 +79,9 @@ impl Sqlite {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Up to 64 MiB of pages cached (SQLite's default is 2 MiB), filled only as read: the
+        // inner pages of every index of a large hub stay in memory.
+        conn.pragma_update(None, "cache_size", -65536)?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -441,21 +446,29 @@ impl Backend for Sqlite {
         })
     }
 
-    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize> {
+    fn store_key_packages(
+        &self,
+        caller: &PublicKey,
+        packages: Vec<KeyPackageBody>,
+    ) -> StoreResult<KeyStock> {
         self.write(|conn| {
-            let held: usize = conn
-                .prepare_cached("SELECT COUNT(*) FROM key_packages WHERE key = ?1")?
-                .query_row([caller.0], |row| row.get(0))?;
-            let total = held + packages.len();
-            if total > MAX_KEY_PACKAGES {
+            let ordinary = packages.iter().filter(|p| !p.last_resort).count();
+            if key_stock(conn, caller)?.available + ordinary > MAX_KEY_PACKAGES {
                 return Err(ApiError::TooManyKeyPackages);
             }
-            let mut stmt =
-                conn.prepare_cached("INSERT INTO key_packages (key, body) VALUES (?1, ?2)")?;
             for package in &packages {
-                stmt.execute(params![caller.0, package])?;
+                if package.last_resort {
+                    conn.prepare_cached(
+                        "DELETE FROM key_packages WHERE key = ?1 AND last_resort = 1",
+                    )?
+                    .execute([caller.0])?;
+                }
+                conn.prepare_cached(
+                    "INSERT INTO key_packages (key, body, last_resort) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![caller.0, package.body, package.last_resort])?;
             }
-            Ok(total)
+            key_stock(conn, caller)
         })
     }
 
@@ -470,16 +483,18 @@ impl Backend for Sqlite {
             if role_of(conn, case, key)?.is_none() {
                 return Err(ApiError::MemberNotFound);
             }
-            let (id, body): (i64, Vec<u8>) = conn
-                .query_row(
-                    "SELECT id, body FROM key_packages WHERE key = ?1 ORDER BY id LIMIT 1",
-                    [key.0],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+            let (id, body, last_resort): (i64, Vec<u8>, bool) = conn
+                .prepare_cached(
+                    "SELECT id, body, last_resort FROM key_packages WHERE key = ?1
+                     ORDER BY last_resort, id LIMIT 1",
+                )?
+                .query_row([key.0], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?
                 .ok_or(ApiError::NoKeyPackage)?;
-            conn.prepare_cached("DELETE FROM key_packages WHERE id = ?1")?
-                .execute([id])?;
+            if !last_resort {
+                conn.prepare_cached("DELETE FROM key_packages WHERE id = ?1")?
+                    .execute([id])?;
+            }
             Ok(body)
         })
     }
@@ -710,6 +725,20 @@ impl Backend for Sqlite {
             })
         })
     }
+}
+
+/// What `key` holds: its ordinary key packages and whether it has a last-resort one.
+fn key_stock(conn: &Connection, key: &PublicKey) -> StoreResult<KeyStock> {
+    let (available, last_resort): (usize, usize) = conn
+        .prepare_cached(
+            "SELECT COUNT(*) - COALESCE(SUM(last_resort), 0), COALESCE(SUM(last_resort), 0)
+             FROM key_packages WHERE key = ?1",
+        )?
+        .query_row([key.0], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(KeyStock {
+        available,
+        last_resort: last_resort > 0,
+    })
 }
 
 #[cfg(test)]

@@ -48,8 +48,8 @@ use backchannel_core::{CaseId, ChannelName, PublicKey};
 use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 use super::{
-    Accepted, Backend, NewEntry, NewInvite, Stats, StoreResult, channel_kind_from,
-    channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
+    Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
+    channel_kind_from, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
 };
 use crate::error::ApiError;
 
@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_invite_expiry.sql"),
     include_str!("../migrations/postgres/0003_members_by_key.sql"),
     include_str!("../migrations/postgres/0004_witness.sql"),
+    include_str!("../migrations/postgres/0005_last_resort.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -448,24 +449,30 @@ impl Backend for Postgres {
         })
     }
 
-    fn store_key_packages(&self, caller: &PublicKey, packages: Vec<Vec<u8>>) -> StoreResult<usize> {
+    fn store_key_packages(
+        &self,
+        caller: &PublicKey,
+        packages: Vec<KeyPackageBody>,
+    ) -> StoreResult<KeyStock> {
         self.write(|tx| {
             advisory_lock(tx, LOCK_CLASS_KEY_PACKAGES, caller)?;
-            let held = tx.query_one(
-                "SELECT COUNT(*) FROM key_packages WHERE key = $1",
-                &[&&caller.0[..]],
-            )?;
-            let held = usize::try_from(uint(&held, 0)?)
-                .map_err(|_| ApiError::internal("storage: too many key packages to count"))?;
-            let total = held + packages.len();
-            if total > MAX_KEY_PACKAGES {
+            let ordinary = packages.iter().filter(|p| !p.last_resort).count();
+            if key_stock(tx, caller)?.available + ordinary > MAX_KEY_PACKAGES {
                 return Err(ApiError::TooManyKeyPackages);
             }
-            let insert = tx.prepare("INSERT INTO key_packages (key, body) VALUES ($1, $2)")?;
             for package in &packages {
-                tx.execute(&insert, &[&&caller.0[..], package])?;
+                if package.last_resort {
+                    tx.execute(
+                        "DELETE FROM key_packages WHERE key = $1 AND last_resort",
+                        &[&&caller.0[..]],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO key_packages (key, body, last_resort) VALUES ($1, $2, $3)",
+                    &[&&caller.0[..], &package.body, &package.last_resort],
+                )?;
             }
-            Ok(total)
+            key_stock(tx, caller)
         })
     }
 
@@ -482,15 +489,23 @@ impl Backend for Postgres {
             }
             // SKIP LOCKED: a concurrent claim takes the next package instead of waiting for
             // this one and then finding it gone.
-            let claimed = tx
-                .query_opt(
-                    "DELETE FROM key_packages WHERE id = (
-                         SELECT id FROM key_packages WHERE key = $1
-                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-                     ) RETURNING body",
-                    &[&&key.0[..]],
-                )?
-                .ok_or(ApiError::NoKeyPackage)?;
+            let claimed = tx.query_opt(
+                "DELETE FROM key_packages WHERE id = (
+                     SELECT id FROM key_packages WHERE key = $1 AND NOT last_resort
+                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                 ) RETURNING body",
+                &[&&key.0[..]],
+            )?;
+            let claimed = match claimed {
+                Some(row) => row,
+                // The last-resort package is only read, so any number may share it.
+                None => tx
+                    .query_opt(
+                        "SELECT body FROM key_packages WHERE key = $1 AND last_resort",
+                        &[&&key.0[..]],
+                    )?
+                    .ok_or(ApiError::NoKeyPackage)?,
+            };
             column(&claimed, 0)
         })
     }

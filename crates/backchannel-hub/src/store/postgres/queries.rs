@@ -6,7 +6,7 @@ use backchannel_core::{CaseId, ChannelName, PublicKey};
 use postgres::types::FromSql;
 use postgres::{Row, Transaction};
 
-use super::super::{StoreResult, channel_kind_from, channel_kind_text, role_from};
+use super::super::{KeyStock, StoreResult, channel_kind_from, channel_kind_text, role_from};
 use crate::error::ApiError;
 
 /// A value the hub stores as `BIGINT`.
@@ -251,4 +251,19 @@ pub(super) fn lock_invite(
 
 pub(super) fn count(tx: &mut Transaction<'_>, sql: &str) -> StoreResult<u64> {
     uint(&tx.query_one(sql, &[])?, 0)
+}
+
+/// What `key` holds: its ordinary key packages and whether it has a last-resort one.
+pub(super) fn key_stock(tx: &mut Transaction<'_>, key: &PublicKey) -> StoreResult<KeyStock> {
+    let row = tx.query_one(
+        "SELECT COUNT(*) FILTER (WHERE NOT last_resort), COUNT(*) FILTER (WHERE last_resort)
+         FROM key_packages WHERE key = $1",
+        &[&&key.0[..]],
+    )?;
+    let available = usize::try_from(uint(&row, 0)?)
+        .map_err(|_| ApiError::internal("storage: too many key packages to count"))?;
+    Ok(KeyStock {
+        available,
+        last_resort: uint(&row, 1)? > 0,
+    })
 }
