@@ -1,13 +1,14 @@
 //! The implementation tracker: where the plan stands now, from this participant's copy of the
 //! public record (the same status as `implement status`): each milestone, each commitment's
 //! reported and attested status side by side, the score overall and per theme, and each
-//! dispute at its stage. Reporting and attesting stay with the commands for now; accepting the
-//! plan is a one-click task.
+//! dispute at its stage. Accepting the plan is a one-click task; reporting, attesting and the
+//! dispute steps are the forms of `implementation_acts.rs`, shown to whom they are for.
 
 use axum::extract::{Path, State};
 use maud::html;
 
 use super::Ui;
+use super::implementation_acts;
 use super::pages::{Page, case_id, failed, freshness, layout, tasks};
 use crate::output;
 
@@ -28,6 +29,13 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
     let show = client.show(case).map_err(failed)?;
     let now = backchannel_client::hub::now_ms();
     let status = client.implementation_status(case, now).map_err(failed)?;
+    let state = client.state(case).map_err(failed)?;
+    let me = client.key();
+    let disputes = state
+        .procedure
+        .implementation
+        .as_ref()
+        .map_or(&[][..], |i| i.disputes.as_slice());
     let hex = case.to_hex();
     Ok(layout(
         &ui,
@@ -62,7 +70,7 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
                         thead { tr { th { "commitment" } th { "theme" } th { "status" } th { "reported" } th { "attested" } th { "due" } } }
                         tbody {
                             @for c in &status.commitments {
-                                tr data-commitment=(c.id) class=[c.discrepancy.then_some("discrepancy")] {
+                                tr data-commitment=(c.id) data-status=(c.status) data-reported=[c.reported] data-attested=[c.attested] class=[c.discrepancy.then_some("discrepancy")] {
                                     td { (c.id) }
                                     td { (c.theme) }
                                     td { (c.status) " — " (stage(c.status)) }
@@ -76,6 +84,7 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
                             }
                         }
                     }
+                    (implementation_acts::forms(&ui, case, state, &me))
                     @if !status.disputes.is_empty() {
                         h2 { "Disputes" }
                         ul.disputes {
@@ -84,6 +93,9 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
                                     "Dispute " (d.id) ", opened by " (d.by) " over " (d.commitments.join(", ")) ": " strong { (d.stage) }
                                     @if let Some(left) = d.time_left_ms { " (" (left / 86_400_000) " days left at this stage)" }
                                     @if let Some(r) = &d.resolution { " — " (r) }
+                                    @if let Some(dispute) = disputes.iter().find(|x| x.id == d.id) {
+                                        (implementation_acts::dispute_steps(&ui, case, state, &me, dispute))
+                                    }
                                 }
                             }
                         }

@@ -4,6 +4,11 @@
 //! verified new acts is announced to the pages over server-sent events (`/events`, event
 //! `update`, the case's id as data). A stream that cannot be opened or breaks is tried again
 //! after a pause; meanwhile the pages show the local copy and say how old it is.
+//!
+//! Each sync's list of joiners waiting for the mediator is kept (`admission::Waiting`) for the
+//! pages to show, and a change in it is announced as new acts are. A join posts no entry, so
+//! the push stream says nothing of it: the mediator's cases are also synced every
+//! [`JOINERS_POLL`].
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -17,6 +22,8 @@ use super::Ui;
 
 /// How long a broken stream waits before it is opened again.
 const RETRY: Duration = Duration::from_secs(5);
+/// How often the mediator's case is synced without a notice, to hear of new joiners.
+const JOINERS_POLL: Duration = Duration::from_secs(30);
 
 /// Follows every case of the home.
 pub(super) async fn start(ui: &Ui) {
@@ -32,10 +39,27 @@ async fn follow(ui: Ui, case: CaseId) {
         let Ok(hub) = hub else { return };
         let stream = hub.stream(case).await;
         sync(&ui, case).await;
+        let mediator = {
+            let client = ui.client.lock().await;
+            client
+                .state(case)
+                .is_ok_and(|state| state.mediator == client.key())
+        };
         if let Ok(mut stream) = stream {
-            while let Some(Ok(frame)) = stream.next().await {
-                if frame.is_text() {
-                    sync(&ui, case).await;
+            let mut poll = tokio::time::interval(JOINERS_POLL);
+            // The first tick is at once: synced above.
+            poll.tick().await;
+            loop {
+                tokio::select! {
+                    frame = stream.next() => match frame {
+                        Some(Ok(frame)) => {
+                            if frame.is_text() {
+                                sync(&ui, case).await;
+                            }
+                        }
+                        _ => break,
+                    },
+                    _ = poll.tick(), if mediator => sync(&ui, case).await,
                 }
             }
         }
@@ -43,15 +67,19 @@ async fn follow(ui: Ui, case: CaseId) {
     }
 }
 
-/// Syncs one case; announces it when acts arrived.
+/// Syncs one case, keeping its joiners waiting; announces it when acts arrived or the joiners
+/// waiting changed.
 pub(super) async fn sync(ui: &Ui, case: CaseId) {
     let report = ui.client.lock().await.sync(case).await;
     match report {
-        Ok(report) if !report.new.is_empty() => {
-            // No page open is not an error.
-            let _ = ui.updates.send(case.to_hex());
+        Ok(report) => {
+            let acts = !report.new.is_empty();
+            let joiners = ui.waiting.set(case, report.pending);
+            if acts || joiners {
+                // No page open is not an error.
+                let _ = ui.updates.send(case.to_hex());
+            }
         }
-        Ok(_) => {}
         Err(e) => tracing::info!(%case, "sync: {e}"),
     }
 }

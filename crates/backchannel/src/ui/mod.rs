@@ -9,10 +9,13 @@
 //! a strict Content-Security-Policy. The pages are rendered on the server: `pages.rs` (cases,
 //! a case, a channel, one-click tasks, and what every page shares), `charter.rs`,
 //! `position.rs`, `drafts.rs` (with `draft_diff.rs`, two versions side by side),
-//! `formula.rs`, `offers.rs`, `agreement.rs` and `implementation.rs`; the case page's
-//! sections `direct.rs` (direct talks) and `record.rs` (the fingerprint and the export). The
-//! only script is `assets/ui.js`, served by this process.
+//! `formula.rs`, `offers.rs`, `agreement.rs` and `implementation.rs` (with
+//! `implementation_acts.rs`, the tracker's forms); the case page's sections `direct.rs`
+//! (direct talks) and `record.rs` (the fingerprint and the export); and, with what is
+//! waiting, `admission.rs` (the joiners the mediator admits). The only script is
+//! `assets/ui.js`, served by this process.
 
+mod admission;
 mod agreement;
 mod charter;
 mod direct;
@@ -21,6 +24,7 @@ mod drafts;
 mod formula;
 mod guard;
 mod implementation;
+mod implementation_acts;
 mod live;
 mod offers;
 mod pages;
@@ -45,6 +49,8 @@ pub(crate) struct Ui {
     guard: Arc<guard::Secrets>,
     /// A case id (hex) each time its copy gained acts, for the pages' live updates.
     updates: broadcast::Sender<String>,
+    /// The joiners waiting for the mediator, as the last sync of each case reported them.
+    waiting: Arc<admission::Waiting>,
 }
 
 /// Serves the UI until the process is stopped.
@@ -75,6 +81,7 @@ pub async fn run(
         client: Arc::new(Mutex::new(client)),
         guard: secrets,
         updates,
+        waiting: Arc::default(),
     };
     live::start(&ui).await;
     if json {
@@ -97,6 +104,7 @@ fn router(ui: Ui) -> Router {
         .route("/", get(pages::home))
         .route("/case/{case}", get(pages::case))
         .route("/case/{case}/act", post(pages::act))
+        .route("/case/{case}/admit", post(admission::admit))
         .route("/case/{case}/drafts", get(drafts::drafts))
         .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/drafts/issue", post(drafts::issue))
@@ -110,6 +118,22 @@ fn router(ui: Ui) -> Router {
         .route(
             "/case/{case}/implementation",
             get(implementation::implementation),
+        )
+        .route(
+            "/case/{case}/implementation/report",
+            post(implementation_acts::report),
+        )
+        .route(
+            "/case/{case}/implementation/attest",
+            post(implementation_acts::attest),
+        )
+        .route(
+            "/case/{case}/implementation/dispute",
+            post(implementation_acts::open_dispute),
+        )
+        .route(
+            "/case/{case}/implementation/dispute/step",
+            post(implementation_acts::dispute_step),
         )
         .route("/case/{case}/agreement/table", post(agreement::table))
         .route(

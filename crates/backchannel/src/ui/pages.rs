@@ -1,7 +1,8 @@
 //! The pages, rendered on the server from this participant's verified copy: what is waiting
-//! across cases, a case (its phase, its participants with their fingerprints, its channels,
-//! direct talks and its record), and a channel with its composer. A page never syncs; the case is kept up to date in the
-//! background (`live.rs`), and each page says how fresh its copy is.
+//! across cases (joiners to admit among it), a case (its phase, its participants with their
+//! fingerprints, its channels, direct talks and its record), and a channel with its composer.
+//! A page never syncs; the case is kept up to date in the background (`live.rs`, which also
+//! keeps the joiners waiting), and each page says how fresh its copy is.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -154,7 +155,8 @@ fn task_item(ui: &Ui, case: CaseId, task: &backchannel_core::inbox::Task, back: 
     }
 }
 
-/// What is waiting in `case`; a one-click task's form returns to `back` (a page of this UI).
+/// What is waiting in `case`, joiners to admit included; a one-click task's form returns to
+/// `back` (a page of this UI).
 pub(super) fn tasks(ui: &Ui, client: &Client, case: CaseId, back: &str) -> Markup {
     let waiting = client
         .state(case)
@@ -166,14 +168,16 @@ pub(super) fn tasks(ui: &Ui, client: &Client, case: CaseId, back: &str) -> Marku
             )
         })
         .unwrap_or_default();
+    let joiners = super::admission::section(ui, client, case, back);
     html! {
-        @if waiting.is_empty() {
+        @if waiting.is_empty() && joiners.0.is_empty() {
             p.quiet { "Nothing is waiting for you here." }
-        } @else {
+        } @else if !waiting.is_empty() {
             ul.tasks {
                 @for task in &waiting { (task_item(ui, case, task, back)) }
             }
         }
+        (joiners)
     }
 }
 
@@ -411,15 +415,15 @@ pub(super) async fn act(
     };
     drop(client);
     done.map_err(failed)?;
-    // Only a path of this UI: never another host (`//host`, `/\\host`).
-    let local =
-        act.back.starts_with('/') && !act.back.starts_with("//") && !act.back.contains('\\');
-    let back = if local {
-        act.back
-    } else {
-        format!("/case/{}", case.to_hex())
-    };
+    let back = local_path(&act.back).unwrap_or_else(|| format!("/case/{}", case.to_hex()));
     Ok(changed(&ui, case, &back))
+}
+
+/// A form's `back`, where it is a path of this UI: never another host (`//host`,
+/// `/\\host`).
+pub(super) fn local_path(back: &str) -> Option<String> {
+    let local = back.starts_with('/') && !back.starts_with("//") && !back.contains('\\');
+    local.then(|| back.to_owned())
 }
 
 /// After a change to `case`: tells its open pages (the live update), then shows `path`, a
