@@ -343,9 +343,10 @@ pub(super) async fn open_dispute(
             "commitment" => {
                 commitments.insert(commitment(value)?);
             }
-            "complaint" if complaint.is_none() => {
-                complaint = Some(text(value, Some("a complaint"))?)
+            "complaint" if complaint.is_some() => {
+                return Err(invalid("a dispute has one complaint"));
             }
+            "complaint" => complaint = Some(text(value, Some("a complaint"))?),
             "csrf" => {}
             _ => return Err(invalid(&format!("the form has no field {name:?}"))),
         }
