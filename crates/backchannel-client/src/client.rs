@@ -411,6 +411,7 @@ impl Client {
     }
 
     pub(crate) fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
+        crate::hub::check_hub_url(url)?;
         if self.offline {
             return Err(ClientError::NotConnected {
                 url: url.into(),

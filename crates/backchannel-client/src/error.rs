@@ -35,6 +35,10 @@ pub enum ClientError {
     },
     #[error("the hub at {url} could not be reached: {why}")]
     Unreachable { url: String, why: String },
+    /// A hub URL this client will not use: plain HTTP beyond loopback (unless allowed), or
+    /// not an HTTP URL at all.
+    #[error("the hub URL {url} is refused: {why}")]
+    InsecureHub { url: String, why: &'static str },
     /// Unreachable before anything was sent: no connection, or working offline.
     #[error("the hub at {url} could not be reached: {why}")]
     NotConnected { url: String, why: String },
@@ -84,6 +88,7 @@ impl ClientError {
             ClientError::Unreachable { .. } | ClientError::NotConnected { .. } => {
                 "hub_unreachable".into()
             }
+            ClientError::InsecureHub { .. } => "insecure_http".into(),
             ClientError::Refused { .. } => "entry_refused".into(),
             ClientError::Rule(rejection) => rejection.code().into(),
             ClientError::NotInChannel(_) => "not_channel_member".into(),
@@ -103,7 +108,7 @@ impl ClientError {
             ClientError::Hub { status, code, .. } => {
                 (400..500).contains(status) && code != "bad_response"
             }
-            ClientError::NotConnected { .. } => true,
+            ClientError::NotConnected { .. } | ClientError::InsecureHub { .. } => true,
             _ => false,
         }
     }

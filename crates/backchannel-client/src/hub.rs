@@ -2,8 +2,8 @@
 //! answer decoded into the shared types of `backchannel_core::api`, every refusal turned into
 //! a [`ClientError::Hub`] carrying the hub's stable code.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backchannel_core::api::{
@@ -16,6 +16,7 @@ use backchannel_core::witness::{Cosigned, WitnessHeads, WitnessKey, WitnessSubmi
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
+use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -28,13 +29,98 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// How this process reaches hubs: the certificate authorities it trusts beside the public
+/// ones (`--ca-file`), and whether plain HTTP may reach a hub beyond loopback
+/// (`--insecure-http`). Set once, before the first hub is called ([`set_transport`]).
+#[derive(Clone, Debug, Default)]
+pub struct Transport {
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    pub insecure_http: bool,
+}
+
+static TRANSPORT: OnceLock<Transport> = OnceLock::new();
+
+/// Sets how this process reaches hubs; refused once any hub was called or it was set.
+pub fn set_transport(transport: Transport) -> Result<(), ClientError> {
+    TRANSPORT.set(transport).map_err(|_| {
+        ClientError::Invalid("the transport is set once, before any hub is called".into())
+    })
+}
+
+fn transport() -> &'static Transport {
+    TRANSPORT.get_or_init(Transport::default)
+}
+
+/// Reads the PEM certificates in `path`, to trust as certificate authorities for hubs.
+pub fn read_roots(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    use rustls_pki_types::pem::PemObject as _;
+    let invalid = |why: String| {
+        ClientError::Invalid(format!("the certificate file {} {why}", path.display()))
+    };
+    let roots = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(format!("cannot be read as PEM certificates: {e}")))?;
+    if roots.is_empty() {
+        return Err(invalid("holds no certificate".into()));
+    }
+    Ok(roots)
+}
+
+/// Whether this client may call a hub at `url`: HTTPS anywhere; plain HTTP on loopback
+/// (`127.0.0.0/8`, `::1`, `localhost`) or where `--insecure-http` allows it.
+pub fn check_hub_url(url: &str) -> Result<(), ClientError> {
+    let refused = |why| ClientError::InsecureHub {
+        url: url.to_owned(),
+        why,
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| refused("it is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback || transport().insecure_http {
+                Ok(())
+            } else {
+                Err(refused(
+                    "plain HTTP beyond loopback would show who talks to whom to the network:                      use https://, or pass --insecure-http",
+                ))
+            }
+        }
+        _ => Err(refused(
+            "a hub URL starts with https:// (or http:// on loopback)",
+        )),
+    }
+}
+
 /// The HTTP client every hub call goes through: built once per participant, since building
 /// one (TLS roots included) costs far more than a request on loopback.
 pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    for root in &transport().extra_roots {
+        let root = reqwest::Certificate::from_der(root).map_err(|e| e.to_string())?;
+        builder = builder.add_root_certificate(root);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// The TLS set-up of push streams to `wss://` hubs: the public roots and the extra ones.
+fn stream_tls() -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for root in &transport().extra_roots {
+        roots.add(root.clone()).map_err(|e| e.to_string())?;
+    }
+    Ok(Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
 }
 
 pub struct HubClient {
@@ -54,6 +140,7 @@ pub struct HubTally {
 
 impl HubClient {
     pub fn new(base: &str, key: SigningKey) -> Result<Self, ClientError> {
+        check_hub_url(base)?;
         let http = http_client().map_err(|why| ClientError::Unreachable {
             url: base.into(),
             why,
@@ -379,9 +466,15 @@ impl HubClient {
             .parse()
             .map_err(|_| unreachable("bad header".into()))?;
         request.headers_mut().insert("authorization", value);
-        let (stream, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
+        let connector = if ws_base.starts_with("wss:") {
+            tokio_tungstenite::Connector::Rustls(stream_tls().map_err(unreachable)?)
+        } else {
+            tokio_tungstenite::Connector::Plain
+        };
+        let (stream, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
         Ok(stream)
     }
 

@@ -105,6 +105,7 @@ async fn a_home_reads_offline_and_a_send_without_the_hub_changes_nothing() {
         listen: addr,
         db: c.db.clone().into(),
         durability: backchannel_hub::Durability::Normal,
+        listening: backchannel_hub::Listening::default(),
     };
     let hub = tokio::spawn(backchannel_hub::serve(
         config,

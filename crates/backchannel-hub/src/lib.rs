@@ -13,6 +13,7 @@ pub mod check;
 pub mod database;
 pub mod error;
 pub mod extract;
+pub mod listen;
 pub mod policy;
 pub mod replay;
 pub mod routes;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 
 pub use database::{Database, Durability};
 pub use error::ApiError;
+pub use listen::Listening;
 pub use policy::{Conveners, Policy};
 pub use routes::app;
 pub use state::AppState;
@@ -41,12 +43,14 @@ pub use state::AppState;
 /// Where the hub listens and keeps its database. A `PathBuf` converts into a [`Database`]
 /// (`db: path.into()`). Who may use the hub is a [`Policy`] beside it ([`serve_with`]); the
 /// default lets anyone convene.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct HubConfig {
     pub listen: SocketAddr,
     pub db: Database,
     /// How durable an acknowledged entry is (SQLite; PostgreSQL always syncs).
     pub durability: Durability,
+    /// The bounds on connections, and TLS ([`Listening::default`]: plain HTTP).
+    pub listening: Listening,
 }
 
 /// The one clock of the hub: unix time in milliseconds.
@@ -95,7 +99,7 @@ pub async fn serve_with(
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     ready(listener.local_addr().unwrap_or(config.listen));
-    run(listener, state, shutdown).await
+    run(listener, state, config.listening, shutdown).await
 }
 
 /// Serves on an already-bound listener, with the SQLite database at `db` and the default
@@ -106,7 +110,7 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = open_state(&Database::Sqlite(db.to_path_buf()), Durability::Normal).await?;
-    run(listener, state, shutdown).await
+    run(listener, state, Listening::default(), shutdown).await
 }
 
 /// A hub running in the current runtime; dropping it (or [`LocalHub::stop`]) shuts it down.
@@ -153,13 +157,26 @@ pub async fn spawn_local_on(db: &Database) -> anyhow::Result<LocalHub> {
 /// Spawns a hub on `127.0.0.1` on a free port, serving `state` (tests: a hub with its own
 /// clock, [`AppState::with_clock`], or its own policy, [`AppState::with_policy`]).
 pub async fn spawn_local_with(state: AppState) -> anyhow::Result<LocalHub> {
+    spawn_local_listening(state, Listening::default()).await
+}
+
+/// As [`spawn_local_with`], listening as `listening` says (tests: lower bounds, or TLS; the
+/// URL is then `https://localhost:PORT`, the name a test's certificate is made for).
+pub async fn spawn_local_listening(
+    state: AppState,
+    listening: Listening,
+) -> anyhow::Result<LocalHub> {
     load_witness(&state).await?;
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
         .context("binding 127.0.0.1")?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let port = listener.local_addr()?.port();
+    let url = match listening.tls {
+        Some(_) => format!("https://localhost:{port}"),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, state, async move {
+    let task = tokio::spawn(run(listener, state, listening, async move {
         let _ = stopped.await;
     }));
     Ok(LocalHub {
@@ -232,13 +249,15 @@ async fn load_witness(state: &AppState) -> anyhow::Result<()> {
 async fn run(
     listener: TcpListener,
     state: AppState,
+    listening: Listening,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tracing::info!(address = %listener.local_addr()?, "hub listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        scheme = listening.scheme(),
+        "hub listening"
+    );
+    listen::serve(listener, app(state), listening, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())
 }

@@ -29,6 +29,14 @@ pub struct Args {
     /// copy (saying how old it is); commands that post fail with `hub_unreachable`.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Trust the certificate authorities in this PEM file for hubs, beside the public ones
+    /// (a hub with its own certificate authority, or a self-signed certificate).
+    #[arg(long, global = true, value_name = "FILE", env = "BACKCHANNEL_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain HTTP to a hub that is not on loopback. Anyone on the network then sees
+    /// which cases you work on and when; only for a network you trust.
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +79,28 @@ pub enum Command {
         /// `full` also a power loss (every commit synced). PostgreSQL always syncs.
         #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
         durability: String,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// The most connections open at once; one more is closed as it is accepted.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = backchannel_hub::listen::DEFAULT_MAX_CONNECTIONS,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+        )]
+        max_connections: usize,
+        /// The most connections open at once from one address.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = backchannel_hub::listen::DEFAULT_MAX_PER_PEER,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+        )]
+        max_connections_per_peer: usize,
     },
     /// Manage this participant's identity.
     Id {
@@ -218,6 +248,14 @@ pub enum CaseCommand {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let extra_roots = match &args.ca_file {
+        Some(path) => backchannel_client::hub::read_roots(path)?,
+        None => vec![],
+    };
+    backchannel_client::hub::set_transport(backchannel_client::hub::Transport {
+        extra_roots,
+        insecure_http: args.insecure_http,
+    })?;
     let json = args.json;
     let offline = args.offline;
     match args.command {
@@ -229,6 +267,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             max_cases_per_key,
             max_invites_per_case,
             durability,
+            tls_cert,
+            tls_key,
+            max_connections,
+            max_connections_per_peer,
         } => {
             let durability = backchannel_hub::Durability::parse(&durability)
                 .context("--durability is normal or full")?;
@@ -251,6 +293,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 max_cases_per_key,
                 max_invites_per_case,
             };
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(backchannel_hub::listen::tls_acceptor(&cert, &key)?)
+                }
+                _ => None,
+            };
+            let listening = backchannel_hub::Listening {
+                max_connections,
+                max_per_peer: max_connections_per_peer,
+                header_timeout: backchannel_hub::listen::HEADER_TIMEOUT,
+                tls,
+            };
+            let scheme = listening.scheme();
             let db = backchannel_hub::Database::from(db);
             // Shown without the password a PostgreSQL URL may carry, and only once the
             // database is open and the port bound: a script may connect when it reads this.
@@ -260,10 +315,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     listen,
                     db,
                     durability,
+                    listening,
                 },
                 policy,
                 backchannel_hub::shutdown_signal(),
-                |at| eprintln!("backchannel hub listening on http://{at} (database {shown})"),
+                |at| eprintln!("backchannel hub listening on {scheme}://{at} (database {shown})"),
             )
             .await
         }

@@ -154,3 +154,127 @@ fn a_hub_with_full_durability_serves_and_a_bad_value_is_refused() {
     let read = ok_json(&mediator, &["read", &case, "--channel", "united-states"]);
     assert_eq!(common::texts(&read), ["on disk"]);
 }
+
+/// `hub --tls-cert/--tls-key` serves HTTPS; a participant given the certificate's authority
+/// with `--ca-file` convenes there and follows the case with `watch` over `wss://`; one not
+/// given it cannot reach the hub, and plain HTTP beyond loopback is refused before a byte
+/// leaves unless `--insecure-http` allows it.
+#[test]
+fn a_tls_hub_serves_https_and_watch_follows_it_over_wss() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("hub.pem"), dir.path().join("hub.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let hub = start_hub(dir.path(), &["--tls-cert", cert, "--tls-key", key]);
+    let url = hub.url.replace("http://127.0.0.1", "https://localhost");
+    let (mediator, iran) = (dir.path().join("pakistan"), dir.path().join("iran"));
+    identities(&[(&mediator, "Pakistan"), (&iran, "Iran")]);
+
+    let out = run(
+        &mediator,
+        &["--json", "case", "new", "--hub", &url, "--title", "Talks"],
+    );
+    assert_eq!(out.status.code(), Some(1), "an untrusted certificate");
+    let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(error["error"]["code"], "hub_unreachable");
+
+    let case = ok_json(
+        &mediator,
+        &[
+            "--ca-file",
+            cert,
+            "case",
+            "new",
+            "--hub",
+            &url,
+            "--title",
+            "Talks",
+        ],
+    )["case"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = ok_json(
+        &mediator,
+        &[
+            "--ca-file",
+            cert,
+            "case",
+            "invite",
+            &case,
+            "--role",
+            "party",
+            "--party",
+            "Iran",
+            "--auto-admit",
+        ],
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok_json(&iran, &["--ca-file", cert, "case", "join", &code]);
+    ok_json(&mediator, &["--ca-file", cert, "sync", &case]);
+    ok_json(&iran, &["--ca-file", cert, "sync", &case]);
+    let watch = bin()
+        .arg("--home")
+        .arg(&iran)
+        .args(["--ca-file", cert, "watch", &case, "--count", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The stream is open once `watch` has synced; a statement posted after it is announced.
+    std::thread::sleep(Duration::from_millis(1500));
+    ok_json(
+        &mediator,
+        &[
+            "--ca-file",
+            cert,
+            "send",
+            &case,
+            "--channel",
+            "iran",
+            "--text",
+            "Over TLS.",
+        ],
+    );
+    let out = watch.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Over TLS."), "{stdout}");
+
+    for (args, code) in [
+        (
+            vec!["case", "new", "--hub", "http://hub.example.org:7878"],
+            Some("insecure_http"),
+        ),
+        (
+            vec![
+                "--insecure-http",
+                "case",
+                "new",
+                "--hub",
+                "http://0.0.0.0:1",
+            ],
+            None,
+        ),
+    ] {
+        let mut full = vec!["--json"];
+        full.extend(args);
+        full.extend(["--title", "Elsewhere"]);
+        let out = run(&mediator, &full);
+        assert_eq!(out.status.code(), Some(1));
+        let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+        match code {
+            Some(code) => assert_eq!(error["error"]["code"], code),
+            // Allowed: it tries, and nobody answers at that address.
+            None => assert_eq!(error["error"]["code"], "hub_unreachable"),
+        }
+    }
+}
