@@ -125,8 +125,11 @@ pub enum ApiError {
     WitnessQuota { max: u64 },
     #[error("this case allows {max} keys to send heads, as many as a witness allows one case")]
     SubmitterQuota { max: u64 },
-    #[error("the hub is handling too many requests; try again shortly")]
-    RateLimited,
+    #[error("this key sends more requests than the hub allows one key; try again shortly")]
+    RateLimited {
+        /// Seconds until a request is allowed again (the `Retry-After` header).
+        retry_after_s: u64,
+    },
     #[error("the hub is serving as many requests as it can at once; try again shortly")]
     TooBusy,
     /// A failure of the hub itself; the detail is logged, never sent.
@@ -166,7 +169,7 @@ impl ApiError {
             | InviteQuota { .. }
             | WitnessQuota { .. }
             | SubmitterQuota { .. }
-            | RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,7 +225,7 @@ impl ApiError {
             | InviteQuota { .. }
             | WitnessQuota { .. }
             | SubmitterQuota { .. } => "quota_exceeded",
-            RateLimited => "rate_limited",
+            RateLimited { .. } => "rate_limited",
             TooBusy => "too_busy",
             Internal(_) => "internal",
         }
@@ -294,7 +297,13 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (self.status(), axum::Json(self.body())).into_response()
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let ApiError::RateLimited { retry_after_s } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
+        }
+        response
     }
 }
 

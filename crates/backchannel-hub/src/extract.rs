@@ -97,6 +97,7 @@ pub async fn authenticate(
         return Err(ApiError::AuthInvalid);
     }
     let (key, nonce, ts_ms) = (auth.key, auth.nonce, auth.ts_ms);
+    state.take_rate(&key)?;
     let fresh = match state.store().replay_window() {
         Some(window) => window.record(&key, &nonce, ts_ms, now_ms)?,
         None => {

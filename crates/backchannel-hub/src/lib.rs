@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod listen;
 pub mod policy;
+pub mod rate;
 pub mod replay;
 pub mod routes;
 pub mod state;

@@ -42,15 +42,19 @@ pub struct Policy {
     pub max_cases_per_key: u64,
     /// The most invites one case may hold; the next is refused with `quota_exceeded`.
     pub max_invites_per_case: u64,
+    /// Requests per second one key may send (bursts of twice that); `None`: unbounded.
+    pub max_requests_per_second: Option<u32>,
 }
 
 impl Default for Policy {
-    /// Anyone may convene, within the default quotas.
+    /// Anyone may convene, within the default quotas, at any rate (the command line's hub
+    /// bounds the rate by default: `rate::DEFAULT_REQUESTS_PER_SECOND`).
     fn default() -> Self {
         Self {
             conveners: Conveners::Anyone,
             max_cases_per_key: DEFAULT_MAX_CASES_PER_KEY,
             max_invites_per_case: DEFAULT_MAX_INVITES_PER_CASE,
+            max_requests_per_second: None,
         }
     }
 }

@@ -116,7 +116,7 @@ impl NonceWindow {
             return Ok(false);
         }
         if inner.seen.len() >= MAX_NONCES {
-            return Err(ApiError::RateLimited);
+            return Err(ApiError::RateLimited { retry_after_s: 1 });
         }
         if let Some(log) = &mut inner.log {
             log.file

@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 use crate::error::ApiError;
 use crate::extract::BODY_TIMEOUT;
 use crate::policy::Policy;
+use crate::rate::RateLimit;
 use crate::store::Backend;
 use crate::witness::{WitnessSigner, fresh_secret};
 
@@ -58,6 +59,7 @@ pub struct AppState {
     witness: Arc<OnceLock<WitnessSigner>>,
     /// Channel kinds already looked up for a member; a channel's kind never changes.
     kinds: Arc<Mutex<HashMap<KindKey, ChannelKind>>>,
+    rate: Option<Arc<RateLimit>>,
 }
 
 /// A stream's place among the open ones: given back when dropped.
@@ -96,6 +98,7 @@ impl AppState {
             body_timeout: BODY_TIMEOUT,
             witness: Arc::default(),
             kinds: Arc::default(),
+            rate: None,
         }
     }
 
@@ -107,8 +110,21 @@ impl AppState {
 
     /// Replaces who may use the hub and the quotas.
     pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.rate = policy
+            .max_requests_per_second
+            .map(|per_second| Arc::new(RateLimit::new(per_second)));
         self.policy = Arc::new(policy);
         self
+    }
+
+    /// Counts one request of `key` against its rate, if the policy bounds it.
+    pub(crate) fn take_rate(&self, key: &PublicKey) -> Result<(), ApiError> {
+        match &self.rate {
+            Some(rate) => rate
+                .take(key, self.now_ms())
+                .map_err(|retry_after_s| ApiError::RateLimited { retry_after_s }),
+            None => Ok(()),
+        }
     }
 
     /// Who may use the hub and the quotas.

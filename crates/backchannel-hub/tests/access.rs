@@ -192,3 +192,39 @@ async fn a_badly_signed_key_package_is_refused() {
     );
     assert_eq!(hub.stats().key_packages, 0);
 }
+
+#[tokio::test]
+async fn a_key_beyond_its_rate_waits_as_told_and_others_are_served() {
+    let hub = Hub::start_with_policy(Policy {
+        max_requests_per_second: Some(5),
+        ..Policy::default()
+    })
+    .await;
+    let (busy, other) = (Identity::random(), Identity::random());
+    // A burst of twice the rate is allowed.
+    for _ in 0..10 {
+        assert_eq!(hub.get(&busy, "/v1/welcomes?after=0").await.0, 200);
+    }
+    let path = "/v1/welcomes?after=0";
+    let header = busy.header("GET", path, b"", hub.now_ms());
+    let refused = reqwest::Client::new()
+        .get(format!("{}{path}", hub.url()))
+        .header("authorization", header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(code(&body), "rate_limited");
+    // Another key has its own allowance.
+    assert_eq!(hub.get(&other, path).await.0, 200);
+    // After the wait it is told, the key is served again.
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(hub.get(&busy, path).await.0, 200);
+}

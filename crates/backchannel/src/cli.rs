@@ -75,6 +75,13 @@ pub enum Command {
             value_parser = clap::value_parser!(u64).range(1..)
         )]
         max_invites_per_case: u64,
+        /// Requests per second one key may send, in bursts of twice that (0: unbounded).
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = backchannel_hub::rate::DEFAULT_REQUESTS_PER_SECOND
+        )]
+        max_requests_per_second: u32,
         /// How durable an acknowledged entry is on SQLite: `normal` survives a killed hub,
         /// `full` also a power loss (every commit synced). PostgreSQL always syncs.
         #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
@@ -266,6 +273,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             open,
             max_cases_per_key,
             max_invites_per_case,
+            max_requests_per_second,
             durability,
             tls_cert,
             tls_key,
@@ -292,6 +300,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 conveners,
                 max_cases_per_key,
                 max_invites_per_case,
+                max_requests_per_second: (max_requests_per_second > 0)
+                    .then_some(max_requests_per_second),
             };
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
