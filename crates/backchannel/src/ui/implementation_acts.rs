@@ -13,35 +13,19 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use backchannel_core::kinds::{Author, Kind};
+use backchannel_core::kinds::Author;
 use backchannel_core::plan::{Dispute, Plan};
-use backchannel_core::{CaseId, CaseState, PublicKey, Role};
+use backchannel_core::{CaseId, CaseState, PublicKey};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::allowed::{author, may};
 use super::guard::Refusal;
 use super::pages::{case_id, changed, failed, refusal};
 
 /// The longest note, evidence, complaint, opinion or resolution a form takes.
 const TEXT_MAX: usize = 4096;
-
-/// The viewer's role, as the table of act kinds names it.
-fn author(state: &CaseState, me: &PublicKey) -> Option<Author> {
-    if state.mediator == *me {
-        return Some(Author::Mediator);
-    }
-    match state.participants.get(me)?.role {
-        Role::Mediator => Some(Author::Mediator),
-        Role::Party { .. } => Some(Author::Party),
-        Role::Observer => Some(Author::Observer),
-    }
-}
-
-/// Whether the table lets `author` post acts of `kind` at all (the kind's rule may narrow it).
-fn may(author: Option<Author>, kind: &str) -> bool {
-    author.is_some_and(|a| Kind::named(kind).is_some_and(|k| k.allows(a)))
-}
 
 /// What the viewer may do on the tracker, from the plan in force.
 struct Allowed<'a> {

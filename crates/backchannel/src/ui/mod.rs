@@ -9,15 +9,20 @@
 //! a strict Content-Security-Policy. The pages are rendered on the server: `pages.rs` (cases,
 //! a case, a channel, one-click tasks, and what every page shares), `charter.rs`,
 //! `position.rs`, `drafts.rs` (with `draft_diff.rs`, two versions side by side),
-//! `formula.rs`, `offers.rs`, `agreement.rs` and `implementation.rs` (with
-//! `implementation_acts.rs`, the tracker's forms); the case page's sections `direct.rs`
-//! (direct talks) and `record.rs` (the fingerprint and the export); and, with what is
-//! waiting, `admission.rs` (the joiners the mediator admits). The only script is
-//! `assets/ui.js`, served by this process.
+//! `formula.rs`, `offers.rs` (with `offer_terms.rs`, terms typed in before the issues are
+//! defined), `issues.rs`, `conveying.rs` (with `non_paper.rs`), `declarations.rs`,
+//! `agreement.rs` and `implementation.rs` (with `implementation_acts.rs`, the tracker's
+//! forms); the case page's sections `direct.rs` (direct talks) and `record.rs` (the
+//! fingerprint and the export); and, with what is waiting, `admission.rs` (the joiners the
+//! mediator admits). `allowed.rs` says which forms the table of act kinds lets the viewer
+//! see. The only script is `assets/ui.js`, served by this process.
 
 mod admission;
 mod agreement;
+mod allowed;
 mod charter;
+mod conveying;
+mod declarations;
 mod direct;
 mod draft_diff;
 mod drafts;
@@ -25,7 +30,10 @@ mod formula;
 mod guard;
 mod implementation;
 mod implementation_acts;
+mod issues;
 mod live;
+mod non_paper;
+mod offer_terms;
 mod offers;
 mod pages;
 mod position;
@@ -115,6 +123,22 @@ fn router(ui: Ui) -> Router {
             get(charter::charter).post(charter::propose),
         )
         .route("/case/{case}/agenda", post(charter::agenda))
+        .route(
+            "/case/{case}/issues",
+            get(issues::issues).post(issues::define),
+        )
+        .route("/case/{case}/conveying", get(conveying::conveying))
+        .route("/case/{case}/convey", post(conveying::convey))
+        .route("/case/{case}/convey/consent", post(conveying::consent))
+        .route("/case/{case}/nonpaper", post(non_paper::table))
+        .route(
+            "/case/{case}/declarations",
+            get(declarations::declarations).post(declarations::table),
+        )
+        .route(
+            "/case/{case}/declarations/publish",
+            post(declarations::publish),
+        )
         .route(
             "/case/{case}/implementation",
             get(implementation::implementation),

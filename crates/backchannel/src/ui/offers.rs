@@ -1,5 +1,6 @@
 //! Sealed conditional offers: a party tables its own ("we will do this if they do that")
-//! from a form and withdraws one while it is open; the mediator sees the counts and the
+//! from a form built from the issues (or, before they are defined, from terms typed in:
+//! `offer_terms.rs`) and withdraws one while it is open; the mediator sees the counts and the
 //! offers sealed to it, and opens every matching pair at once; everyone sees the commitments
 //! on the public record and the pairs opened.
 //!
@@ -235,7 +236,7 @@ pub(super) async fn offers(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
                     }
                     h2 { "Table an offer" }
                     @if issues.is_empty() {
-                        p.quiet { "The mediator has not defined the issues yet." }
+                        (super::offer_terms::form(&ui, &hex))
                     } @else {
                         p.quiet { "Only a commitment goes on the public record; the terms are sealed to the mediator, and open to the other side only if its offer matches." }
                         (table_form(&ui, &hex, issues))
@@ -348,8 +349,12 @@ pub(super) async fn table(
     let mut client = ui.client.lock().await;
     my_party(&client, case)?;
     let issues = &client.state(case).map_err(failed)?.procedure.issues;
-    let offer = offer_from_form(issues, &fields)
-        .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", why))?;
+    let offer = if issues.is_empty() {
+        super::offer_terms::offer_from_text(&fields)
+    } else {
+        offer_from_form(issues, &fields).map_err(str::to_owned)
+    }
+    .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", &why))?;
     client.table_offer(case, offer).await.map_err(failed)?;
     drop(client);
     Ok(back_to_offers(&ui, case))

@@ -230,6 +230,15 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
             h2 { "Waiting for you" }
             (tasks(&ui, &client, case, &format!("/case/{}", case.to_hex())))
             p { a href={"/case/" (case.to_hex()) "/charter"} { "The charter and the agenda" } }
+            @if show.my_role == "mediator" || !state.procedure.issues.is_empty() {
+                p { a href={"/case/" (case.to_hex()) "/issues"} { "The issues" } }
+            }
+            @if negotiating && state.procedure.charter.is_some() {
+                p { a href={"/case/" (case.to_hex()) "/conveying"} { "Conveying and non-papers" } }
+            }
+            @if state.procedure.charter.is_some() || !state.procedure.declarations.is_empty() {
+                p { a href={"/case/" (case.to_hex()) "/declarations"} { "Parallel declarations" } }
+            }
             @if implementing || !state.procedure.drafts.is_empty() {
                 p { a href={"/case/" (case.to_hex()) "/drafts"} { "The single negotiating text" } }
                 p { a href={"/case/" (case.to_hex()) "/agreement"} { "The agreement" } }
