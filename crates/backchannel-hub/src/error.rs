@@ -132,6 +132,8 @@ pub enum ApiError {
     },
     #[error("the hub is serving as many requests as it can at once; try again shortly")]
     TooBusy,
+    #[error("the hub cannot reach its database at the moment; try again shortly")]
+    DatabaseUnavailable,
     /// A failure of the hub itself; the detail is logged, never sent.
     #[error("the hub failed to handle this request")]
     Internal(String),
@@ -163,7 +165,7 @@ impl ApiError {
             | WitnessFork { .. }
             | WitnessGap { .. } => StatusCode::CONFLICT,
             InviteRevoked | InviteExpired => StatusCode::GONE,
-            TooManyStreams | TooBusy => StatusCode::SERVICE_UNAVAILABLE,
+            TooManyStreams | TooBusy | DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             StreamQuota
             | CaseQuota { .. }
             | InviteQuota { .. }
@@ -227,6 +229,7 @@ impl ApiError {
             | SubmitterQuota { .. } => "quota_exceeded",
             RateLimited { .. } => "rate_limited",
             TooBusy => "too_busy",
+            DatabaseUnavailable => "database_unavailable",
             Internal(_) => "internal",
         }
     }
@@ -281,6 +284,15 @@ impl From<rusqlite::Error> for ApiError {
 impl From<postgres::Error> for ApiError {
     fn from(error: postgres::Error) -> Self {
         // The server's own message and SQLSTATE, for the log; `Display` alone says "db error".
+        // A lost connection, or a statement cancelled by the statement timeout: the database
+        // is not answering, which is no fault of the request.
+        let timed_out = error
+            .as_db_error()
+            .is_some_and(|db| db.code().code() == "57014");
+        if crate::store::postgres::connection_lost(&error) || timed_out {
+            tracing::warn!(%error, "the database cannot be reached");
+            return ApiError::DatabaseUnavailable;
+        }
         match error.as_db_error() {
             Some(db) => ApiError::internal(format!(
                 "storage: {} (SQLSTATE {})",
@@ -298,10 +310,15 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let ApiError::RateLimited { retry_after_s } = self {
+        let retry_after_s = match self {
+            ApiError::RateLimited { retry_after_s } => Some(retry_after_s),
+            ApiError::DatabaseUnavailable => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after_s {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }

@@ -66,9 +66,9 @@ pub fn now_ms() -> u64 {
 /// Opens (and migrates) the database, binds `config.listen`, calls `ready` with the bound
 /// address, and serves until `shutdown` resolves; then finishes the requests in flight.
 ///
-/// On PostgreSQL, push notices (the WebSocket stream) are announced only by the process that
-/// accepted the entry: a client streaming from another process of the same deployment learns
-/// of it on its next fetch, which sees every entry whichever process stored it.
+/// On PostgreSQL, every process's push streams announce the entries any process accepted
+/// (`LISTEN`/`NOTIFY`, `store/postgres/notify.rs`), and a database still unreachable at start
+/// is waited for, for up to two minutes.
 pub async fn serve(
     config: HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -216,19 +216,43 @@ async fn open_state(db: &Database, durability: Durability) -> anyhow::Result<App
         Database::Sqlite(path) => Arc::new(
             store::Sqlite::open_with(path, durability).context("opening the hub database")?,
         ),
-        Database::Postgres(url) => {
-            // The synchronous client runs its own runtime: connect off the async workers.
-            let url = url.clone();
-            let store = tokio::task::spawn_blocking(move || store::Postgres::connect(&url))
-                .await
-                .context("connecting to PostgreSQL")?
-                .context("opening the hub database on PostgreSQL")?;
-            Arc::new(store)
-        }
+        Database::Postgres(url) => Arc::new(connect_postgres(url).await?),
     };
     let state = AppState::new(store);
+    state.follow_other_processes();
     load_witness(&state).await?;
     Ok(state)
+}
+
+/// How long a hub starting while its PostgreSQL database is unreachable keeps trying.
+const DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Connects to PostgreSQL and migrates; while the database cannot be reached, tries again
+/// (after 1, 2, 4… up to 15 seconds) for up to two minutes, saying so each time.
+async fn connect_postgres(url: &str) -> anyhow::Result<store::Postgres> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_secs(1);
+    loop {
+        // The synchronous client runs its own runtime: connect off the async workers.
+        let attempt = url.to_owned();
+        let connected = tokio::task::spawn_blocking(move || store::Postgres::connect(&attempt))
+            .await
+            .context("connecting to PostgreSQL")?;
+        let error = match connected {
+            Ok(store) => return Ok(store),
+            Err(error) => error,
+        };
+        let unreachable = error
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<postgres::Error>())
+            .any(store::postgres::connection_lost);
+        if !unreachable || started.elapsed() + pause > DATABASE_WAIT {
+            return Err(error.context("opening the hub database on PostgreSQL"));
+        }
+        tracing::warn!(error = %format!("{error:#}"), retry_in_s = pause.as_secs(), "the database cannot be reached yet");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(15));
+    }
 }
 
 /// Loads (making it, the first time) the key the hub co-signs with, so that a database that

@@ -245,6 +245,20 @@ impl AppState {
     }
 
     /// Announces an accepted entry to the open streams.
+    /// Hands the entries other processes on a shared database accept to this process's
+    /// push streams (PostgreSQL's `LISTEN`; nothing for SQLite).
+    pub fn follow_other_processes(&self) {
+        let notices = self.notices.clone();
+        self.store
+            .follow_others(Box::new(move |case, notice, members| {
+                let _ = notices.send(Published {
+                    case,
+                    notice,
+                    members: members.into(),
+                });
+            }));
+    }
+
     pub fn publish(&self, published: Published) {
         // No stream open is not an error.
         let _ = self.notices.send(published);

@@ -20,7 +20,7 @@ pub mod sqlite;
 pub mod witness;
 
 use backchannel_core::api::{
-    ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Welcome,
+    ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Notice, Welcome,
 };
 use backchannel_core::{CaseId, ChannelName, PublicKey};
 
@@ -82,6 +82,10 @@ pub struct Stats {
     pub key_packages: u64,
 }
 
+/// Hands a notice of an entry another process accepted to this process's push streams,
+/// with the channel's members.
+pub type Publish = Box<dyn Fn(CaseId, Notice, Vec<PublicKey>) + Send>;
+
 /// A key package as uploaded, checked to be the uploader's (`check::key_package`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPackageBody {
@@ -117,6 +121,13 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     /// nonces there directly, without a trip to the blocking pool.
     fn replay_window(&self) -> Option<&crate::replay::NonceWindow> {
         None
+    }
+
+    /// Hands every entry another process accepts on a shared database to `publish`, from a
+    /// thread of the backend's own, until the backend is dropped. A backend that one process
+    /// alone uses has nothing to hand on.
+    fn follow_others(&self, publish: Publish) {
+        drop(publish);
     }
 
     /// Creates a case with `caller` as its mediator, and its sealed `public` channel; refuses

@@ -35,7 +35,8 @@
 //! must be called outside the runtime (or in `spawn_blocking`), and dropping the backend inside
 //! the runtime closes its connections on a helper thread.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -78,6 +79,11 @@ const LOCK_CLASS_WITNESS_CASES: i32 = 0x6263_6e04;
 /// A hub database on a PostgreSQL server, shared by any number of hub processes.
 pub struct Postgres {
     config: Config,
+    /// This process among those sharing the database: its announcements are not its own
+    /// listener's to hand on.
+    origin: u64,
+    /// Set when dropped: its listener, if any, stops.
+    stop: Arc<AtomicBool>,
     /// Idle slots; `None` is a slot whose connection is yet to be (re)opened.
     idle: Mutex<Vec<Option<Client>>>,
     freed: Condvar,
@@ -94,13 +100,18 @@ impl Postgres {
 
     /// Connects with `config`, keeps up to `pool_size` connections (at least one), and
     /// migrates the database. One connection is opened now; the others on demand.
-    pub fn with_config(config: Config, pool_size: usize) -> anyhow::Result<Self> {
-        let mut client = config.connect(NoTls).context("connecting to PostgreSQL")?;
+    pub fn with_config(mut config: Config, pool_size: usize) -> anyhow::Result<Self> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let mut client = open(&config).context("connecting to PostgreSQL")?;
         migrate(&mut client)?;
         let mut idle: Vec<Option<Client>> = (1..pool_size.max(1)).map(|_| None).collect();
         idle.push(Some(client));
         Ok(Self {
             config,
+            origin: rand::random(),
+            stop: Arc::default(),
             idle: Mutex::new(idle),
             freed: Condvar::new(),
         })
@@ -121,9 +132,7 @@ impl Postgres {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(ApiError::internal(
-                    "storage: no PostgreSQL connection came free in time",
-                ));
+                return Err(ApiError::TooBusy);
             }
             idle = self
                 .freed
@@ -132,10 +141,10 @@ impl Postgres {
                 .0;
         };
         drop(idle);
-        let client = match slot {
-            Some(client) if !client.is_closed() => client,
-            _ => match self.config.connect(NoTls) {
-                Ok(client) => client,
+        let (client, reused) = match slot {
+            Some(client) if !client.is_closed() => (client, true),
+            _ => match open(&self.config) {
+                Ok(client) => (client, false),
                 Err(error) => {
                     self.give_back(None);
                     return Err(error.into());
@@ -145,6 +154,7 @@ impl Postgres {
         Ok(Pooled {
             pool: self,
             client: Some(client),
+            reused,
         })
     }
 
@@ -156,30 +166,82 @@ impl Postgres {
     /// Runs `f` in a `READ COMMITTED` transaction, committed only when `f` succeeds; `f` takes
     /// the locks its checks need.
     fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.checkout()?;
-        let mut tx = conn.client()?.transaction()?;
-        let value = f(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.transaction(false, f)
     }
 
     /// Runs `f` in a read-only snapshot, so that it sees one state.
     fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.transaction(true, f)
+    }
+
+    /// Runs `f` in a transaction on a pooled connection. A pooled connection the server has
+    /// closed since (a restart of the database) fails its `BEGIN`, before anything is done:
+    /// the transaction then runs once on a fresh connection, so a restart costs no request.
+    fn transaction<T>(
+        &self,
+        read_only: bool,
+        f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = self.checkout()?;
-        let mut tx = conn
-            .client()?
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
+        let reused = conn.reused;
+        let error = match begin(conn.client()?, read_only) {
+            Ok(mut tx) => {
+                let value = f(&mut tx)?;
+                tx.commit()?;
+                return Ok(value);
+            }
+            Err(error) if reused && connection_lost(&error) => error,
+            Err(error) => return Err(error.into()),
+        };
+        tracing::info!(%error, "a pooled PostgreSQL connection was closed; opening another");
+        conn.client = Some(open(&self.config)?);
+        let mut tx = begin(conn.client()?, read_only)?;
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)
     }
 }
 
+/// How long opening a connection may take, unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a connection, with the timeouts every connection of the hub runs under: no
+/// statement may run longer than 30 seconds, nor a transaction sit idle longer than 60.
+pub(super) fn open(config: &Config) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(
+        "SET statement_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'",
+    )?;
+    Ok(client)
+}
+
+fn begin(client: &mut Client, read_only: bool) -> Result<Transaction<'_>, postgres::Error> {
+    if read_only {
+        client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+    } else {
+        client.transaction()
+    }
+}
+
+/// Whether `error` says the connection is gone (closed, reset, or ended by the server's
+/// shutdown) rather than that a statement failed.
+pub(crate) fn connection_lost(error: &postgres::Error) -> bool {
+    match error.as_db_error() {
+        None => true,
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
         let slots = std::mem::take(&mut *self.idle());
         // Closing a connection blocks on the client's own runtime, which tokio forbids on an
         // async worker thread: close them on a thread of their own there.
@@ -196,6 +258,8 @@ impl Drop for Postgres {
 struct Pooled<'a> {
     pool: &'a Postgres,
     client: Option<Client>,
+    /// Whether it served earlier requests (and so may have been closed by the server since).
+    reused: bool,
 }
 
 impl Pooled<'_> {
@@ -243,12 +307,22 @@ fn migrate(client: &mut Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+mod notify;
 mod queries;
 mod witness;
 
 use queries::*;
 
 impl Backend for Postgres {
+    fn follow_others(&self, publish: super::Publish) {
+        notify::follow(
+            self.config.clone(),
+            self.origin,
+            Arc::clone(&self.stop),
+            publish,
+        );
+    }
+
     fn record_nonce(
         &self,
         key: &PublicKey,
@@ -659,6 +733,7 @@ impl Backend for Postgres {
                     )?;
                 }
             }
+            notify::announce(tx, self.origin, case, channel, seq)?;
             Ok(Accepted {
                 seq,
                 members: channel_members(tx, row.id)?,
