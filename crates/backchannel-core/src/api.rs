@@ -2,6 +2,7 @@
 //! Byte strings travel as base64; keys and ids as lowercase hex. See docs/protocol.md.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{CaseId, ChannelName, PublicKey};
 
@@ -20,7 +21,7 @@ pub const MAX_KEY_PACKAGES: usize = 100;
 pub const MAX_NAME_CHARS: usize = 80;
 
 /// A participant's place in a case, as the hub records it from the invite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     Mediator,
@@ -29,7 +30,7 @@ pub enum MemberRole {
 }
 
 /// How the hub treats a channel's entries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     /// An MLS group: entries are MLS commits and application messages.
@@ -40,7 +41,7 @@ pub enum ChannelKind {
 }
 
 /// What an entry is, as the hub checks it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Commit,
@@ -48,12 +49,12 @@ pub enum EntryKind {
 }
 
 /// The error body of every non-2xx answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: scripts match on it.
     pub code: String,
@@ -72,7 +73,7 @@ pub struct ErrorDetail {
     pub witnessed: Option<crate::witness::Cosigned>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub ok: bool,
     pub version: String,
@@ -80,18 +81,24 @@ pub struct Health {
 
 /// `POST /v1/cases`: the caller becomes the case's mediator; the sealed `public` channel is
 /// created with it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
     pub case_id: CaseId,
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
 }
 
 /// `POST /v1/cases/{case}/invites` (mediator only). The hub stores only the code's hash.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvite {
     /// Hex SHA-256 of the invite secret.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub code_hash: String,
     pub role: MemberRole,
     /// The party's name; required for `party`, absent otherwise.
@@ -108,15 +115,16 @@ pub const MAX_INVITE_LIFETIME_MS: u64 = 366 * 24 * 60 * 60 * 1000;
 
 /// `POST /v1/cases/{case}/invites/revoke` (mediator only): the code is refused from now on.
 /// Revoking a revoked invite changes nothing and succeeds; a spent one is `invite_used`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeInvite {
     /// Hex SHA-256 of the invite secret, as given at creation.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub code_hash: String,
 }
 
 /// The answer to a revocation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct InviteRevoked {
     pub code_hash: String,
     /// When the hub first recorded the revocation.
@@ -124,16 +132,22 @@ pub struct InviteRevoked {
 }
 
 /// `POST /v1/join`: spends an invite.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Join {
     pub case_id: CaseId,
     /// Hex of the invite secret.
+    #[schema(pattern = "^([0-9a-fA-F]{2})*$")]
     pub code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     pub key: PublicKey,
     pub name: String,
@@ -144,19 +158,19 @@ pub struct Member {
 }
 
 /// `GET /v1/cases/{case}/members`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Members {
     pub members: Vec<Member>,
 }
 
 /// `POST /v1/key-packages`: the caller's MLS key packages (TLS-encoded `KeyPackage`s).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadKeyPackages {
     pub key_packages: Vec<Blob>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct KeyPackagesStored {
     /// How many of the caller's ordinary key packages the hub now holds (each handed out
     /// once).
@@ -169,26 +183,26 @@ pub struct KeyPackagesStored {
 
 /// `POST /v1/cases/{case}/key-packages/claim` (mediator only): hands out one of a case
 /// member's key packages, once.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimKeyPackage {
     pub key: PublicKey,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClaimedKeyPackage {
     pub key_package: Blob,
 }
 
 /// `POST /v1/cases/{case}/channels` (mediator only): a new MLS channel. The mediator is a
 /// member; further members join through an `add` commit.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
     pub channel: ChannelName,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChannelInfo {
     pub channel: ChannelName,
     pub kind: ChannelKind,
@@ -198,13 +212,13 @@ pub struct ChannelInfo {
 }
 
 /// `GET /v1/cases/{case}/channels`: the channels the caller is a member of.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Channels {
     pub channels: Vec<ChannelInfo>,
 }
 
 /// `POST /v1/cases/{case}/channels/{channel}/entries`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostEntry {
     pub kind: EntryKind,
@@ -224,14 +238,14 @@ pub struct PostEntry {
     pub remove: Vec<PublicKey>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Posted {
     pub seq: u64,
 }
 
 /// One stored entry, as the hub hands it out. `author` is who the hub says posted it: the
 /// client trusts only the signature inside.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
     pub seq: u64,
     pub kind: EntryKind,
@@ -241,14 +255,14 @@ pub struct Entry {
 }
 
 /// `GET /v1/cases/{case}/channels/{channel}/entries?after=N&limit=M`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Entries {
     pub entries: Vec<Entry>,
     pub head: u64,
 }
 
 /// One Welcome waiting for the caller.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Welcome {
     pub id: u64,
     pub case_id: CaseId,
@@ -259,25 +273,160 @@ pub struct Welcome {
 }
 
 /// `GET /v1/welcomes?after=ID`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Welcomes {
     pub welcomes: Vec<Welcome>,
 }
 
 /// One push notification on `GET /v1/cases/{case}/stream` (WebSocket, text frames).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Notice {
     pub channel: ChannelName,
     pub seq: u64,
 }
 
 /// Bytes carried as base64 in JSON.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, format = Byte)]
 pub struct Blob(#[serde(with = "crate::b64")] pub Vec<u8>);
 
 impl std::fmt::Debug for Blob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Blob({} bytes)", self.0.len())
     }
+}
+
+/// The OpenAPI schemas of the types the API carries from elsewhere in the core (identifiers and
+/// hashes, which travel as hex; the witness's bodies), written by hand as their serde is, and
+/// the helpers the hub's description (`backchannel_hub::routes::openapi`) builds with.
+pub mod schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+    };
+    use utoipa::openapi::{Ref, RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::act::Digest32;
+    use crate::ids::{CaseId, ChannelName, PublicKey};
+    use crate::witness::{
+        Cosigned, MAX_WITNESS_HASHES, MAX_WITNESS_KEYS, WitnessHeads, WitnessKey, WitnessSubmitters,
+    };
+
+    /// Named schemas, gathered for the description's components.
+    pub type Schemas = Vec<(String, RefOr<Schema>)>;
+
+    /// A reference to `T`'s schema, which joins `schemas` with those it refers to.
+    pub fn named<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+        Ref::from_schema_name(T::name()).into()
+    }
+
+    /// An object with exactly `properties`, each required.
+    pub fn object(description: &str, properties: Vec<(&str, RefOr<Schema>)>) -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .description(Some(description))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for (name, schema) in properties {
+            object = object.property(name, schema).required(name);
+        }
+        object.into()
+    }
+
+    /// An integer from 0 to `max`.
+    pub fn integer(max: u64) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(0))
+            .maximum(Some(max))
+            .into()
+    }
+
+    fn text(description: &str, pattern: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .pattern(Some(pattern))
+            .into()
+    }
+
+    fn list(items: RefOr<Schema>, min: usize, max: usize) -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(items)
+            .min_items(Some(min))
+            .max_items(Some(max))
+            .into()
+    }
+
+    /// `ToSchema` for `$type`, whose schema is `$body`; `$schemas` gathers what it refers to.
+    macro_rules! schema {
+        ($type:ident, |$schemas:ident| $body:expr) => {
+            impl PartialSchema for $type {
+                fn schema() -> RefOr<Schema> {
+                    let $schemas = &mut Schemas::new();
+                    $body
+                }
+            }
+            impl ToSchema for $type {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($type))
+                }
+                fn schemas(schemas: &mut Schemas) {
+                    let $schemas = schemas;
+                    let _ = $body;
+                }
+            }
+        };
+    }
+
+    schema!(PublicKey, |_s| text(
+        "An Ed25519 public key: 64 lowercase hex digits.",
+        "^[0-9a-f]{64}$"
+    ));
+    schema!(CaseId, |_s| text(
+        "A case id: 32 lowercase hex digits.",
+        "^[0-9a-f]{32}$"
+    ));
+    schema!(ChannelName, |_s| text(
+        "A channel name: 1 to 64 of a-z, 0-9 and '-', not starting with '-'.",
+        "^[a-z0-9][a-z0-9-]{0,63}$"
+    ));
+    schema!(Digest32, |_s| text(
+        "A SHA-256 hash: 64 lowercase hex digits.",
+        "^[0-9a-f]{64}$"
+    ));
+    schema!(WitnessKey, |s| object(
+        "The key a witness co-signs with.",
+        vec![("key", named::<PublicKey>(s))]
+    ));
+    schema!(WitnessSubmitters, |s| object(
+        "Keys the case's witness mediator allows to send heads.",
+        vec![("keys", list(named::<PublicKey>(s), 1, MAX_WITNESS_KEYS))]
+    ));
+    schema!(WitnessHeads, |s| object(
+        "The chain hashes of the public record's acts at positions from + 1, from + 2, ...",
+        vec![
+            ("from", integer(i64::MAX as u64)),
+            ("hashes", list(named::<Digest32>(s), 0, MAX_WITNESS_HASHES)),
+        ]
+    ));
+    schema!(Cosigned, |s| object(
+        "A witness's signed statement that the case's public record holds `hash` at `index`.",
+        vec![
+            ("case", named::<CaseId>(s)),
+            ("index", integer(u64::MAX)),
+            ("hash", named::<Digest32>(s)),
+            (
+                "sig",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Byte)))
+                    .into()
+            ),
+        ]
+    ));
 }

@@ -25,6 +25,8 @@ use crate::state::{AppState, Published};
 use crate::stream;
 use crate::witness;
 
+pub mod openapi;
+
 /// How many entries `GET …/entries` returns when the query names no limit.
 pub const DEFAULT_LIMIT: usize = 100;
 
@@ -60,6 +62,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/witness", get(witness::key))
+        .route("/v1/openapi.json", get(openapi::serve))
         .merge(signed)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
