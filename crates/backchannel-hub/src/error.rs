@@ -115,6 +115,8 @@ pub enum ApiError {
     TooManyStreams,
     #[error("this key holds as many push streams as one key may; close one first")]
     StreamQuota,
+    #[error("this case has as many push streams open as the hub allows one case")]
+    CaseStreamQuota,
     #[error("this key has created {max} cases, as many as the hub allows one key")]
     CaseQuota { max: u64 },
     #[error("this case holds {max} invites, as many as the hub allows one case")]
@@ -167,6 +169,7 @@ impl ApiError {
             InviteRevoked | InviteExpired => StatusCode::GONE,
             TooManyStreams | TooBusy | DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             StreamQuota
+            | CaseStreamQuota
             | CaseQuota { .. }
             | InviteQuota { .. }
             | WitnessQuota { .. }
@@ -223,6 +226,7 @@ impl ApiError {
             WitnessGap { .. } => "witness_gap",
             TooManyStreams => "too_many_streams",
             StreamQuota
+            | CaseStreamQuota
             | CaseQuota { .. }
             | InviteQuota { .. }
             | WitnessQuota { .. }

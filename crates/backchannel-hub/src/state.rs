@@ -20,6 +20,12 @@ use crate::witness::{WitnessSigner, fresh_secret};
 pub const MAX_STREAMS: usize = 1024;
 /// The most of them one key may hold, so that no key takes every slot.
 pub const MAX_STREAMS_PER_KEY: usize = 8;
+/// The most streams one case may have open, so that no case takes every slot.
+pub const MAX_STREAMS_PER_CASE: usize = 256;
+/// How often the hub pings an open stream.
+pub const STREAM_PING: Duration = Duration::from_secs(30);
+/// How long a stream may stay silent (not even answering pings) before the hub closes it.
+pub const STREAM_IDLE: Duration = Duration::from_secs(90);
 /// The most requests the hub serves at once; one more is answered `503 too_busy`.
 pub const MAX_REQUESTS: usize = 4096;
 /// How many notices a slow stream may fall behind before it is closed.
@@ -51,6 +57,10 @@ pub struct AppState {
     /// Open streams by key, and how many one key may hold.
     streams_by_key: Arc<Mutex<HashMap<PublicKey, usize>>>,
     max_streams_per_key: usize,
+    streams_by_case: Arc<Mutex<HashMap<CaseId, usize>>>,
+    max_streams_per_case: usize,
+    /// How often open streams are pinged, and how long one may stay silent.
+    stream_idle: (Duration, Duration),
     /// Requests being served, bounded by [`MAX_REQUESTS`].
     requests: Arc<Semaphore>,
     /// How long a request's body may take to arrive.
@@ -66,17 +76,40 @@ pub struct AppState {
 pub struct StreamSlot {
     _global: OwnedSemaphorePermit,
     key: PublicKey,
+    case: CaseId,
     by_key: Arc<Mutex<HashMap<PublicKey, usize>>>,
+    by_case: Arc<Mutex<HashMap<CaseId, usize>>>,
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut held = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = held.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                held.remove(&self.key);
-            }
+        give_back(&self.by_key, &self.key);
+        give_back(&self.by_case, &self.case);
+    }
+}
+
+/// Counts one more for `at`, unless it holds `max` already.
+fn take<K: std::hash::Hash + Eq + Copy>(
+    counts: &Mutex<HashMap<K, usize>>,
+    at: &K,
+    max: usize,
+) -> bool {
+    let mut held = counts.lock().unwrap_or_else(|p| p.into_inner());
+    let count = held.entry(*at).or_insert(0);
+    if *count >= max {
+        return false;
+    }
+    *count += 1;
+    true
+}
+
+/// Counts one less for `at`, forgetting it at none.
+fn give_back<K: std::hash::Hash + Eq>(counts: &Mutex<HashMap<K, usize>>, at: &K) {
+    let mut held = counts.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(count) = held.get_mut(at) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            held.remove(at);
         }
     }
 }
@@ -94,6 +127,9 @@ impl AppState {
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             streams_by_key: Arc::default(),
             max_streams_per_key: MAX_STREAMS_PER_KEY,
+            streams_by_case: Arc::default(),
+            max_streams_per_case: MAX_STREAMS_PER_CASE,
+            stream_idle: (STREAM_PING, STREAM_IDLE),
             requests: Arc::new(Semaphore::new(MAX_REQUESTS)),
             body_timeout: BODY_TIMEOUT,
             witness: Arc::default(),
@@ -137,6 +173,22 @@ impl AppState {
         self.streams = Arc::new(Semaphore::new(max_streams));
         self.max_streams_per_key = per_key;
         self
+    }
+
+    /// Bounds the streams one case may have open (tests).
+    pub fn with_max_streams_per_case(mut self, per_case: usize) -> Self {
+        self.max_streams_per_case = per_case;
+        self
+    }
+
+    /// Pings open streams every `ping` and closes one silent for `idle` (tests).
+    pub fn with_stream_idle(mut self, ping: Duration, idle: Duration) -> Self {
+        self.stream_idle = (ping, idle);
+        self
+    }
+
+    pub(crate) fn stream_idle(&self) -> (Duration, Duration) {
+        self.stream_idle
     }
 
     /// Replaces the bound on requests served at once (tests).
@@ -244,7 +296,6 @@ impl AppState {
             .remove(&(case, channel.clone(), caller));
     }
 
-    /// Announces an accepted entry to the open streams.
     /// Hands the entries other processes on a shared database accept to this process's
     /// push streams (PostgreSQL's `LISTEN`; nothing for SQLite).
     pub fn follow_other_processes(&self) {
@@ -259,6 +310,7 @@ impl AppState {
             }));
     }
 
+    /// Announces an accepted entry to the open streams.
     pub fn publish(&self, published: Published) {
         // No stream open is not an error.
         let _ = self.notices.send(published);
@@ -268,25 +320,29 @@ impl AppState {
         self.notices.subscribe()
     }
 
-    /// A place for one more stream of `key`: refused when the hub is full
-    /// (`too_many_streams`) or the key holds its share (`quota_exceeded`).
-    pub(crate) fn claim_stream(&self, key: PublicKey) -> Result<StreamSlot, ApiError> {
+    /// A place for one more stream of `key` on `case`: refused when the hub is full
+    /// (`too_many_streams`), or the key or the case holds its share (`quota_exceeded`).
+    pub(crate) fn claim_stream(
+        &self,
+        key: PublicKey,
+        case: CaseId,
+    ) -> Result<StreamSlot, ApiError> {
         let global = Arc::clone(&self.streams)
             .try_acquire_owned()
             .map_err(|_| ApiError::TooManyStreams)?;
-        let mut held = self
-            .streams_by_key
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let count = held.entry(key).or_insert(0);
-        if *count >= self.max_streams_per_key {
+        if !take(&self.streams_by_key, &key, self.max_streams_per_key) {
             return Err(ApiError::StreamQuota);
         }
-        *count += 1;
+        if !take(&self.streams_by_case, &case, self.max_streams_per_case) {
+            give_back(&self.streams_by_key, &key);
+            return Err(ApiError::CaseStreamQuota);
+        }
         Ok(StreamSlot {
             _global: global,
             key,
+            case,
             by_key: Arc::clone(&self.streams_by_key),
+            by_case: Arc::clone(&self.streams_by_case),
         })
     }
 }

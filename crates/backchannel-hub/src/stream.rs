@@ -3,6 +3,8 @@
 //! Notices are hints to fetch: a client that falls too far behind is disconnected and
 //! re-syncs by reading entries.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -10,6 +12,7 @@ use axum::response::Response;
 use backchannel_core::api::Notice;
 use backchannel_core::{CaseId, PublicKey};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::extract::{Caller, PathParams};
@@ -27,10 +30,11 @@ pub async fn open(
         .await?;
     let upgrade =
         upgrade.map_err(|_| ApiError::BadRequest("this route takes a WebSocket upgrade".into()))?;
-    let permit = state.claim_stream(caller)?;
+    let permit = state.claim_stream(caller, case)?;
+    let idle = state.stream_idle();
     // Subscribe before answering, so no notice falls between the answer and the loop.
     let notices = state.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| forward(socket, notices, case, caller, permit)))
+    Ok(upgrade.on_upgrade(move |socket| forward(socket, notices, case, caller, idle, permit)))
 }
 
 /// Forwards notices until the client leaves, falls behind, or the hub stops (the sender is
@@ -40,10 +44,24 @@ async fn forward(
     mut notices: broadcast::Receiver<Published>,
     case: CaseId,
     caller: PublicKey,
+    (ping, idle): (Duration, Duration),
     _permit: StreamSlot,
 ) {
+    let mut pings = tokio::time::interval_at(Instant::now() + ping, ping);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = Instant::now();
     loop {
         tokio::select! {
+            _ = pings.tick() => {
+                if heard.elapsed() > idle {
+                    let frame = CloseFrame { code: close_code::AWAY, reason: "silent too long".into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
             published = notices.recv() => match published {
                 Ok(published) => {
                     if published.case != case || !published.members.contains(&caller) {
@@ -64,9 +82,10 @@ async fn forward(
                 }
             },
             incoming = socket.recv() => match incoming {
-                // Pings are answered by the WebSocket layer; anything else the client sends is ignored.
+                // Pings are answered by the WebSocket layer; anything the client sends (a
+                // pong above all) shows it is there, and is otherwise ignored.
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => heard = Instant::now(),
             },
         }
     }

@@ -817,3 +817,80 @@ async fn two_hubs_on_one_postgres_database_are_one_hub() {
     assert_eq!(replies[0].0, 200);
     assert_eq!(replies[1], (401, "auth_replayed".to_owned()));
 }
+
+/// A case holds at most its share of the hub's streams, and a stream that stays silent (a
+/// client that never answers the hub's pings) is closed, while one that answers stays open.
+#[tokio::test]
+async fn a_case_holds_its_share_of_streams_and_silent_ones_are_closed() {
+    let hub = Hub::start_with_state(|state| {
+        state
+            .with_max_streams_per_case(2)
+            .with_stream_idle(Duration::from_millis(150), Duration::from_millis(500))
+    })
+    .await;
+    let (mediator, party) = (Identity::random(), Identity::random());
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    let path = format!("/v1/cases/{case}/stream");
+    let connect = |who: &Identity| {
+        let mut request = format!("{}{path}", hub.url().replace("http://", "ws://"))
+            .into_client_request()
+            .unwrap();
+        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
+        request
+            .headers_mut()
+            .insert("authorization", header.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let (mut answering, _) = connect(&mediator).await.unwrap();
+    let (mut silent, _) = connect(&party).await.unwrap();
+    match connect(&party).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(code(&body), "quota_exceeded");
+        }
+        other => panic!("a third stream on the case must be refused: {other:?}"),
+    }
+
+    // One client reads (and so answers pings) for over a second; the other reads nothing.
+    let reading = tokio::spawn(async move {
+        let until = tokio::time::Instant::now() + Duration::from_millis(1200);
+        while let Ok(frame) = tokio::time::timeout_at(until, answering.next()).await {
+            match frame {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Ping(_))) => {}
+                other => panic!("an answering stream was ended: {other:?}"),
+            }
+        }
+        answering
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut answering = reading.await.unwrap();
+    let mut closed = false;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(2), silent.next()).await {
+        if matches!(
+            frame,
+            Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_)
+        ) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "a silent stream stayed open");
+    // The stream that answered still carries notices.
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    hub.ok(&party, Method::POST, &public, Some(message(0, b"hi")))
+        .await;
+    let notice = loop {
+        match tokio::time::timeout(Duration::from_secs(5), answering.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => break text,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(notice.contains("public"), "{notice}");
+}
