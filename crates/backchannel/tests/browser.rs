@@ -414,3 +414,201 @@ fn a_draft_is_answered_clause_by_clause_in_the_browser() {
         });
     }
 }
+
+/// The newer screens, each visited once: a joiner admitted from the mediator's case page,
+/// offers tabled from both parties' forms and matched from the mediator's, direct talks
+/// proposed, consented to and opened, two drafts compared, words conveyed, and (the desks
+/// stopped while the agreement is tabled, signed and published with its plan by command) a
+/// party's report from the implementation tracker's form.
+#[test]
+fn the_newer_screens_in_a_real_browser() {
+    let Some(driver) = browser() else { return };
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-formula/scenarios/us-iran.json"
+    );
+    let plan = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-core/plans/us-iran.json"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let t = three_party_case(dir.path(), TITLE);
+    let case = t.case.clone();
+    // The Inspector, the plan's verifier, observes; Oman joins and waits for admission.
+    let (inspector, oman) = (dir.path().join("inspector"), dir.path().join("oman"));
+    common::identities(&[(&inspector, "Inspector"), (&oman, "Oman")]);
+    for (home, auto) in [(&inspector, true), (&oman, false)] {
+        let mut args: Vec<&str> = vec!["case", "invite", &case, "--role", "observer"];
+        if auto {
+            args.push("--auto-admit");
+        }
+        let code = ok_json(&t.mediator, &args)["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok_json(home, &["case", "join", &code]);
+        // The mediator's sync admits the auto-admitted joiner, not the other.
+        ok_json(&t.mediator, &["sync", &case]);
+    }
+    t.charter_in_force();
+    ok_json(
+        &t.mediator,
+        &["issues", "define", &case, "--file", scenario],
+    );
+    for package in [
+        "enrichment=pause_3y,sanctions=full_lift,regional=none",
+        "enrichment=cap_3_67,sanctions=phased_lift,regional=none",
+    ] {
+        ok_json(
+            &t.mediator,
+            &["draft", "issue", &case, "--package", package],
+        );
+    }
+
+    let desks = [start_ui(&t.mediator), start_ui(&t.us), start_ui(&t.iran)];
+    let sessions = logged_in(&driver, &desks);
+    let [pakistan, us, iran] = [&sessions[0], &sessions[1], &sessions[2]];
+    let url = |i: usize, path: &str| format!("http://{}/case/{case}{path}", desks[i].addr);
+
+    // Oman waits on the mediator's case page, its fingerprint shown; one click admits it.
+    eventually("Oman waits for admission", || {
+        pakistan.go(&url(0, ""));
+        pakistan.source().contains("data-pending=")
+    });
+    assert!(pakistan.text("ul.pending").contains("Oman"));
+    screenshot(pakistan, "admission");
+    pakistan.click("li[data-pending] form.act button");
+    eventually("Oman sits among the participants", || {
+        pakistan.go(&url(0, ""));
+        pakistan.text("table.participants").contains("Oman")
+            && !pakistan.source().contains("data-pending=")
+    });
+
+    // Offers from the parties' forms, sealed to the mediator, opened as a matching pair.
+    let sanctions = "[name$='.sanctions'][value='phased_lift']";
+    let enrichment = "[name$='.enrichment'][value='cap_3_67']";
+    for (session, desk, promise, condition) in [
+        (us, 1, sanctions, enrichment),
+        (iran, 2, enrichment, sanctions),
+    ] {
+        session.go(&url(desk, "/offers"));
+        session.click(&format!("input[name^='promise']{promise}"));
+        session.click(&format!("input[name^='condition']{condition}"));
+        session.click("form.offer button");
+        eventually("the offer is sealed", || {
+            session.source().contains("data-status=\"sealed\"")
+        });
+    }
+    eventually("the mediator may open the pair", || {
+        pakistan.go(&url(0, "/offers"));
+        pakistan.source().contains("form class=\"match-offers\"")
+    });
+    pakistan.click("form.match-offers button");
+    eventually("Washington reads Tehran's side of the pair", || {
+        us.go(&url(1, "/offers"));
+        us.text(".pairs").contains("Iran")
+    });
+    assert!(us.source().contains("data-status=\"opened\""));
+    screenshot(us, "offers");
+
+    // Direct talks: proposed by the mediator, consented to by each party, opened.
+    pakistan.go(&url(0, ""));
+    pakistan.click("form.direct button");
+    for (session, desk) in [(us, 1), (iran, 2)] {
+        eventually("the party is asked to consent to direct talks", || {
+            session.go(&url(desk, ""));
+            session
+                .source()
+                .contains("data-task=\"consent_direct_talks\"")
+        });
+        session.click("li[data-task='consent_direct_talks'] button");
+    }
+    eventually("every party consented", || {
+        pakistan.go(&url(0, ""));
+        !pakistan.text("ul.direct").contains("awaiting")
+            && pakistan.source().contains("data-direct=\"direct\"")
+    });
+    pakistan.click("li[data-direct='direct'] form.act button");
+    let after = pakistan.text("main");
+    eventually(
+        &format!("direct talks are open; the click showed: {after}"),
+        || {
+            pakistan.go(&url(0, ""));
+            pakistan.source().contains("data-opened=\"true\"")
+        },
+    );
+    assert_eq!(pakistan.text(".phases li.current"), "direct");
+    pakistan.run(
+        "document.querySelector('ul.direct').scrollIntoView(); window.scrollBy(0, -80); return null;",
+    );
+    screenshot(pakistan, "direct");
+
+    // Two drafts side by side on Washington's desk.
+    us.go(&url(1, "/drafts?diff=1..2"));
+    let changed = us.run("return document.querySelectorAll('table.diff tr.changed').length;");
+    assert!(changed.as_u64().unwrap() >= 2, "{}", us.text("main"));
+    us.run(
+        "document.querySelector('table.diff').scrollIntoView(); window.scrollBy(0, -80); return null;",
+    );
+    screenshot(us, "diff");
+
+    // The mediator carries Washington's words to Tehran in its own.
+    let paraphrase = "Washington is ready to phase the relief over a year.";
+    pakistan.go(&url(0, "/conveying"));
+    pakistan.run(
+        "document.querySelector(\"form.convey select[name='from']\").value = 'united-states';
+         document.querySelector(\"form.convey select[name='to']\").value = 'iran'; return null;",
+    );
+    pakistan.type_into("#convey-text", paraphrase);
+    pakistan.click("form.convey button");
+    eventually("Tehran reads the paraphrase", || {
+        iran.go(&url(2, "/conveying"));
+        iran.text("main").contains(paraphrase)
+    });
+    pakistan.go(&url(0, "/conveying"));
+    screenshot(pakistan, "conveying");
+
+    // The desks stop (they hold the homes) while the agreement is tabled with its plan,
+    // signed and published; Tehran's desk then reports from the tracker's form.
+    drop(sessions);
+    drop(desks);
+    ok_json(
+        &t.mediator,
+        &[
+            "agreement",
+            "table",
+            &case,
+            "--from-draft",
+            "2",
+            "--plan",
+            plan,
+        ],
+    );
+    for home in [&t.us, &t.iran, &t.mediator] {
+        ok_json(home, &["agreement", "sign", &case]);
+    }
+    ok_json(&t.mediator, &["agreement", "publish", &case]);
+    let tehran = start_ui(&t.iran);
+    let iran = logged_in(&driver, std::slice::from_ref(&tehran)).remove(0);
+    let tracker = format!("http://{}/case/{case}/implementation", tehran.addr);
+    eventually("Tehran's tracker offers its report", || {
+        iran.go(&tracker);
+        iran.source().contains("/implementation/report")
+    });
+    iran.run(
+        "const f = document.querySelector(\"form[action$='/implementation/report']\");
+         f.querySelector(\"select[name='commitment']\").value = 'enrichment_cap';
+         f.querySelector(\"select[name='status']\").value = '2'; return null;",
+    );
+    iran.type_into(
+        "form[action$='/implementation/report'] input[name='note']",
+        "Cascades reconfigured.",
+    );
+    iran.click("form[action$='/implementation/report'] button");
+    eventually("the report is on the tracker", || {
+        iran.source().contains("data-reported=\"2\"")
+    });
+    assert!(!iran.source().contains("/implementation/attest"));
+    iran.run("document.querySelector('form.implement').scrollIntoView(); return null;");
+    screenshot(&iran, "implementation");
+}
