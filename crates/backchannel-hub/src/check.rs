@@ -228,6 +228,7 @@ pub fn entry(
         welcome: post.welcome.map(|w| w.0),
         add: post.add,
         remove: post.remove,
+        quota: u64::MAX,
     })
 }
 

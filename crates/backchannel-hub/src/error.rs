@@ -122,6 +122,10 @@ pub enum ApiError {
     #[error("this case holds {max} invites, as many as the hub allows one case")]
     InviteQuota { max: u64 },
     #[error(
+        "this key would store more than {max} bytes of entries, as many as the hub allows one key"
+    )]
+    ByteQuota { max: u64 },
+    #[error(
         "this key has registered {max} cases with this witness, as many as the hub allows one key"
     )]
     WitnessQuota { max: u64 },
@@ -172,6 +176,7 @@ impl ApiError {
             | CaseStreamQuota
             | CaseQuota { .. }
             | InviteQuota { .. }
+            | ByteQuota { .. }
             | WitnessQuota { .. }
             | SubmitterQuota { .. }
             | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -229,6 +234,7 @@ impl ApiError {
             | CaseStreamQuota
             | CaseQuota { .. }
             | InviteQuota { .. }
+            | ByteQuota { .. }
             | WitnessQuota { .. }
             | SubmitterQuota { .. } => "quota_exceeded",
             RateLimited { .. } => "rate_limited",

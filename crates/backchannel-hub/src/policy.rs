@@ -13,6 +13,8 @@ pub const DEFAULT_MAX_CASES_PER_KEY: u64 = 100;
 /// How many invites one case may hold (spent, revoked and expired ones included), unless
 /// configured otherwise.
 pub const DEFAULT_MAX_INVITES_PER_CASE: u64 = 500;
+/// How many bytes of entries one key may store, unless configured otherwise: 1 GiB.
+pub const DEFAULT_MAX_BYTES_PER_KEY: u64 = 1 << 30;
 
 /// Which keys may create cases (`POST /v1/cases`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct Policy {
     pub max_invites_per_case: u64,
     /// Requests per second one key may send (bursts of twice that); `None`: unbounded.
     pub max_requests_per_second: Option<u32>,
+    /// The most bytes of entries (bodies and welcomes) one key may store at the hub.
+    pub max_bytes_per_key: u64,
 }
 
 impl Default for Policy {
@@ -55,6 +59,7 @@ impl Default for Policy {
             max_cases_per_key: DEFAULT_MAX_CASES_PER_KEY,
             max_invites_per_case: DEFAULT_MAX_INVITES_PER_CASE,
             max_requests_per_second: None,
+            max_bytes_per_key: DEFAULT_MAX_BYTES_PER_KEY,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::check;
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, PathParams, QueryParams, authenticate};
 use crate::state::{AppState, Published};
+use crate::store::NewEntry;
 use crate::stream;
 use crate::witness;
 
@@ -253,7 +254,10 @@ async fn post_entry(
     // transaction is safe.
     let kind = state.channel_kind(case, &channel, caller).await?;
     let entry = match check::entry(&case, &channel, kind, request) {
-        Ok(entry) => entry,
+        Ok(entry) => NewEntry {
+            quota: state.policy().max_bytes_per_key,
+            ..entry
+        },
         Err(e) => {
             // One removed since its kind was remembered hears that first, as it would have.
             state.forget_kind(case, &channel, caller);

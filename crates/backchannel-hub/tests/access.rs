@@ -228,3 +228,32 @@ async fn a_key_beyond_its_rate_waits_as_told_and_others_are_served() {
     tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
     assert_eq!(hub.get(&busy, path).await.0, 200);
 }
+
+#[tokio::test]
+async fn a_key_stores_at_most_its_quota_of_bytes_and_a_refusal_changes_nothing() {
+    let hub = Hub::start_with_policy(Policy {
+        max_bytes_per_key: 100,
+        ..Policy::default()
+    })
+    .await;
+    let (mediator, party) = (Identity::random(), Identity::random());
+    let case = hub.create_case(&mediator).await;
+    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .await;
+    let public = format!("/v1/cases/{case}/channels/public/entries");
+    let post = |after: u64| json!({"kind": "message", "after": after, "body": Blob(vec![7; 60])});
+    assert_eq!(hub.post(&mediator, &public, post(0)).await.0, 201);
+    let (status, body) = hub.post(&mediator, &public, post(1)).await;
+    assert_eq!((status, code(&body)), (429, "quota_exceeded"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 bytes")
+    );
+    // Nothing was stored: the head is where it was, and another key still posts there.
+    let (status, entries) = hub.get(&party, &public).await;
+    assert_eq!((status, entries["head"].as_u64()), (200, Some(1)));
+    let (status, body) = hub.post(&party, &public, post(1)).await;
+    assert_eq!((status, body["seq"].as_u64()), (201, Some(2)), "{body}");
+}

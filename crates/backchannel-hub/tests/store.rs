@@ -30,6 +30,7 @@ fn entry(kind: EntryKind, after: u64, epoch: Option<u64>) -> NewEntry {
         welcome: None,
         add: vec![],
         remove: vec![],
+        quota: u64::MAX,
     }
 }
 
@@ -531,8 +532,8 @@ fn postgres_story_and_reopen() {
         .query_one("SELECT COUNT(*) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    // 0005_last_resort.sql is the fifth.
-    assert_eq!(versions, 5);
+    // 0006_usage.sql is the sixth.
+    assert_eq!(versions, 6);
 }
 
 #[test]

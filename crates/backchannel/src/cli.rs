@@ -82,6 +82,14 @@ pub enum Command {
             default_value_t = backchannel_hub::rate::DEFAULT_REQUESTS_PER_SECOND
         )]
         max_requests_per_second: u32,
+        /// The most bytes of entries one key may store at the hub.
+        #[arg(
+            long,
+            value_name = "BYTES",
+            default_value_t = backchannel_hub::policy::DEFAULT_MAX_BYTES_PER_KEY,
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        max_bytes_per_key: u64,
         /// How durable an acknowledged entry is on SQLite: `normal` survives a killed hub,
         /// `full` also a power loss (every commit synced). PostgreSQL always syncs.
         #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
@@ -274,6 +282,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             max_cases_per_key,
             max_invites_per_case,
             max_requests_per_second,
+            max_bytes_per_key,
             durability,
             tls_cert,
             tls_key,
@@ -302,6 +311,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 max_invites_per_case,
                 max_requests_per_second: (max_requests_per_second > 0)
                     .then_some(max_requests_per_second),
+                max_bytes_per_key,
             };
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {

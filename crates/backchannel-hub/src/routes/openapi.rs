@@ -13,14 +13,14 @@ use axum::response::IntoResponse;
 use backchannel_core::api::schema::{Schemas, integer, named, object};
 use backchannel_core::api::{
     ChannelInfo, Channels, ClaimKeyPackage, ClaimedKeyPackage, CreateCase, CreateChannel,
-    CreateInvite, Entries, ErrorBody, Health, Join, KeyPackagesStored, Member, Members, PostEntry,
-    Posted, RevokeInvite, UploadKeyPackages, Welcomes,
+    CreateInvite, Entries, ErrorBody, Health, Join, KeyPackagesStored, MAX_LIST, Member, Members,
+    PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::witness::{Cosigned, WitnessHeads, WitnessKey, WitnessSubmitters};
 use backchannel_core::{CaseId, ChannelName};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, RefOr,
@@ -57,19 +57,21 @@ struct Route {
     refusals: Vec<ApiError>,
 }
 
-/// A query parameter: its name, description and largest value (all are optional integers).
-type Query = (&'static str, &'static str, u64);
+/// An optional integer in the query: its name, description, and smallest and largest values.
+type Query = (&'static str, &'static str, u64, u64);
 
 const AFTER: Query = (
     "after",
-    "Only what follows this position (default 0; at most 2^63 - 1).",
+    "Only what follows this position (default 0).",
+    0,
     i64::MAX as u64,
 );
-const LIMIT: Query = ("limit", "At most this many (1 to 500; default 100).", 500);
-
-fn schema<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
-    named::<T>(schemas)
-}
+const LIMIT: Query = (
+    "limit",
+    "At most this many (default 100, `DEFAULT_LIMIT`).",
+    1,
+    MAX_LIST as u64,
+);
 
 fn empty_object(_: &mut Schemas) -> RefOr<Schema> {
     object("An empty object.", vec![])
@@ -95,7 +97,7 @@ fn routes() -> Vec<Route> {
     };
     vec![
         Route {
-            answer: (200, Some(schema::<Health>)),
+            answer: (200, Some(named::<Health>)),
             ..route(
                 Get,
                 "/v1/health",
@@ -108,8 +110,8 @@ fn routes() -> Vec<Route> {
             ..route(Get, PATH, "This description of `/v1` (OpenAPI 3).", false)
         },
         Route {
-            request: Some(schema::<CreateCase>),
-            answer: (201, Some(schema::<super::CaseCreated>)),
+            request: Some(named::<CreateCase>),
+            answer: (201, Some(named::<super::CaseCreated>)),
             refusals: vec![
                 NotAMediator,
                 InvalidName,
@@ -125,7 +127,7 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<CreateInvite>),
+            request: Some(named::<CreateInvite>),
             answer: (201, Some(empty_object)),
             refusals: vec![
                 InvalidInvite(""),
@@ -145,8 +147,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<RevokeInvite>),
-            answer: (200, Some(schema::<backchannel_core::api::InviteRevoked>)),
+            request: Some(named::<RevokeInvite>),
+            answer: (200, Some(named::<backchannel_core::api::InviteRevoked>)),
             refusals: vec![
                 InvalidInvite(""),
                 CaseNotFound,
@@ -163,8 +165,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<Join>),
-            answer: (200, Some(schema::<Member>)),
+            request: Some(named::<Join>),
+            answer: (200, Some(named::<Member>)),
             refusals: vec![
                 InvalidName,
                 DeceptiveName,
@@ -183,7 +185,7 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            answer: (200, Some(schema::<Members>)),
+            answer: (200, Some(named::<Members>)),
             refusals: vec![CaseNotFound, NotMember],
             ..route(
                 Get,
@@ -193,8 +195,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<UploadKeyPackages>),
-            answer: (200, Some(schema::<KeyPackagesStored>)),
+            request: Some(named::<UploadKeyPackages>),
+            answer: (200, Some(named::<KeyPackagesStored>)),
             refusals: vec![InvalidKeyPackage(""), TooManyKeyPackages],
             ..route(
                 Post,
@@ -204,8 +206,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<ClaimKeyPackage>),
-            answer: (200, Some(schema::<ClaimedKeyPackage>)),
+            request: Some(named::<ClaimKeyPackage>),
+            answer: (200, Some(named::<ClaimedKeyPackage>)),
             refusals: vec![
                 CaseNotFound,
                 NotMember,
@@ -221,8 +223,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<CreateChannel>),
-            answer: (201, Some(schema::<ChannelInfo>)),
+            request: Some(named::<CreateChannel>),
+            answer: (201, Some(named::<ChannelInfo>)),
             refusals: vec![CaseNotFound, NotMember, Forbidden, ChannelExists],
             ..route(
                 Post,
@@ -232,7 +234,7 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            answer: (200, Some(schema::<Channels>)),
+            answer: (200, Some(named::<Channels>)),
             refusals: vec![CaseNotFound, NotMember],
             ..route(
                 Get,
@@ -242,9 +244,10 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<PostEntry>),
-            answer: (201, Some(schema::<Posted>)),
+            request: Some(named::<PostEntry>),
+            answer: (201, Some(named::<Posted>)),
             refusals: vec![
+                InvalidCursor,
                 InvalidEntry(""),
                 WrongGroup,
                 CaseNotFound,
@@ -256,6 +259,7 @@ fn routes() -> Vec<Route> {
                     missed: vec![],
                 },
                 EpochTaken,
+                ByteQuota { max: 0 },
             ],
             ..route(
                 Post,
@@ -266,7 +270,7 @@ fn routes() -> Vec<Route> {
         },
         Route {
             query: &[AFTER, LIMIT],
-            answer: (200, Some(schema::<Entries>)),
+            answer: (200, Some(named::<Entries>)),
             refusals: vec![
                 InvalidCursor,
                 InvalidLimit,
@@ -283,7 +287,7 @@ fn routes() -> Vec<Route> {
         },
         Route {
             query: &[AFTER],
-            answer: (200, Some(schema::<Welcomes>)),
+            answer: (200, Some(named::<Welcomes>)),
             refusals: vec![InvalidCursor],
             ..route(
                 Get,
@@ -304,7 +308,7 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            answer: (200, Some(schema::<WitnessKey>)),
+            answer: (200, Some(named::<WitnessKey>)),
             ..route(
                 Get,
                 "/v1/witness",
@@ -313,8 +317,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<Register>),
-            answer: (200, Some(schema::<WitnessKey>)),
+            request: Some(named::<Register>),
+            answer: (200, Some(named::<WitnessKey>)),
             refusals: vec![WitnessTaken, WitnessQuota { max: 0 }],
             ..route(
                 Post,
@@ -324,8 +328,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<WitnessSubmitters>),
-            answer: (200, Some(schema::<Submitters>)),
+            request: Some(named::<WitnessSubmitters>),
+            answer: (200, Some(named::<Submitters>)),
             refusals: vec![
                 InvalidWitness(""),
                 NotWitnessed,
@@ -340,8 +344,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            request: Some(schema::<WitnessHeads>),
-            answer: (200, Some(schema::<Cosigned>)),
+            request: Some(named::<WitnessHeads>),
+            answer: (200, Some(named::<Cosigned>)),
             refusals: vec![
                 InvalidWitness(""),
                 NotWitnessed,
@@ -382,6 +386,7 @@ impl Route {
         if has_input {
             refusals.push(BadRequest(String::new()));
         }
+        // A signed request records its nonce: on PostgreSQL, in the database.
         if self.signed {
             refusals.extend([
                 AuthMissing,
@@ -391,6 +396,7 @@ impl Route {
                 BodyTooLarge,
                 BodyTimeout,
                 RateLimited { retry_after_s: 0 },
+                DatabaseUnavailable,
             ]);
         }
         refusals
@@ -422,15 +428,12 @@ impl Route {
                 );
             }
         }
-        for (name, description, max) in self.query {
-            let schema = match *name {
-                "limit" => ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1))
-                    .maximum(Some(*max))
-                    .into(),
-                _ => integer(*max),
-            };
+        for (name, description, min, max) in self.query {
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(*min))
+                .maximum(Some(*max));
             parameters.push(
                 ParameterBuilder::new()
                     .name(*name)

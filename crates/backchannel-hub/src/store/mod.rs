@@ -57,6 +57,17 @@ pub struct NewEntry {
     pub welcome: Option<Vec<u8>>,
     pub add: Vec<PublicKey>,
     pub remove: Vec<PublicKey>,
+    /// The most bytes its author may have stored at the hub, this entry's body and welcome
+    /// included (`Policy::max_bytes_per_key`); beyond it the post is `quota_exceeded`.
+    pub quota: u64,
+}
+
+impl NewEntry {
+    /// What this entry adds to its author's bytes stored.
+    pub fn stored_bytes(&self) -> u64 {
+        let welcome = self.welcome.as_ref().map_or(0, Vec::len);
+        u64::try_from(self.body.len() + welcome).unwrap_or(u64::MAX)
+    }
 }
 
 /// What an accepted entry changed.

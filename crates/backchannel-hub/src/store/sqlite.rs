@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_members_by_key.sql"),
     include_str!("migrations/0005_witness.sql"),
     include_str!("migrations/0006_last_resort.sql"),
+    include_str!("migrations/0007_usage.sql"),
 ];
 
 /// A hub database in one SQLite file.
@@ -615,6 +616,16 @@ impl Backend for Sqlite {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![row.id, seq, entry_kind_text(entry.kind), caller.0, entry.body, now_ms, entry.epoch],
             )?;
             conn.prepare_cached("UPDATE channels SET head = ?2 WHERE id = ?1")?.execute(params![row.id, seq])?;
+            let stored: u64 = conn
+                .prepare_cached(
+                    "INSERT INTO usage (key, bytes) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET bytes = bytes + excluded.bytes
+                     RETURNING bytes",
+                )?
+                .query_row(params![caller.0, entry.stored_bytes()], |row| row.get(0))?;
+            if stored > entry.quota {
+                return Err(ApiError::ByteQuota { max: entry.quota });
+            }
             for key in &entry.remove {
                 conn.prepare_cached("DELETE FROM channel_members WHERE channel_id = ?1 AND key = ?2")?.execute(params![row.id, key.0])?;
             }

@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_members_by_key.sql"),
     include_str!("../migrations/postgres/0004_witness.sql"),
     include_str!("../migrations/postgres/0005_last_resort.sql"),
+    include_str!("../migrations/postgres/0006_usage.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -732,6 +733,17 @@ impl Backend for Postgres {
                         &[&&key.0[..], &&case.0[..], &channel.as_str(), &seq_int, welcome],
                     )?;
                 }
+            }
+            let stored: i64 = tx
+                .query_one(
+                    "INSERT INTO usage (key, bytes) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET bytes = usage.bytes + excluded.bytes
+                     RETURNING bytes",
+                    &[&&caller.0[..], &int(entry.stored_bytes())?],
+                )?
+                .try_get(0)?;
+            if u64::try_from(stored).unwrap_or(u64::MAX) > entry.quota {
+                return Err(ApiError::ByteQuota { max: entry.quota });
             }
             notify::announce(tx, self.origin, case, channel, seq)?;
             Ok(Accepted {

@@ -1,0 +1,8 @@
+-- What each key has stored at the hub: the bytes of the entries it authored (bodies and
+-- welcomes), counted against `--max-bytes-per-key` in the post's own transaction.
+CREATE TABLE usage (
+    key BYTEA PRIMARY KEY,
+    bytes BIGINT NOT NULL
+);
+INSERT INTO usage (key, bytes)
+    SELECT author, SUM(octet_length(body)) FROM entries GROUP BY author;
