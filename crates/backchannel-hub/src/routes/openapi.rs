@@ -298,7 +298,13 @@ fn routes() -> Vec<Route> {
         },
         Route {
             answer: (101, None),
-            refusals: vec![CaseNotFound, NotMember, TooManyStreams, StreamQuota],
+            refusals: vec![
+                CaseNotFound,
+                NotMember,
+                TooManyStreams,
+                StreamQuota,
+                CaseStreamQuota,
+            ],
             ..route(
                 Get,
                 "/v1/cases/{case}/stream",
