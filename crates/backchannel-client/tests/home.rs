@@ -106,6 +106,7 @@ async fn a_home_reads_offline_and_a_send_without_the_hub_changes_nothing() {
         db: c.db.clone().into(),
         durability: backchannel_hub::Durability::Normal,
         listening: backchannel_hub::Listening::default(),
+        metrics: None,
     };
     let hub = tokio::spawn(backchannel_hub::serve(
         config,

@@ -14,6 +14,7 @@ pub mod database;
 pub mod error;
 pub mod extract;
 pub mod listen;
+pub mod metrics;
 pub mod policy;
 pub mod rate;
 pub mod replay;
@@ -52,6 +53,8 @@ pub struct HubConfig {
     pub durability: Durability,
     /// The bounds on connections, and TLS ([`Listening::default`]: plain HTTP).
     pub listening: Listening,
+    /// Where `GET /metrics` is served, if anywhere (`--metrics-listen`).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// The one clock of the hub: unix time in milliseconds.
@@ -99,8 +102,35 @@ pub async fn serve_with(
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    // Both addresses stop on the one signal.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    if let Some(address) = config.metrics {
+        let metrics = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding {address} for metrics"))?;
+        tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
+        let served = listen::serve(
+            metrics,
+            metrics::app(state.clone()),
+            Listening::default(),
+            Arc::default(),
+            stopped(stopping.clone()),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = served.await {
+                tracing::error!(error = %format!("{error:#}"), "serving metrics failed");
+            }
+        });
+    }
     ready(listener.local_addr().unwrap_or(config.listen));
-    run(listener, state, config.listening, shutdown).await
+    run(listener, state, config.listening, stopped(stopping)).await
 }
 
 /// Serves on an already-bound listener, with the SQLite database at `db` and the default
@@ -282,7 +312,8 @@ async fn run(
         scheme = listening.scheme(),
         "hub listening"
     );
-    listen::serve(listener, app(state), listening, shutdown).await?;
+    let metrics = Arc::clone(state.metrics());
+    listen::serve(listener, app(state), listening, metrics, shutdown).await?;
     tracing::info!("hub stopped");
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+
+use crate::metrics::Metrics;
 
 /// Connections open at once, unless configured otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 8192;
@@ -103,10 +106,12 @@ struct Open {
 struct Slot {
     open: Arc<Mutex<Open>>,
     peer: IpAddr,
+    metrics: Arc<Metrics>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        self.metrics.connections.fetch_sub(1, Ordering::Relaxed);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         open.total = open.total.saturating_sub(1);
         if let Some(count) = open.by_peer.get_mut(&self.peer) {
@@ -119,7 +124,12 @@ impl Drop for Slot {
 }
 
 /// Takes a place for a connection from `peer`, if both bounds allow.
-fn take(open: &Arc<Mutex<Open>>, peer: IpAddr, limits: &Listening) -> Option<Slot> {
+fn take(
+    open: &Arc<Mutex<Open>>,
+    peer: IpAddr,
+    limits: &Listening,
+    metrics: &Arc<Metrics>,
+) -> Option<Slot> {
     let mut guard = open.lock().unwrap_or_else(PoisonError::into_inner);
     let from_peer = guard.by_peer.get(&peer).copied().unwrap_or(0);
     if guard.total >= limits.max_connections || from_peer >= limits.max_per_peer {
@@ -127,18 +137,21 @@ fn take(open: &Arc<Mutex<Open>>, peer: IpAddr, limits: &Listening) -> Option<Slo
     }
     guard.total += 1;
     *guard.by_peer.entry(peer).or_insert(0) += 1;
+    metrics.connections.fetch_add(1, Ordering::Relaxed);
     Some(Slot {
         open: Arc::clone(open),
         peer,
+        metrics: Arc::clone(metrics),
     })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then gives the requests in flight
-/// up to 30 seconds to finish.
+/// up to 30 seconds to finish; counts the connections open in `metrics`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Listening,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let open = Arc::new(Mutex::new(Open::default()));
@@ -160,7 +173,7 @@ pub async fn serve(
                 }
             },
         };
-        let Some(slot) = take(&open, peer.ip(), &limits) else {
+        let Some(slot) = take(&open, peer.ip(), &limits, &metrics) else {
             tracing::debug!(peer = %peer.ip(), "connection refused: too many open");
             drop(stream);
             continue;

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::check;
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, PathParams, QueryParams, authenticate};
+use crate::metrics;
 use crate::state::{AppState, Published};
 use crate::store::NewEntry;
 use crate::stream;
@@ -65,10 +66,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/witness", get(witness::key))
         .route("/v1/openapi.json", get(openapi::serve))
         .merge(signed)
+        .route_layer(from_fn(name_route))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), limit_requests))
-        .layer(from_fn(log_request))
+        .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
@@ -82,14 +84,41 @@ async fn limit_requests(State(state): State<AppState>, request: Request, next: N
     }
 }
 
-/// One line per request: method, path, status and duration. Never bodies or queries.
-async fn log_request(request: Request, next: Next) -> Response {
+/// The template of the route that answered (`/v1/cases/{case}/…`), put in the response for
+/// [`observe`]: what the log and the metrics name instead of the path, which holds case ids
+/// and channel names.
+async fn name_route(request: Request, next: Next) -> Response {
+    let route = metrics::template(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(RouteName(route));
+    response
+}
+
+#[derive(Clone, Copy)]
+struct RouteName(&'static str);
+
+/// One log line and one count per request: method, route template, status and duration.
+/// Never a path, a query or a body.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(%method, %path, status = response.status().as_u16(), ms, "request");
+    let took = started.elapsed();
+    let route = response
+        .extensions()
+        .get::<RouteName>()
+        .map_or("unmatched", |name| name.0);
+    let status = response.status().as_u16();
+    state
+        .metrics()
+        .request(method.as_str(), route, status, took);
+    let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(%method, route, status, ms, "request");
     response
 }
 

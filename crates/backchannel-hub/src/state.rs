@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
 use crate::extract::BODY_TIMEOUT;
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::rate::RateLimit;
 use crate::store::Backend;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// Channel kinds already looked up for a member; a channel's kind never changes.
     kinds: Arc<Mutex<HashMap<KindKey, ChannelKind>>>,
     rate: Option<Arc<RateLimit>>,
+    max_streams: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// A stream's place among the open ones: given back when dropped.
@@ -135,6 +138,8 @@ impl AppState {
             witness: Arc::default(),
             kinds: Arc::default(),
             rate: None,
+            max_streams: MAX_STREAMS,
+            metrics: Arc::default(),
         }
     }
 
@@ -171,6 +176,7 @@ impl AppState {
     /// Replaces the bounds on open streams, in all and per key (tests).
     pub fn with_max_streams(mut self, max_streams: usize, per_key: usize) -> Self {
         self.streams = Arc::new(Semaphore::new(max_streams));
+        self.max_streams = max_streams;
         self.max_streams_per_key = per_key;
         self
     }
@@ -189,6 +195,17 @@ impl AppState {
 
     pub(crate) fn stream_idle(&self) -> (Duration, Duration) {
         self.stream_idle
+    }
+
+    /// The counters `/metrics` shows.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Push streams open now.
+    pub fn streams_open(&self) -> usize {
+        self.max_streams
+            .saturating_sub(self.streams.available_permits())
     }
 
     /// Replaces the bound on requests served at once (tests).

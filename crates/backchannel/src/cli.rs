@@ -97,6 +97,9 @@ pub enum Command {
         /// Serve HTTPS with this PEM certificate chain (with --tls-key).
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
+        /// Serve `GET /metrics` (Prometheus text) on this address, apart from the API.
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
         /// The PEM private key of --tls-cert.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
@@ -286,6 +289,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             durability,
             tls_cert,
             tls_key,
+            metrics_listen,
             max_connections,
             max_connections_per_peer,
         } => {
@@ -336,6 +340,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     db,
                     durability,
                     listening,
+                    metrics: metrics_listen,
                 },
                 policy,
                 backchannel_hub::shutdown_signal(),

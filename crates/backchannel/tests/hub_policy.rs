@@ -278,3 +278,57 @@ fn a_tls_hub_serves_https_and_watch_follows_it_over_wss() {
         }
     }
 }
+
+/// `hub --metrics-listen ADDR` serves Prometheus text on its own address: requests by route
+/// template and status, accepted posts' latency, open streams and connections, the
+/// database's size; never a case id, a channel name or a key. The API's address has no
+/// `/metrics`.
+#[test]
+fn a_hub_serves_metrics_on_its_own_address_naming_no_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{port}");
+    let hub = start_hub(dir.path(), &["--open", "--metrics-listen", &metrics]);
+    let (mediator, us) = (dir.path().join("pakistan"), dir.path().join("us"));
+    identities(&[(&mediator, "Pakistan"), (&us, "United States")]);
+    let case = common::new_case(&mediator, &hub.url, "Counted");
+    common::seat_parties(&mediator, &case, &[(&us, "United States")]);
+    ok_json(
+        &us,
+        &["send", &case, "--channel", "united-states", "--text", "one"],
+    );
+    let get = |url: String| {
+        let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+        std::io::Write::write_all(
+            &mut stream,
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+        answer
+    };
+    let text = get(format!("http://{metrics}"));
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let count = |prefix: &str| -> u64 {
+        text.lines()
+            .filter(|line| line.starts_with(prefix))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let posted = "backchannel_requests_total{method=\"POST\",route=\"/v1/cases/{case}/channels/{channel}/entries\",code=\"201\"}";
+    assert!(count(posted) >= 2, "{text}");
+    assert!(count("backchannel_post_seconds_count") >= 2, "{text}");
+    assert!(count("backchannel_database_bytes") > 0, "{text}");
+    assert!(text.contains("backchannel_streams_open 0"), "{text}");
+    assert!(text.contains("backchannel_connections_open"), "{text}");
+    for secret in [case.as_str(), "united-states", "Pakistan"] {
+        assert!(!text.contains(secret), "{secret} in the metrics");
+    }
+    let api = get(hub.url.clone());
+    assert!(api.starts_with("HTTP/1.1 404"), "{api}");
+}

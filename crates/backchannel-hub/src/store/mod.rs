@@ -254,6 +254,11 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
 
     /// Row counts.
     fn stats(&self) -> StoreResult<Stats>;
+
+    /// The database's size on disk, in bytes (`/metrics`); unknown by default.
+    fn size_bytes(&self) -> StoreResult<u64> {
+        Err(ApiError::internal("this backend does not know its size"))
+    }
 }
 
 // --- the text forms both backends store ----------------------------------------------------

@@ -814,6 +814,13 @@ impl Backend for Postgres {
         self.read(|tx| require_member(tx, case, caller).map(|_| ()))
     }
 
+    fn size_bytes(&self) -> StoreResult<u64> {
+        self.read(|tx| {
+            let row = tx.query_one("SELECT pg_database_size(current_database())", &[])?;
+            uint(&row, 0)
+        })
+    }
+
     fn stats(&self) -> StoreResult<Stats> {
         self.read(|tx| {
             Ok(Stats {
