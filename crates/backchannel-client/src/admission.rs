@@ -42,6 +42,21 @@ pub struct IssuedCode {
     pub auto_admit: bool,
 }
 
+/// An invite as the mediator's own record has it, for lists: never its code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InviteSummary {
+    /// The id that names it in revocations.
+    pub id: String,
+    /// `party` or `observer`.
+    pub role: &'static str,
+    pub party: Option<String>,
+    pub auto_admit: bool,
+    pub expires_ms: Option<u64>,
+    pub revoked: bool,
+    /// The participant admitted with it, once admitted.
+    pub used_by: Option<PublicKey>,
+}
+
 /// Someone who spent an invite and waits for the mediator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PendingJoiner {
@@ -168,6 +183,27 @@ impl Client {
             expires_ms: options.expires_ms,
             auto_admit: options.auto_admit,
         })
+    }
+
+    /// The invites this mediator issued in `case`, oldest first (none for anyone else).
+    pub fn invites(&self, case: CaseId) -> Result<Vec<InviteSummary>, ClientError> {
+        Ok(self
+            .local(case)?
+            .invites
+            .iter()
+            .map(|i| InviteSummary {
+                id: invite_id(&i.code_hash),
+                role: match i.role {
+                    MemberRole::Observer => "observer",
+                    _ => "party",
+                },
+                party: i.party.clone(),
+                auto_admit: i.auto_admit,
+                expires_ms: i.expires_ms,
+                revoked: i.revoked,
+                used_by: i.used_by,
+            })
+            .collect())
     }
 
     /// Revokes an invite this mediator issued, named by its code or its id (or a prefix of

@@ -21,7 +21,7 @@ mod sync;
 pub mod vault;
 pub mod witness;
 
-pub use admission::{Admission, Admit, InviteOptions, IssuedCode, PendingJoiner};
+pub use admission::{Admission, Admit, InviteOptions, InviteSummary, IssuedCode, PendingJoiner};
 pub use alarm::Alarm;
 pub use client::{CaseSummary, ChannelSummary, Client, LogLine, ParticipantSummary, SyncReport};
 pub use error::ClientError;

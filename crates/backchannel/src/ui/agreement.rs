@@ -1,18 +1,34 @@
-//! The agreement: its text to read before signing, who has signed, whether it is published
-//! and who guarantees it; the mediator tables the latest draft as the agreement from here.
-//! Signing, publishing and guaranteeing are the one-click tasks the page lists.
+//! The agreement: its text to read before signing, its guarantors and implementation plan,
+//! who has signed, whether it is published and who guarantees it; the mediator tables the
+//! latest draft as the agreement from here (`agreement_table.rs`). Signing, publishing and
+//! guaranteeing are the one-click tasks the page lists.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use backchannel_core::procedure::Agreement;
-use maud::html;
-use serde::Deserialize;
+use backchannel_core::plan::Plan;
+use maud::{Markup, html};
 
 use super::Ui;
-use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal, tasks};
+use super::pages::{Page, case_id, failed, freshness, layout, tasks};
+
+/// The plan tabled with the agreement: its commitments, milestones and verifiers.
+fn plan_section(plan: &Plan) -> Markup {
+    html! {
+        section.plan {
+            h3 { "Its implementation plan" }
+            ul.commitments {
+                @for c in &plan.commitments {
+                    li data-plan-commitment=(c.id) { code { (c.id) } " (" (c.obligors.join(", ")) "): " (c.text) }
+                }
+            }
+            @if !plan.milestones.is_empty() {
+                p { "Milestones: " (plan.milestones.iter().map(|m| m.title.as_str()).collect::<Vec<_>>().join(", ")) "." }
+            }
+            @if !plan.verifiers.is_empty() {
+                p { "Verifiers: " (plan.verifiers.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")) "." }
+            }
+        }
+    }
+}
 
 /// `GET /case/{case}/agreement`.
 pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
@@ -42,11 +58,7 @@ pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) ->
                 None => {
                     p.quiet { "No agreement is on the table." }
                     @if let (true, Some(draft)) = (mediator, latest) {
-                        form.table method="post" action={"/case/" (hex) "/agreement/table"} {
-                            input type="hidden" name="csrf" value=(ui.guard.csrf());
-                            input type="hidden" name="version" value=(draft.version);
-                            button type="submit" { "Table draft " (draft.version) " as the agreement" }
-                        }
+                        (super::agreement_table::form(&ui, case, state, draft.version))
                     }
                 }
                 Some(tabled) => {
@@ -61,6 +73,13 @@ pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) ->
                                 li data-clause=(clause.id) { strong { (clause.id) } ": " (clause.text) }
                             }
                         }
+                        @if !tabled.agreement.guarantors.is_empty() {
+                            h3 { "Guarantors named" }
+                            ul.guarantors {
+                                @for g in &tabled.agreement.guarantors { li data-guarantor=(g.to_hex()) { (state.name_of(g)) } }
+                            }
+                        }
+                        @if let Some(plan) = &tabled.agreement.plan { (plan_section(plan)) }
                         h3 { "Signed by" }
                         ul.signatures {
                             @for signer in tabled.signatures.keys() {
@@ -75,43 +94,5 @@ pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) ->
                 }
             }
         },
-    ))
-}
-
-#[derive(Deserialize)]
-pub(super) struct Table {
-    version: u32,
-}
-
-/// `POST /case/{case}/agreement/table`: the mediator tables a draft's text as the agreement.
-pub(super) async fn table(
-    State(ui): State<Ui>,
-    Path(case): Path<String>,
-    Form(form): Form<Table>,
-) -> Result<Response, Refusal> {
-    let case = case_id(&case)?;
-    let mut client = ui.client.lock().await;
-    let draft = client.draft(case, form.version).map_err(|_| {
-        refusal(
-            StatusCode::NOT_FOUND,
-            "unknown_reference",
-            "no draft of that version is known here",
-        )
-    })?;
-    let agreement = Agreement {
-        title: draft.title,
-        clauses: draft.clauses,
-        guarantors: vec![],
-        plan: None,
-    };
-    client
-        .table_agreement(case, agreement)
-        .await
-        .map_err(failed)?;
-    drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/agreement", case.to_hex()),
     ))
 }

@@ -2,7 +2,8 @@
 //! public record (the same status as `implement status`): each milestone, each commitment's
 //! reported and attested status side by side, the score overall and per theme, and each
 //! dispute at its stage. Accepting the plan is a one-click task; reporting, attesting and the
-//! dispute steps are the forms of `implementation_acts.rs`, shown to whom they are for.
+//! dispute steps are the forms of `implementation_acts.rs`, and deadline extensions those of
+//! `extensions.rs`, each shown to whom it is for.
 
 use axum::extract::{Path, State};
 use maud::html;
@@ -85,6 +86,7 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
                         }
                     }
                     (implementation_acts::forms(&ui, case, state, &me))
+                    (super::extensions::section(&ui, case, state, &me))
                     @if !status.disputes.is_empty() {
                         h2 { "Disputes" }
                         ul.disputes {

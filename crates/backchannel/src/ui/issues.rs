@@ -2,7 +2,8 @@
 //! the public record); the mediator defines them once from a form, as `issues define` does
 //! from a scenario file. The form takes up to [`ROWS`] issues, each an id, a title and its
 //! options one per line (`id: label`); the rules check the whole again (ids unique, an option
-//! at least) and refuse a second definition with `conflict`.
+//! at least) and refuse a second definition with `conflict`. Below them, the observers'
+//! requirements (`requirements.rs`).
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -168,6 +169,7 @@ pub(super) async fn issues(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
                 }
             }
             @if may_define { (define_form(&ui, &hex)) }
+            (super::requirements::section(&ui, case, state, &client.key()))
         },
     ))
 }

@@ -29,8 +29,14 @@ const JOINERS_POLL: Duration = Duration::from_secs(30);
 pub(super) async fn start(ui: &Ui) {
     let cases = ui.client.lock().await.cases();
     for case in cases {
-        tokio::spawn(follow(ui.clone(), case));
+        watch(ui, case);
     }
+}
+
+/// Follows `case` from now on: each case of the home at start, and each case convened from
+/// the desk as it is made.
+pub(super) fn watch(ui: &Ui, case: CaseId) {
+    tokio::spawn(follow(ui.clone(), case));
 }
 
 async fn follow(ui: Ui, case: CaseId) {

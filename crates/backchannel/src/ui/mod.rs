@@ -7,29 +7,36 @@
 //! pages, and from where, is decided in one place (`guard.rs`): a one-time token exchanged for
 //! a session cookie, the `Host` and `Origin` of every request, a CSRF token on every form, and
 //! a strict Content-Security-Policy. The pages are rendered on the server: `pages.rs` (cases,
-//! a case, a channel, one-click tasks, and what every page shares), `charter.rs`,
-//! `position.rs`, `drafts.rs` (with `draft_diff.rs`, two versions side by side),
-//! `formula.rs`, `offers.rs` (with `offer_terms.rs`, terms typed in before the issues are
-//! defined), `issues.rs`, `conveying.rs` (with `non_paper.rs`), `declarations.rs`,
-//! `agreement.rs` and `implementation.rs` (with `implementation_acts.rs`, the tracker's
-//! forms); the case page's sections `direct.rs` (direct talks) and `record.rs` (the
+//! a case, a channel, one-click tasks, and what every page shares), with `convene.rs` (a case
+//! convened from the home page, then followed live), `charter.rs`, `position.rs`, `drafts.rs`
+//! (with `draft_diff.rs`, two versions side by side), `formula.rs`, `offers.rs` (with
+//! `offer_terms.rs`, terms typed in before the issues are defined), `issues.rs` (with
+//! `requirements.rs`, the observers' requirements), `conveying.rs` (with `non_paper.rs`),
+//! `declarations.rs`, `agreement.rs` (with `agreement_table.rs`, tabling it with guarantors
+//! and a plan) and `implementation.rs` (with `implementation_acts.rs`, the tracker's forms,
+//! and `extensions.rs`, deadline extensions); the case page's sections `direct.rs` (direct
+//! talks), `invites.rs` (the mediator's invites, issued and revoked) and `record.rs` (the
 //! fingerprint and the export); and, with what is waiting, `admission.rs` (the joiners the
 //! mediator admits). `allowed.rs` says which forms the table of act kinds lets the viewer
 //! see. The only script is `assets/ui.js`, served by this process.
 
 mod admission;
 mod agreement;
+mod agreement_table;
 mod allowed;
 mod charter;
+mod convene;
 mod conveying;
 mod declarations;
 mod direct;
 mod draft_diff;
 mod drafts;
+mod extensions;
 mod formula;
 mod guard;
 mod implementation;
 mod implementation_acts;
+mod invites;
 mod issues;
 mod live;
 mod non_paper;
@@ -38,6 +45,7 @@ mod offers;
 mod pages;
 mod position;
 mod record;
+mod requirements;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,9 +118,13 @@ pub async fn run(
 fn router(ui: Ui) -> Router {
     Router::new()
         .route("/", get(pages::home))
+        .route("/cases", post(convene::convene))
         .route("/case/{case}", get(pages::case))
         .route("/case/{case}/act", post(pages::act))
         .route("/case/{case}/admit", post(admission::admit))
+        .route("/case/{case}/invites", post(invites::issue))
+        .route("/case/{case}/invites/revoke", post(invites::revoke))
+        .route("/case/{case}/requirements", post(requirements::register))
         .route("/case/{case}/drafts", get(drafts::drafts))
         .route("/case/{case}/drafts/answer", post(drafts::answer))
         .route("/case/{case}/drafts/issue", post(drafts::issue))
@@ -159,7 +171,11 @@ fn router(ui: Ui) -> Router {
             "/case/{case}/implementation/dispute/step",
             post(implementation_acts::dispute_step),
         )
-        .route("/case/{case}/agreement/table", post(agreement::table))
+        .route(
+            "/case/{case}/implementation/extend",
+            post(extensions::extend),
+        )
+        .route("/case/{case}/agreement/table", post(agreement_table::table))
         .route(
             "/case/{case}/offers",
             get(offers::offers).post(offers::table),

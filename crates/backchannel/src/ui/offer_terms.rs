@@ -69,6 +69,15 @@ fn side(what: &str, text: &str) -> Result<Vec<Condition>, String> {
     Ok(terms)
 }
 
+/// One term, `ISSUE=OPT[,OPT..]`, as a requirement names it (`requirements.rs`).
+pub(super) fn term(what: &str, text: &str) -> Result<Condition, String> {
+    let mut terms = side(what, text)?;
+    match (terms.pop(), terms.is_empty()) {
+        (Some(term), true) => Ok(term),
+        _ => Err(format!("{what}: one ISSUE=OPT[,OPT..], on one line")),
+    }
+}
+
 /// The offer the typed-in form describes: `promise` and `condition`, once each, besides the
 /// CSRF token. Anything else is refused.
 pub(super) fn offer_from_text(fields: &[(String, String)]) -> Result<Offer, String> {

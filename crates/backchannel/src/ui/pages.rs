@@ -1,6 +1,7 @@
 //! The pages, rendered on the server from this participant's verified copy: what is waiting
-//! across cases (joiners to admit among it), a case (its phase, its participants with their
-//! fingerprints, its channels, direct talks and its record), and a channel with its composer.
+//! across cases (joiners to admit among it) with the form convening a new one, a case (its
+//! phase, its participants with their fingerprints, its channels, direct talks, the mediator's
+//! invites and its record), and a channel with its composer.
 //! A page never syncs; the case is kept up to date in the background (`live.rs`, which also
 //! keeps the joiners waiting), and each page says how fresh its copy is.
 
@@ -196,7 +197,7 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
             h1 { "Your cases, " (client.name()) }
             p.fingerprint { "Your fingerprint: " code { (client.key().fingerprint()) } }
             @if cases.is_empty() {
-                p.quiet { "No case yet: join one with an invite code (`backchannel case join`)." }
+                p.quiet { "No case yet: convene one below, or join one with an invite code (`backchannel case join`)." }
             }
             @for case in &cases {
                 section.case-card {
@@ -205,6 +206,7 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
                     (tasks(&ui, &client, case.case, "/"))
                 }
             }
+            (super::convene::form(&ui, &client))
         },
     ))
 }
@@ -256,6 +258,7 @@ pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page
                 p { a href={"/case/" (case.to_hex()) "/offers"} { "Conditional offers" } }
             }
             (super::direct::section(&ui, case, state, &client.key()))
+            (super::invites::section(&ui, &client, case))
             h2 { "Channels" }
             ul.channels {
                 @for channel in &show.channels {
@@ -438,7 +441,12 @@ pub(super) fn local_path(back: &str) -> Option<String> {
 /// After a change to `case`: tells its open pages (the live update), then shows `path`, a
 /// page of this UI.
 pub(super) fn changed(ui: &Ui, case: CaseId, path: &str) -> Response {
+    announce(ui, case);
+    Redirect::to(path).into_response()
+}
+
+/// Tells the open pages of `case` that it changed (the live update).
+pub(super) fn announce(ui: &Ui, case: CaseId) {
     // No page open is not an error.
     let _ = ui.updates.send(case.to_hex());
-    Redirect::to(path).into_response()
 }

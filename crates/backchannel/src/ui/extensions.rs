@@ -1,0 +1,160 @@
+//! Deadline extensions on the implementation tracker, as `implement extend` does them: a
+//! party whose consent the plan requires consents to moving a commitment's deadline by some
+//! days, and the mediator extends it once every such consent is on the record (the rules
+//! refuse it with `consent_missing` before). The section lists the extensions granted and the
+//! consents given to those not granted yet.
+//!
+//! The form is shown only to whom the table of act kinds lets consent or extend, and only for
+//! the deadlines the plan lets move; the rules check every act again.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use backchannel_core::plan::Consent;
+use backchannel_core::{CaseId, CaseState, PublicKey};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::Ui;
+use super::allowed::{author, may};
+use super::guard::Refusal;
+use super::pages::{case_id, changed, failed, refusal};
+
+/// The most days one extension asks.
+const DAYS_MAX: u32 = 3650;
+
+fn invalid(sentence: &str) -> Refusal {
+    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
+}
+
+/// The tracker's section on extensions, once the plan is in force.
+pub(super) fn section(ui: &Ui, case: CaseId, state: &CaseState, me: &PublicKey) -> Markup {
+    let Some(implementation) = state
+        .procedure
+        .implementation
+        .as_ref()
+        .filter(|i| i.in_force)
+    else {
+        return html! {};
+    };
+    let movable: Vec<_> = implementation
+        .plan
+        .deadlines
+        .iter()
+        .filter_map(|d| d.extension.as_ref().map(|e| (d.commitment.as_str(), e)))
+        .collect();
+    let viewer = author(state, me);
+    let extends = may(viewer, "deadline_extended");
+    let consents = may(viewer, "extension_consented");
+    let granted = &implementation.extensions;
+    let pending = &implementation.extension_consents;
+    html! {
+        @if !movable.is_empty() {
+            h2 { "Deadline extensions" }
+            ul.extensions {
+                @for (commitment, days) in granted {
+                    li data-extended=(commitment) { (commitment) ": moved by " (days) " days." }
+                }
+                @for (commitment, days, party) in pending {
+                    li data-extension-consent=(commitment) { (party) " consents to move " (commitment) " by " (days) " days." }
+                }
+            }
+            @if extends || consents {
+                form.extend method="post" action={"/case/" (case.to_hex()) "/implementation/extend"} {
+                    input type="hidden" name="csrf" value=(ui.guard.csrf());
+                    label { "Commitment " select name="commitment" required {
+                        @for (commitment, extension) in &movable {
+                            option value=(commitment) {
+                                (commitment) " (at most " (extension.max_days) " days, with the consent of "
+                                @match extension.consent { Consent::AllParties => "every party", Consent::Obligors => "its obligors" }
+                                ")"
+                            }
+                        }
+                    } }
+                    label { "Days " input type="number" name="days" required min="1" max=(DAYS_MAX); }
+                    @if extends {
+                        button type="submit" { "Extend the deadline (public)" }
+                    } @else {
+                        button type="submit" { "Consent to the extension (public)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Extend {
+    commitment: String,
+    days: String,
+}
+
+/// The commitment and the days the form names.
+fn parse(form: &Extend) -> Result<(String, u32), Refusal> {
+    let commitment = form.commitment.trim();
+    let fits = !commitment.is_empty()
+        && commitment.len() <= 128
+        && commitment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !fits {
+        return Err(invalid("a commitment is named by its id in the plan"));
+    }
+    match form.days.trim().parse::<u32>() {
+        Ok(days) if (1..=DAYS_MAX).contains(&days) => Ok((commitment.to_owned(), days)),
+        _ => Err(invalid(&format!("an extension is 1 to {DAYS_MAX} days"))),
+    }
+}
+
+/// `POST /case/{case}/implementation/extend`: a party consents to an extension, or the
+/// mediator extends the deadline.
+pub(super) async fn extend(
+    State(ui): State<Ui>,
+    Path(case): Path<String>,
+    Form(form): Form<Extend>,
+) -> Result<Response, Refusal> {
+    let case = case_id(&case)?;
+    let (commitment, days) = parse(&form)?;
+    ui.client
+        .lock()
+        .await
+        .extend_deadline(case, &commitment, days)
+        .await
+        .map_err(failed)?;
+    Ok(changed(
+        &ui,
+        case,
+        &format!("/case/{}/implementation", case.to_hex()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(commitment: &str, days: &str) -> Extend {
+        Extend {
+            commitment: commitment.into(),
+            days: days.into(),
+        }
+    }
+
+    #[test]
+    fn the_form_names_a_commitment_and_days() {
+        assert_eq!(
+            parse(&form(" sanctions_relief ", "10")).ok(),
+            Some(("sanctions_relief".to_owned(), 10))
+        );
+        for bad in [
+            form("", "10"),
+            form("a b", "10"),
+            form("x", "0"),
+            form("x", "-1"),
+            form("x", "3651"),
+            form("x", "ten"),
+        ] {
+            assert!(parse(&bad).is_err(), "{} {}", bad.commitment, bad.days);
+        }
+    }
+}
