@@ -388,6 +388,17 @@ fn deadline_extensions_are_consented_to_and_granted_from_the_tracker() {
     assert_eq!(refused(&answer), (400, "invalid_form".into()));
     assert!(!desk.get(&tracker).body.contains("data-extended="));
 
+    // Tehran is asked to consent to moving regional conduct only, not Washington's relief.
+    let tehran = Desk::open(&t.iran);
+    let page = tehran.showing(&tracker, "Consent to the extension");
+    assert!(
+        page.body.contains("<option value=\"regional_conduct\">"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<option value=\"sanctions_relief\">"));
+    drop(tehran);
+
     // Washington consents from its desk; the mediator then extends.
     let washington = Desk::open(&t.us);
     let page = washington.showing(&tracker, "Consent to the extension");

@@ -5,7 +5,8 @@
 //! consents given to those not granted yet.
 //!
 //! The form is shown only to whom the table of act kinds lets consent or extend, and only for
-//! the deadlines the plan lets move; the rules check every act again.
+//! the deadlines the plan lets move (to a party, those whose extension needs its consent); the
+//! rules check every act again.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -47,6 +48,20 @@ pub(super) fn section(ui: &Ui, case: CaseId, state: &CaseState, me: &PublicKey) 
     let viewer = author(state, me);
     let extends = may(viewer, "deadline_extended");
     let consents = may(viewer, "extension_consented");
+    // A party consents only where the plan asks its consent.
+    let party = state.participants.get(me).and_then(|p| p.role.party());
+    let asked = |commitment: &str, consent: Consent| match (consent, party) {
+        (Consent::AllParties, Some(_)) => true,
+        (Consent::Obligors, Some(party)) => implementation
+            .plan
+            .commitment(commitment)
+            .is_some_and(|c| c.obligors.iter().any(|o| o == party)),
+        (_, None) => false,
+    };
+    let offered: Vec<_> = movable
+        .iter()
+        .filter(|(commitment, extension)| extends || asked(commitment, extension.consent))
+        .collect();
     let granted = &implementation.extensions;
     let pending = &implementation.extension_consents;
     html! {
@@ -60,11 +75,11 @@ pub(super) fn section(ui: &Ui, case: CaseId, state: &CaseState, me: &PublicKey) 
                     li data-extension-consent=(commitment) { (party) " consents to move " (commitment) " by " (days) " days." }
                 }
             }
-            @if extends || consents {
+            @if (extends || consents) && !offered.is_empty() {
                 form.extend method="post" action={"/case/" (case.to_hex()) "/implementation/extend"} {
                     input type="hidden" name="csrf" value=(ui.guard.csrf());
                     label { "Commitment " select name="commitment" required {
-                        @for (commitment, extension) in &movable {
+                        @for (commitment, extension) in &offered {
                             option value=(commitment) {
                                 (commitment) " (at most " (extension.max_days) " days, with the consent of "
                                 @match extension.consent { Consent::AllParties => "every party", Consent::Obligors => "its obligors" }
