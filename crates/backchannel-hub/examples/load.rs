@@ -6,12 +6,16 @@
 //! ```text
 //! cargo run --release -p backchannel-hub --example load -- [clients] [posts per client] [body bytes]
 //! ```
+//!
+//! `LOAD_DURABILITY=full` opens the database as `hub --durability full` does. `LOAD_READS=R`
+//! has each client also read, after each post, R times the last ten entries of its channel
+//! (a signed `GET …/entries`), as a syncing client would; their latency is printed apart.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
 use backchannel_core::CaseId;
-use backchannel_core::api::{Blob, Posted};
+use backchannel_core::api::{Blob, Entries, Posted};
 use backchannel_core::auth::sign_request;
 use ed25519_dalek::SigningKey;
 use serde_json::json;
@@ -28,38 +32,51 @@ fn arg(n: usize, default: usize, max: usize) -> usize {
     value
 }
 
+const READS_MAX: usize = 100;
+
 async fn send(
     http: &reqwest::Client,
     url: &str,
     key: &SigningKey,
     path: &str,
-    body: &serde_json::Value,
+    body: Option<&serde_json::Value>,
 ) -> String {
-    let bytes = serde_json::to_vec(body).unwrap();
+    let (method, bytes) = match body {
+        Some(body) => (reqwest::Method::POST, serde_json::to_vec(body).unwrap()),
+        None => (reqwest::Method::GET, vec![]),
+    };
     let auth = sign_request(
         key,
-        "POST",
+        method.as_str(),
         path,
         backchannel_hub::now_ms(),
         rand::random(),
         &bytes,
     );
-    let response = http
-        .post(format!("{url}{path}"))
-        .header("authorization", auth.header_value())
-        .header("content-type", "application/json")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
+    let mut request = http
+        .request(method, format!("{url}{path}"))
+        .header("authorization", auth.header_value());
+    if body.is_some() {
+        request = request
+            .header("content-type", "application/json")
+            .body(bytes);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     assert!(status.is_success(), "{path}: {status} {text}");
     text
 }
 
-/// One client: its own key and case; returns the latency of each post.
-async fn client(url: String, posts: usize, body_bytes: usize) -> Vec<Duration> {
+/// The latencies one client saw.
+#[derive(Default)]
+struct Seen {
+    posts: Vec<Duration>,
+    reads: Vec<Duration>,
+}
+
+/// One client: its own key and case; returns the latency of each post and each read.
+async fn client(url: String, posts: usize, body_bytes: usize, reads: usize) -> Seen {
     let http = reqwest::Client::new();
     let key = SigningKey::from_bytes(&rand::random());
     let case = CaseId(rand::random());
@@ -68,21 +85,32 @@ async fn client(url: String, posts: usize, body_bytes: usize) -> Vec<Duration> {
         &url,
         &key,
         "/v1/cases",
-        &json!({"case_id": case, "name": "Load"}),
+        Some(&json!({"case_id": case, "name": "Load"})),
     )
     .await;
     let path = format!("/v1/cases/{case}/channels/public/entries");
     let sealed: Vec<u8> = (0..body_bytes).map(|_| rand::random()).collect();
     let mut head = 0;
-    let mut latencies = Vec::with_capacity(posts);
+    let mut seen = Seen {
+        posts: Vec::with_capacity(posts),
+        reads: Vec::with_capacity(posts * reads),
+    };
     for _ in 0..posts {
         let entry = json!({"kind": "message", "after": head, "body": Blob(sealed.clone())});
         let started = Instant::now();
-        let text = send(&http, &url, &key, &path, &entry).await;
-        latencies.push(started.elapsed());
+        let text = send(&http, &url, &key, &path, Some(&entry)).await;
+        seen.posts.push(started.elapsed());
         head = serde_json::from_str::<Posted>(&text).unwrap().seq;
+        let last = format!("{path}?after={}&limit=10", head.saturating_sub(10));
+        for _ in 0..reads {
+            let started = Instant::now();
+            let text = send(&http, &url, &key, &last, None).await;
+            seen.reads.push(started.elapsed());
+            let read: Entries = serde_json::from_str(&text).unwrap();
+            assert_eq!(read.head, head, "a read sees the post it follows");
+        }
     }
-    latencies
+    seen
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -95,6 +123,10 @@ async fn main() {
     let clients = arg(1, 8, CLIENTS_MAX);
     let posts = arg(2, 250, POSTS_MAX);
     let body_bytes = arg(3, 1024, BODY_BYTES_MAX);
+    let reads = std::env::var("LOAD_READS")
+        .ok()
+        .map_or(0, |v| v.parse().expect("LOAD_READS is a whole number"));
+    assert!(reads <= READS_MAX, "LOAD_READS is at most {READS_MAX}");
     let dir = tempfile::tempdir().unwrap();
     // LOAD_DURABILITY=full: every commit synced before its answer (`hub --durability full`).
     let durability = std::env::var("LOAD_DURABILITY")
@@ -111,11 +143,14 @@ async fn main() {
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
-        .map(|_| tokio::spawn(client(hub.url.clone(), posts, body_bytes)))
+        .map(|_| tokio::spawn(client(hub.url.clone(), posts, body_bytes, reads)))
         .collect();
     let mut latencies = Vec::with_capacity(clients * posts);
+    let mut read_latencies = Vec::with_capacity(clients * posts * reads);
     for task in tasks {
-        latencies.extend(task.await.unwrap());
+        let seen = task.await.unwrap();
+        latencies.extend(seen.posts);
+        read_latencies.extend(seen.reads);
     }
     let elapsed = started.elapsed();
     hub.stop().await.unwrap();
@@ -124,7 +159,7 @@ async fn main() {
     let total = latencies.len();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{clients} clients x {posts} posts of {body_bytes} bytes: {total} posts in {:.2} s, \
+        "{durability:?}: {clients} clients x {posts} posts of {body_bytes} bytes: {total} posts in {:.2} s, \
          {:.0} posts/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
@@ -132,4 +167,15 @@ async fn main() {
         ms(percentile(&latencies, 0.99)),
         ms(latencies[total - 1]),
     );
+    if !read_latencies.is_empty() {
+        read_latencies.sort();
+        let reads_total = read_latencies.len();
+        println!(
+            "{reads_total} reads, {:.0} reads/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            reads_total as f64 / elapsed.as_secs_f64(),
+            ms(percentile(&read_latencies, 0.50)),
+            ms(percentile(&read_latencies, 0.99)),
+            ms(read_latencies[reads_total - 1]),
+        );
+    }
 }

@@ -1,8 +1,11 @@
-//! The SQLite backend: one connection in WAL mode behind a mutex, migrated at open. Every
-//! write is an `IMMEDIATE` transaction, so checks and writes see one state.
+//! The SQLite backend, for one hub process: one file in WAL mode, migrated at open. Every
+//! write is a closure run in an `IMMEDIATE` transaction on the one write connection, so its
+//! checks and writes see one state; writes that arrive together share a transaction and its
+//! commit (group commit, `sqlite/commit.rs`), and nobody is answered before that commit.
+//! Reads run on a few read-only connections beside the writer (`sqlite/readers.rs`), each in
+//! a read transaction of its own.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -11,7 +14,7 @@ use backchannel_core::api::{
     Welcome,
 };
 use backchannel_core::{CaseId, ChannelName, PublicKey};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
@@ -22,6 +25,8 @@ use crate::database::Durability;
 use crate::error::ApiError;
 use crate::replay::NonceWindow;
 
+mod commit;
+mod readers;
 mod witness;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
@@ -37,7 +42,10 @@ const MIGRATIONS: &[&str] = &[
 
 /// A hub database in one SQLite file.
 pub struct Sqlite {
-    conn: Mutex<Connection>,
+    /// The read connections of a file; `None` in memory, where reads use the writer. Declared
+    /// first so that they close first and the writer, closing last, checkpoints the WAL.
+    readers: Option<readers::Readers>,
+    writer: commit::Writer,
     /// Replay protection, beside the database: one process owns the file.
     nonces: NonceWindow,
 }
@@ -49,28 +57,43 @@ impl Sqlite {
         Self::open_with(path, Durability::Normal)
     }
 
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`, with one read
+    /// connection per core (at least 2, at most 8).
     pub fn open_with(path: &Path, durability: Durability) -> anyhow::Result<Self> {
+        Self::open_with_readers(path, durability, readers::count())
+    }
+
+    /// As [`Sqlite::open_with`], with `readers` read connections (at least one).
+    pub fn open_with_readers(
+        path: &Path,
+        durability: Durability,
+        readers: usize,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(readers > 0, "a SQLite hub needs a read connection");
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut log = path.as_os_str().to_owned();
         log.push("-nonces");
-        Self::setup(conn, NonceWindow::open(Path::new(&log))?, durability)
+        let nonces = NonceWindow::open(Path::new(&log))?;
+        let writer = Self::setup(conn, durability)?;
+        Ok(Self {
+            readers: Some(readers::Readers::open(path, readers)?),
+            writer: commit::Writer::new(writer, Some(commit::BATCHING)),
+            nonces,
+        })
     }
 
-    /// A private in-memory database, for tests.
+    /// A private in-memory database, for tests: one connection, each write committed alone.
     pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::setup(
-            Connection::open_in_memory()?,
-            NonceWindow::in_memory(),
-            Durability::Normal,
-        )
+        let conn = Self::setup(Connection::open_in_memory()?, Durability::Normal)?;
+        Ok(Self {
+            readers: None,
+            writer: commit::Writer::new(conn, None),
+            nonces: NonceWindow::in_memory(),
+        })
     }
 
-    fn setup(
-        mut conn: Connection,
-        nonces: NonceWindow,
-        durability: Durability,
-    ) -> anyhow::Result<Self> {
+    /// The write connection, set up and migrated.
+    fn setup(mut conn: Connection, durability: Durability) -> anyhow::Result<Connection> {
         conn.busy_timeout(Duration::from_secs(5))?;
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -84,32 +107,29 @@ impl Sqlite {
         // inner pages of every index of a large hub stay in memory.
         conn.pragma_update(None, "cache_size", -65536)?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            nonces,
-        })
+        Ok(conn)
     }
 
-    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
-        self.conn
-            .lock()
-            .map_err(|_| ApiError::internal("storage: connection mutex poisoned"))
+    /// The write connection, outside any transaction's bookkeeping (tests).
+    #[cfg(test)]
+    fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, commit::State>> {
+        self.writer.lock()
     }
 
-    /// Runs `f` in an immediate transaction, committed only when `f` succeeds.
+    /// Runs `f` in an immediate transaction, shared with the writes queued beside it, in a
+    /// savepoint of its own: kept when `f` succeeds, rolled back alone when it fails. Returns
+    /// once the transaction is committed, or with why it was not.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.writer.write(f)
     }
 
-    /// Runs `f` in a read transaction, so that it sees one state.
+    /// Runs `f` in a read transaction, so that it sees one state: on a read connection, or on
+    /// the writer in memory.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&tx)
+        match &self.readers {
+            Some(readers) => readers.read(f),
+            None => self.writer.read(f),
+        }
     }
 }
 
@@ -714,6 +734,14 @@ impl Backend for Sqlite {
         self.read(|conn| require_member(conn, case, caller).map(|_| ()))
     }
 
+    fn size_bytes(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let pages: u64 = conn.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+            let size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+            Ok(pages * size)
+        })
+    }
+
     fn stats(&self) -> StoreResult<Stats> {
         self.read(|conn| {
             Ok(Stats {
@@ -766,6 +794,7 @@ mod tests {
         let versions: usize = store
             .lock()
             .unwrap()
+            .conn
             .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
             .unwrap();
         assert_eq!(versions, MIGRATIONS.len());
@@ -817,6 +846,7 @@ mod tests {
         store
             .lock()
             .unwrap()
+            .conn
             .execute("INSERT INTO schema_version (version) VALUES (99)", [])
             .unwrap();
         drop(store);
@@ -839,7 +869,8 @@ mod tests {
     #[test]
     fn one_commit_per_epoch_is_a_database_invariant() {
         let store = Sqlite::open_in_memory().unwrap();
-        let conn = store.lock().unwrap();
+        let state = store.lock().unwrap();
+        let conn = &state.conn;
         conn.execute(
             "INSERT INTO cases (case_id, created_ms) VALUES (x'00', 0)",
             [],
