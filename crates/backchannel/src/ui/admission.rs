@@ -11,7 +11,6 @@ use std::sync::{Mutex, PoisonError};
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_client::{Admit, Client, PendingJoiner};
 use backchannel_core::CaseId;
@@ -19,8 +18,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, local_path, mediator_only, refusal};
+use super::pages::{case_id, changed, failed, local_path, mediator_only};
 use crate::output;
 
 /// The joiners waiting in each case, as the last sync of that case reported them.
@@ -96,11 +96,7 @@ fn key_of(form: &AdmitForm) -> Result<String, Refusal> {
     if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(key)
     } else {
-        Err(refusal(
-            StatusCode::BAD_REQUEST,
-            "invalid_form",
-            "a joiner is named by its whole key, 64 hex digits",
-        ))
+        Err(invalid("a joiner is named by its whole key, 64 hex digits"))
     }
 }
 

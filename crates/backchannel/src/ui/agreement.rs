@@ -8,7 +8,7 @@ use backchannel_core::plan::Plan;
 use maud::{Markup, html};
 
 use super::Ui;
-use super::pages::{Page, case_id, failed, freshness, layout, tasks};
+use super::pages::{Page, case_id, case_page, failed, tasks};
 
 /// The plan tabled with the agreement: its commitments, milestones and verifiers.
 fn plan_section(plan: &Plan) -> Markup {
@@ -45,14 +45,14 @@ pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) ->
         .filter_map(|d| d.last())
         .max_by_key(|d| d.version);
     let mediator = state.mediator == client.key();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("The agreement — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "The agreement",
+        "agreement",
+        "The agreement",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / agreement" }
-            h1 { "The agreement" }
-            (freshness(&client, case))
             (tasks(&ui, &client, case, &format!("/case/{hex}/agreement")))
             @match tabled {
                 None => {

@@ -16,15 +16,12 @@ use backchannel_core::{CaseId, CaseState, PublicKey, Role};
 use maud::{Markup, html};
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
 use super::pages::{case_id, changed, failed, mediator_only, refusal};
 
 /// The most guarantors the form names.
 const GUARANTORS_MAX: usize = 64;
-
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
 
 /// The case's observers, the only participants who may guarantee an agreement.
 fn observers(state: &CaseState) -> impl Iterator<Item = (&PublicKey, &str)> {
@@ -159,13 +156,7 @@ pub(super) async fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::ui::form::fields;
 
     #[test]
     fn a_bad_plan_is_refused_with_the_parsers_sentence() {

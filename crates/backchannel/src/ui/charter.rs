@@ -5,15 +5,15 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::procedure::{AgendaProposers, Attribution, Charter, Delegation};
 use maud::html;
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal, tasks};
+use super::pages::{Page, case_id, case_page, changed, failed, tasks};
 
 /// `GET /case/{case}/charter`.
 pub(super) async fn charter(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
@@ -25,14 +25,14 @@ pub(super) async fn charter(State(ui): State<Ui>, Path(case): Path<String>) -> P
     let procedure = &state.procedure;
     let mediator = state.mediator == client.key();
     let csrf = ui.guard.csrf();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Charter and agenda — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Charter and agenda",
+        "charter",
+        "The charter and the agenda",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / charter" }
-            h1 { "The charter and the agenda" }
-            (freshness(&client, case))
             (tasks(&ui, &client, case, &format!("/case/{hex}/charter")))
             @match &procedure.charter {
                 Some(c) => {
@@ -157,11 +157,7 @@ pub(super) async fn agenda(
     let case = case_id(&case)?;
     let title = form.title.trim();
     if title.is_empty() {
-        return Err(refusal(
-            StatusCode::BAD_REQUEST,
-            "invalid_form",
-            "an agenda item needs a title",
-        ));
+        return Err(invalid("an agenda item needs a title"));
     }
     ui.client
         .lock()

@@ -16,15 +16,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
 use super::pages::{changed, failed, refusal};
 
 /// The longest hub URL the form takes, as an invite code carries it.
 const URL_MAX: usize = 512;
-
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
 
 /// The home page's form; the hub field suggests the hub of the first case, if any.
 pub(super) fn form(ui: &Ui, client: &Client) -> Markup {

@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_client::{Client, LogLine};
 use backchannel_core::act::MAX_TEXT_CHARS;
@@ -24,26 +23,12 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::viewer_may;
+use super::form::{invalid, text};
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, mediator_only, refusal};
+use super::pages::{Page, case_id, case_page, changed, failed, mediator_only};
 
 /// How many acts of each channel the page looks through, newest last.
 const SCAN_ACTS: u64 = 200;
-
-pub(super) fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
-
-/// A free text from a form: trimmed, 1 to [`MAX_TEXT_CHARS`] characters.
-pub(super) fn text<'a>(what: &str, text: &'a str) -> Result<&'a str, Refusal> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid(&format!(
-            "{what} is 1 to {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    Ok(text)
-}
 
 fn channel(what: &str, text: &str) -> Result<ChannelName, Refusal> {
     ChannelName::parse(text.trim())
@@ -265,14 +250,14 @@ pub(super) async fn conveying(State(ui): State<Ui>, Path(case): Path<String>) ->
         html! {}
     };
     let carried = carried(&client, case)?;
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Conveying — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Conveying",
+        "conveying",
+        "Conveying and non-papers",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / conveying" }
-            h1 { "Conveying and non-papers" }
-            (freshness(&client, case))
             @if !charter { p.quiet { "No charter is proposed yet: nothing is conveyed before one is in force." } }
             @if convey { (mediator_forms(&ui, &hex, state, &consents)) }
             (consent)
@@ -327,7 +312,7 @@ pub(super) async fn convey(
     mediator_only(&client, case, "only the mediator conveys")?;
     let done = match (original, form.text.trim().is_empty()) {
         (None, false) => {
-            let text = text("a paraphrase", &form.text)?;
+            let text = text("a paraphrase", &form.text, MAX_TEXT_CHARS)?;
             client.convey_paraphrase(case, &from, &to, text).await
         }
         (Some(index), true) => client.convey_original(case, &from, index, &to).await,

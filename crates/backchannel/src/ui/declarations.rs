@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::viewer_may;
-use super::conveying::text;
+use super::form::text;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, mediator_only, tasks};
+use super::pages::{Page, case_id, case_page, changed, failed, mediator_only, tasks};
 
 /// A tabled declaration's text, from its signed act.
 fn declared(signed: &SignedAct) -> Option<String> {
@@ -47,14 +47,14 @@ pub(super) async fn declarations(State(ui): State<Ui>, Path(case): Path<String>)
         .filter(|p| !procedure.declarations.contains_key(p))
         .collect();
     let csrf = ui.guard.csrf();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Declarations — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Declarations",
+        "declarations",
+        "Parallel declarations",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / declarations" }
-            h1 { "Parallel declarations" }
-            (freshness(&client, case))
             (tasks(&ui, &client, case, &format!("/case/{hex}/declarations")))
             p data-published=(published) {
                 @if published { "Published: every party's declaration is on the public record." }
@@ -107,7 +107,7 @@ pub(super) async fn table(
     Form(form): Form<Declare>,
 ) -> Result<Response, Refusal> {
     let case = case_id(&case)?;
-    let text = text("a declaration", &form.text)?;
+    let text = text("a declaration", &form.text, MAX_TEXT_CHARS)?;
     ui.client
         .lock()
         .await

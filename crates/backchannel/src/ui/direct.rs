@@ -5,15 +5,15 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::{CaseId, CaseState, ChannelName, PublicKey};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, mediator_only, refusal};
+use super::pages::{case_id, changed, failed, mediator_only};
 
 /// The channel's name the proposal form suggests, as `direct propose` does.
 const DEFAULT_CHANNEL: &str = "direct";
@@ -69,11 +69,7 @@ pub(super) struct Direct {
 
 fn channel_of(form: &Direct) -> Result<ChannelName, Refusal> {
     ChannelName::parse(form.channel.trim()).ok_or_else(|| {
-        refusal(
-            StatusCode::BAD_REQUEST,
-            "invalid_form",
-            "a channel's name is 1 to 64 lowercase letters, digits and hyphens, not starting with a hyphen",
-        )
+        invalid("a channel's name is 1 to 64 lowercase letters, digits and hyphens, not starting with a hyphen")
     })
 }
 

@@ -13,8 +13,9 @@ use maud::{Markup, html};
 
 use super::Ui;
 use super::draft_diff;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
+use super::pages::{Page, case_id, case_page, changed, failed, refusal};
 
 /// The longest reason an objection may give.
 const MAX_REASON: usize = 2_000;
@@ -112,8 +113,7 @@ pub(super) async fn drafts(
     RawQuery(query): RawQuery,
 ) -> Page {
     let case = case_id(&case)?;
-    let compared = draft_diff::versions(query.as_deref())
-        .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", why))?;
+    let compared = draft_diff::versions(query.as_deref()).map_err(invalid)?;
     let client = ui.client.lock().await;
     let show = client.show(case).map_err(failed)?;
     let state = client.state(case).map_err(failed)?;
@@ -156,14 +156,14 @@ pub(super) async fn drafts(
         .and_then(|p| p.party.as_deref())
         .and_then(|party| state.bilateral_channel(party));
     let procedure = &state.procedure;
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Drafts — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Drafts",
+        "drafts",
+        "The single negotiating text",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / drafts" }
-            h1 { "The single negotiating text" }
-            (freshness(&client, case))
             @if show.my_role == "mediator" && !procedure.positions.is_empty() {
                 (engine_section(&ui, &client, case))
             }
@@ -217,7 +217,6 @@ pub(super) async fn answer(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Refusal> {
     let case = case_id(&case)?;
-    let invalid = |sentence: &str| refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence);
     let version: u32 = fields
         .iter()
         .find(|(k, _)| k == "version")

@@ -10,7 +10,6 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::plan::Consent;
 use backchannel_core::{CaseId, CaseState, PublicKey};
@@ -19,15 +18,13 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::{author, may};
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, refusal};
+use super::implementation_acts::commitment;
+use super::pages::{case_id, changed, failed};
 
 /// The most days one extension asks.
 const DAYS_MAX: u32 = 3650;
-
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
 
 /// The tracker's section on extensions, once the plan is in force.
 pub(super) fn section(ui: &Ui, case: CaseId, state: &CaseState, me: &PublicKey) -> Markup {
@@ -107,17 +104,9 @@ pub(super) struct Extend {
 
 /// The commitment and the days the form names.
 fn parse(form: &Extend) -> Result<(String, u32), Refusal> {
-    let commitment = form.commitment.trim();
-    let fits = !commitment.is_empty()
-        && commitment.len() <= 128
-        && commitment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-    if !fits {
-        return Err(invalid("a commitment is named by its id in the plan"));
-    }
+    let commitment = commitment(&form.commitment)?;
     match form.days.trim().parse::<u32>() {
-        Ok(days) if (1..=DAYS_MAX).contains(&days) => Ok((commitment.to_owned(), days)),
+        Ok(days) if (1..=DAYS_MAX).contains(&days) => Ok((commitment, days)),
         _ => Err(invalid(&format!("an extension is 1 to {DAYS_MAX} days"))),
     }
 }

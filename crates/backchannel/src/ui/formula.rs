@@ -9,7 +9,7 @@ use backchannel_formula::{Package, Scenario, Solution, SolveOptions, solve, util
 use maud::{Markup, html};
 
 use super::Ui;
-use super::pages::{Page, case_id, failed, freshness, layout, refusal};
+use super::pages::{Page, case_id, case_page, failed, refusal};
 
 /// The plot's size and margin, in SVG units.
 const SIZE: f64 = 420.0;
@@ -149,14 +149,14 @@ pub(super) async fn formula(State(ui): State<Ui>, Path(case): Path<String>) -> P
     let count = |c: Option<backchannel_formula::Count>| {
         c.map_or_else(|| "too many to count".to_owned(), |c| c.to_string())
     };
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("The formula — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "The formula",
+        "formula",
+        "The formula over the sealed positions",
         html! {
-            p.crumbs { a href={"/case/" (case.to_hex())} { (show.title) } " / formula" }
-            h1 { "The formula over the sealed positions" }
-            (freshness(&client, case))
             table.counts {
                 tr { th { "packages" } td { (solution.packages_total) } }
                 tr { th { "within every red line" } td { (solution.within_red_lines) } }

@@ -10,7 +10,7 @@ use maud::html;
 
 use super::Ui;
 use super::implementation_acts;
-use super::pages::{Page, case_id, failed, freshness, layout, tasks};
+use super::pages::{Page, case_id, case_page, failed, tasks};
 use crate::output;
 
 /// A status 0–3 as the Peace Accords Matrix names it.
@@ -38,14 +38,14 @@ pub(super) async fn implementation(State(ui): State<Ui>, Path(case): Path<String
         .as_ref()
         .map_or(&[][..], |i| i.disputes.as_slice());
     let hex = case.to_hex();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Implementation — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Implementation",
+        "implementation",
+        "Implementation",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / implementation" }
-            h1 { "Implementation" }
-            (freshness(&client, case))
             (tasks(&ui, &client, case, &format!("/case/{hex}/implementation")))
             @match &status {
                 None => p.quiet { "No implementation plan is proposed yet." }

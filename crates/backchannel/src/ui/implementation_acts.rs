@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::kinds::Author;
 use backchannel_core::plan::{Dispute, Plan};
@@ -21,8 +20,9 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::{author, may};
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, refusal};
+use super::pages::{case_id, changed, failed};
 
 /// The longest note, evidence, complaint, opinion or resolution a form takes.
 const TEXT_MAX: usize = 4096;
@@ -210,13 +210,9 @@ pub(super) fn dispute_steps(
     }
 }
 
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
-
-/// A commitment's id as a form names it: what the plan's ids may be, the rules deciding
-/// whether the plan has it.
-fn commitment(text: &str) -> Result<String, Refusal> {
+/// A commitment's id as a form names it (here and in `extensions.rs`): what the plan's ids
+/// may be, the rules deciding whether the plan has it.
+pub(super) fn commitment(text: &str) -> Result<String, Refusal> {
     let text = text.trim();
     let fits = !text.is_empty()
         && text.len() <= 128

@@ -10,7 +10,6 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_client::{Client, InviteOptions, InviteRole, InviteSummary};
 use backchannel_core::act::MAX_LABEL_CHARS;
@@ -19,8 +18,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, announce, case_id, changed, failed, layout, mediator_only, refusal};
+use super::pages::{Page, announce, case_id, changed, failed, layout, mediator_only};
 use crate::output;
 
 /// How long a code may stay valid, as the form offers it: (the field's value, its label,
@@ -33,10 +33,6 @@ const LIFETIMES: &[(&str, &str, Option<u64>)] = &[
     ("never", "never expires", None),
 ];
 const DAY_MS: u64 = 86_400_000;
-
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
 
 /// Where an invite stands, as this desk's record has it at `now_ms`.
 fn standing(invite: &InviteSummary, state: &CaseState, now_ms: u64) -> (&'static str, String) {

@@ -7,52 +7,37 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_formula::{Issue, IssueOption};
 use maud::{Markup, html};
 
 use super::Ui;
 use super::allowed::viewer_may;
+use super::form::{ID_MAX, invalid, is_id, text};
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, mediator_only, refusal};
+use super::pages::{Page, case_id, case_page, changed, failed, mediator_only};
 
 /// How many issues the form takes.
 const ROWS: usize = 8;
 /// The most options one issue takes from the form.
 const OPTIONS_MAX: usize = 64;
-/// The longest id, of an issue or an option.
-const ID_MAX: usize = 64;
 /// The longest title or label.
 const LABEL_MAX: usize = 200;
-
-fn invalid(sentence: String) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", &sentence)
-}
 
 /// An id as the other forms can name it in their fields: letters, digits, `_` and `-`.
 fn id(what: &str, text: &str) -> Result<String, Refusal> {
     let text = text.trim();
-    let fits = !text.is_empty()
-        && text.len() <= ID_MAX
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if fits {
+    if is_id(text) {
         Ok(text.to_owned())
     } else {
-        Err(invalid(format!(
+        Err(invalid(&format!(
             "{what} {text:?} is not an id: 1 to {ID_MAX} letters, digits, _ or -"
         )))
     }
 }
 
-fn label(what: &str, text: &str) -> Result<String, Refusal> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > LABEL_MAX {
-        return Err(invalid(format!("{what} is 1 to {LABEL_MAX} characters")));
-    }
-    Ok(text.to_owned())
+fn label(what: &str, label: &str) -> Result<String, Refusal> {
+    text(what, label, LABEL_MAX).map(str::to_owned)
 }
 
 /// One issue's options, one a line: `id: label`, or `id` alone (its own label).
@@ -65,13 +50,13 @@ fn options(issue: &str, text: &str) -> Result<Vec<IssueOption>, Refusal> {
             label: label(&format!("an option's label in {issue}"), name)?,
         });
         if options.len() > OPTIONS_MAX {
-            return Err(invalid(format!(
+            return Err(invalid(&format!(
                 "{issue} has more than {OPTIONS_MAX} options"
             )));
         }
     }
     if options.is_empty() {
-        return Err(invalid(format!("{issue} needs one option at least")));
+        return Err(invalid(&format!("{issue} needs one option at least")));
     }
     Ok(options)
 }
@@ -86,21 +71,21 @@ fn issues_from_form(fields: &[(String, String)]) -> Result<Vec<Issue>, Refusal> 
         }
         let (field, row) = name
             .split_once('.')
-            .ok_or_else(|| invalid(format!("the form has no field {name:?}")))?;
+            .ok_or_else(|| invalid(&format!("the form has no field {name:?}")))?;
         let at = match field {
             "id" => 0,
             "title" => 1,
             "options" => 2,
-            _ => return Err(invalid(format!("the form has no field {name:?}"))),
+            _ => return Err(invalid(&format!("the form has no field {name:?}"))),
         };
         let slot = row
             .parse::<usize>()
             .ok()
             .and_then(|n| rows.get_mut(n))
             .and_then(|r| r.get_mut(at))
-            .ok_or_else(|| invalid(format!("the form has no field {name:?}")))?;
+            .ok_or_else(|| invalid(&format!("the form has no field {name:?}")))?;
         if slot.replace(value.as_str()).is_some() {
-            return Err(invalid(format!("the form names {name:?} twice")));
+            return Err(invalid(&format!("the form names {name:?} twice")));
         }
     }
     let mut issues = Vec::new();
@@ -117,7 +102,7 @@ fn issues_from_form(fields: &[(String, String)]) -> Result<Vec<Issue>, Refusal> 
         });
     }
     if issues.is_empty() {
-        return Err(invalid("define one issue at least".to_owned()));
+        return Err(invalid("define one issue at least"));
     }
     Ok(issues)
 }
@@ -149,14 +134,14 @@ pub(super) async fn issues(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
     let hex = case.to_hex();
     let defined = &state.procedure.issues;
     let may_define = defined.is_empty() && viewer_may(state, &client.key(), "issues_defined");
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Issues — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Issues",
+        "issues",
+        "The issues",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / issues" }
-            h1 { "The issues" }
-            (freshness(&client, case))
             @if defined.is_empty() {
                 p.quiet { "The mediator has not defined the issues yet." }
             }
@@ -196,13 +181,7 @@ pub(super) async fn define(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::ui::form::fields as form;
 
     #[test]
     fn a_form_becomes_the_issues_in_its_rows_order() {

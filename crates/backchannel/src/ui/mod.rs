@@ -18,7 +18,8 @@
 //! talks), `invites.rs` (the mediator's invites, issued and revoked) and `record.rs` (the
 //! fingerprint and the export); and, with what is waiting, `admission.rs` (the joiners the
 //! mediator admits). `allowed.rs` says which forms the table of act kinds lets the viewer
-//! see. The only script is `assets/ui.js`, served by this process.
+//! see, and `form.rs` what every form's fields go through (an `invalid_form` refusal, ids,
+//! bounded texts). The only script is `assets/ui.js`, served by this process.
 
 mod admission;
 mod agreement;
@@ -32,6 +33,7 @@ mod direct;
 mod draft_diff;
 mod drafts;
 mod extensions;
+mod form;
 mod formula;
 mod guard;
 mod implementation;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::viewer_may;
-use super::conveying::text;
+use super::form::text;
 use super::guard::Refusal;
 use super::pages::{case_id, changed, failed, mediator_only};
 
@@ -53,7 +53,7 @@ pub(super) async fn table(
     Form(form): Form<NonPaper>,
 ) -> Result<Response, Refusal> {
     let case = case_id(&case)?;
-    let text = text("a non-paper", &form.text)?;
+    let text = text("a non-paper", &form.text, MAX_TEXT_CHARS)?;
     let mut client = ui.client.lock().await;
     mediator_only(&client, case, "only the mediator tables non-papers")?;
     client.table_non_paper(case, text).await.map_err(failed)?;

@@ -11,19 +11,10 @@ use backchannel_formula::Condition;
 use maud::{Markup, html};
 
 use super::Ui;
+use super::form::{ID_MAX, is_id};
 
 /// The most terms one side of an offer takes, and options one term names.
 const TERMS_MAX: usize = 32;
-/// The longest id of an issue or an option.
-const ID_MAX: usize = 64;
-
-fn is_id(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= ID_MAX
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
 
 /// One side's terms, one `ISSUE=OPT[,OPT..]` a line (blank lines skipped).
 fn side(what: &str, text: &str) -> Result<Vec<Condition>, String> {
@@ -121,13 +112,7 @@ pub(super) fn form(ui: &Ui, hex: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::ui::form::fields as form;
 
     #[test]
     fn typed_terms_become_the_offer() {

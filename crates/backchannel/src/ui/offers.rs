@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::procedure::{Offer, OfferState, OfferStatus};
 use backchannel_core::{ActBody, CaseId, Digest32};
@@ -22,10 +21,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{
-    Page, case_id, changed, failed, freshness, layout, mediator_only, refusal, tasks,
-};
+use super::pages::{Page, case_id, case_page, changed, failed, mediator_only, tasks};
 use super::position::my_party;
 
 /// Who is looking at the page, as far as offers are concerned.
@@ -177,14 +175,14 @@ pub(super) async fn offers(State(ui): State<Ui>, Path(case): Path<String>) -> Pa
         .map(|o| o.party.as_str())
         .collect();
     let csrf = ui.guard.csrf();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Offers — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Offers",
+        "offers",
+        "Conditional offers",
         html! {
-            p.crumbs { a href={"/case/" (hex)} { (show.title) } " / offers" }
-            h1 { "Conditional offers" }
-            (freshness(&client, case))
             (tasks(&ui, &client, case, &format!("/case/{hex}/offers")))
             @if viewer == Viewer::Mediator {
                 section.offer-counts {
@@ -354,7 +352,7 @@ pub(super) async fn table(
     } else {
         offer_from_form(issues, &fields).map_err(str::to_owned)
     }
-    .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", &why))?;
+    .map_err(|why| invalid(&why))?;
     client.table_offer(case, offer).await.map_err(failed)?;
     drop(client);
     Ok(back_to_offers(&ui, case))
@@ -376,13 +374,7 @@ pub(super) async fn withdraw(
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .map(Digest32)
-        .ok_or_else(|| {
-            refusal(
-                StatusCode::BAD_REQUEST,
-                "invalid_form",
-                "an offer is named by its commitment, 64 hex digits",
-            )
-        })?;
+        .ok_or_else(|| invalid("an offer is named by its commitment, 64 hex digits"))?;
     let mut client = ui.client.lock().await;
     client
         .withdraw_offer(case, commitment)
@@ -413,6 +405,7 @@ pub(super) async fn open_matching(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::form::fields as form;
     use backchannel_formula::IssueOption;
 
     fn issues() -> Vec<Issue> {
@@ -431,13 +424,6 @@ mod tests {
             issue("sanctions", &["full_lift", "phased_lift"]),
             issue("enrichment", &["zero", "cap"]),
         ]
-    }
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
     }
 
     #[test]

@@ -9,12 +9,13 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
-use backchannel_client::{Client, ClientError, LogLine};
+use backchannel_client::{CaseSummary, Client, ClientError, LogLine};
 use backchannel_core::{CaseId, ChannelName, Phase};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
 use crate::output;
 
@@ -40,6 +41,32 @@ pub(super) fn layout(ui: &Ui, title: &str, live_case: Option<CaseId>, body: Mark
             }
         }
     }
+}
+
+/// A page of one case, followed live: the browser's title (`page`, then the case's), the
+/// crumbs back to the case ending in `crumb`, the `heading` and how fresh this copy is, then
+/// `body`.
+pub(super) fn case_page(
+    ui: &Ui,
+    client: &Client,
+    show: &CaseSummary,
+    page: &str,
+    crumb: &str,
+    heading: &str,
+    body: Markup,
+) -> Markup {
+    let case = show.case;
+    layout(
+        ui,
+        &format!("{page} — {}", show.title),
+        Some(case),
+        html! {
+            p.crumbs { a href={"/case/" (case.to_hex())} { (show.title) } " / " (crumb) }
+            h1 { (heading) }
+            (freshness(client, case))
+            (body)
+        },
+    )
 }
 
 pub(super) fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
@@ -324,14 +351,14 @@ pub(super) async fn channel(
         .read_last(case, Some(&channel), Some(PAGE_ACTS))
         .map_err(failed)?;
     let action = format!("/case/{}/channel/{}/send", case.to_hex(), channel.as_str());
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("{} — {}", channel.as_str(), show.title),
-        Some(case),
+        &client,
+        &show,
+        channel.as_str(),
+        channel.as_str(),
+        channel.as_str(),
         html! {
-            p.crumbs { a href={"/case/" (case.to_hex())} { (show.title) } " / " (channel.as_str()) }
-            h1 { (channel.as_str()) }
-            (freshness(&client, case))
             ol.log id="log" {
                 @for line in &lines { (log_line(line)) }
             }
@@ -400,13 +427,10 @@ pub(super) async fn act(
     let done = match act.what.as_str() {
         "accept_charter" => client.accept_charter(case).await,
         "consent_agenda" => {
-            let item = act.on.parse().map_err(|_| {
-                refusal(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_form",
-                    "an agenda item is named by its number",
-                )
-            })?;
+            let item = act
+                .on
+                .parse()
+                .map_err(|_| invalid("an agenda item is named by its number"))?;
             client.consent_agenda_item(case, item).await
         }
         "consent_direct_talks" => {
@@ -418,11 +442,7 @@ pub(super) async fn act(
         "guarantee_agreement" => client.guarantee_agreement(case).await,
         "accept_plan" => client.accept_plan(case).await,
         _ => {
-            return Err(refusal(
-                StatusCode::BAD_REQUEST,
-                "invalid_form",
-                "that is not something this page does in one click",
-            ));
+            return Err(invalid("that is not something this page does in one click"));
         }
     };
     drop(client);

@@ -16,8 +16,9 @@ use backchannel_formula::Party as Position;
 use maud::html;
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, changed, failed, freshness, layout, refusal};
+use super::pages::{Page, case_id, case_page, changed, failed, refusal};
 
 /// This participant's party, or a refusal.
 pub(super) fn my_party(client: &Client, case: CaseId) -> Result<String, Refusal> {
@@ -73,14 +74,14 @@ pub(super) async fn position(State(ui): State<Ui>, Path(case): Path<String>) -> 
     let infeasible = sealed
         .map(|p| procedure.scenario(vec![], vec![]).infeasibility(p))
         .unwrap_or_default();
-    Ok(layout(
+    Ok(case_page(
         &ui,
-        &format!("Your position — {}", show.title),
-        Some(case),
+        &client,
+        &show,
+        "Your position",
+        "position",
+        &format!("{party}'s position"),
         html! {
-            p.crumbs { a href={"/case/" (case.to_hex())} { (show.title) } " / position" }
-            h1 { (party) "'s position" }
-            (freshness(&client, case))
             @match version {
                 Some(v) => p.sealed { "Version " (v) " is sealed to the mediator; saving seals a revision of it." }
                 None => p.quiet { "No position is sealed yet. Only the mediator will read it." }
@@ -123,13 +124,9 @@ fn number(fields: &[(String, String)], key: &str) -> Result<Option<f64>, Refusal
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| {
-            v.trim().parse::<f64>().map_err(|_| {
-                refusal(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_form",
-                    &format!("{key} is not a number"),
-                )
-            })
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| invalid(&format!("{key} is not a number")))
         })
         .transpose()
 }

@@ -12,6 +12,7 @@ use backchannel_core::CaseId;
 use maud::{Markup, html};
 
 use super::Ui;
+use super::form::invalid;
 use super::guard::Refusal;
 use super::pages::{case_id, failed, refusal};
 
@@ -56,8 +57,7 @@ pub(super) async fn export(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Refusal> {
     let case = case_id(&case)?;
-    let all = wants_all(query.as_deref())
-        .map_err(|why| refusal(StatusCode::BAD_REQUEST, "invalid_form", why))?;
+    let all = wants_all(query.as_deref()).map_err(invalid)?;
     let record = ui.client.lock().await.export(case, all).map_err(failed)?;
     let bytes = serde_json::to_vec_pretty(&record).map_err(|_| {
         refusal(

@@ -10,7 +10,6 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use backchannel_core::procedure::RegisteredRequirement;
 use backchannel_core::{CaseId, CaseState, PublicKey};
@@ -20,18 +19,13 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::allowed::viewer_may;
+use super::form::{ID_MAX, invalid, is_id, text};
 use super::guard::Refusal;
 use super::offer_terms::term;
-use super::pages::{case_id, changed, failed, refusal};
+use super::pages::{case_id, changed, failed};
 
-/// The longest requirement id.
-const ID_MAX: usize = 64;
 /// The longest rationale the form takes.
 const RATIONALE_MAX: usize = 4096;
-
-fn invalid(sentence: &str) -> Refusal {
-    refusal(StatusCode::BAD_REQUEST, "invalid_form", sentence)
-}
 
 fn terms(c: &Condition) -> String {
     format!("{} is {}", c.issue, c.options.join(" or "))
@@ -102,22 +96,12 @@ pub(super) struct Require {
 /// The requirement the form describes, by `by`, and its rationale.
 fn parse(form: &Require, by: &str) -> Result<(Requirement, String), Refusal> {
     let id = form.id.trim();
-    let fits = !id.is_empty()
-        && id.len() <= ID_MAX
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !fits {
+    if !is_id(id) {
         return Err(invalid(&format!(
             "a requirement's id is 1 to {ID_MAX} letters, digits, _ or -"
         )));
     }
-    let rationale = form.rationale.trim();
-    if rationale.is_empty() || rationale.chars().count() > RATIONALE_MAX {
-        return Err(invalid(&format!(
-            "a rationale is 1 to {RATIONALE_MAX} characters"
-        )));
-    }
+    let rationale = text("a rationale", &form.rationale, RATIONALE_MAX)?;
     let first = term("terms", &form.terms).map_err(|e| invalid(&e))?;
     let then = form.then.trim();
     let kind = match (form.kind.as_str(), then.is_empty()) {
