@@ -13,21 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::http::{Answer, Desk, percent, refused};
-use common::{ThreeParty, identities, ok_json, run, start_hub, three_party_case};
-
-fn scenario() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../backchannel-formula/scenarios/us-iran.json"
-    )
-}
-
-fn plan() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../backchannel-core/plans/us-iran.json"
-    )
-}
+use common::{case_implementing, case_with_observer, identities, ok_json, plan, run, start_hub};
 
 /// The command fails with the error code `code`.
 fn cli_refused(home: &Path, args: &[&str], code: &str) {
@@ -167,44 +153,12 @@ fn a_case_convened_from_the_desk_seats_a_party_invited_from_it() {
     );
 }
 
-/// A case with the Inspector observing, its charter in force and the issues defined.
-fn case_with_observer(dir: &Path) -> (ThreeParty, std::path::PathBuf) {
-    let t = three_party_case(dir, "Tabling");
-    let case = &t.case;
-    let inspector = dir.join("inspector");
-    identities(&[(&inspector, "Inspector")]);
-    let code = ok_json(
-        &t.mediator,
-        &["case", "invite", case, "--role", "observer", "--auto-admit"],
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ok_json(&inspector, &["case", "join", &code]);
-    ok_json(&t.mediator, &["sync", case]);
-    t.charter_in_force();
-    ok_json(
-        &t.mediator,
-        &["issues", "define", case, "--file", scenario()],
-    );
-    (t, inspector)
-}
-
 #[test]
 fn the_agreement_is_tabled_with_a_guarantor_and_a_plan_and_requirements_registered() {
     let dir = tempfile::tempdir().unwrap();
-    let (t, inspector) = case_with_observer(dir.path());
+    let (t, inspector) = case_with_observer(dir.path(), "Tabling");
     let case = &t.case;
-    ok_json(
-        &t.mediator,
-        &[
-            "draft",
-            "issue",
-            case,
-            "--package",
-            "enrichment=cap_3_67,sanctions=phased_lift",
-        ],
-    );
+    t.first_draft();
 
     // The Inspector registers a requirement from the issues page; one naming an option the
     // issue lacks is refused by the rules and registers nothing.
@@ -336,35 +290,8 @@ fn the_agreement_is_tabled_with_a_guarantor_and_a_plan_and_requirements_register
 #[test]
 fn deadline_extensions_are_consented_to_and_granted_from_the_tracker() {
     let dir = tempfile::tempdir().unwrap();
-    let (t, inspector) = case_with_observer(dir.path());
+    let (t, inspector) = case_implementing(dir.path(), "Tabling");
     let case = &t.case;
-    ok_json(
-        &t.mediator,
-        &[
-            "draft",
-            "issue",
-            case,
-            "--package",
-            "enrichment=cap_3_67,sanctions=phased_lift",
-        ],
-    );
-    ok_json(
-        &t.mediator,
-        &[
-            "agreement",
-            "table",
-            case,
-            "--from-draft",
-            "1",
-            "--plan",
-            plan(),
-        ],
-    );
-    for home in [&t.us, &t.iran, &t.mediator] {
-        ok_json(home, &["agreement", "sign", case]);
-    }
-    ok_json(&t.mediator, &["agreement", "publish", case]);
-    ok_json(&inspector, &["sync", case]);
     let tracker = format!("/case/{case}/implementation");
     let extend = format!("{tracker}/extend");
 

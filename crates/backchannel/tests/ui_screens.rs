@@ -8,25 +8,7 @@
 mod common;
 
 use common::http::{Desk, refused};
-use common::{ThreeParty, ok_json, three_party_case};
-
-fn scenario() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../backchannel-formula/scenarios/us-iran.json"
-    )
-}
-
-/// A case with its charter in force and the scenario's issues defined.
-fn case_with_issues(dir: &std::path::Path, title: &str) -> ThreeParty {
-    let t = three_party_case(dir, title);
-    t.charter_in_force();
-    ok_json(
-        &t.mediator,
-        &["issues", "define", &t.case, "--file", scenario()],
-    );
-    t
-}
+use common::{case_with_issues, ok_json, three_party_case};
 
 /// The commitment of the first offer on `page` that shows `term`.
 fn commitment_showing(page: &str, term: &str) -> String {

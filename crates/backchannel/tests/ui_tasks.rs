@@ -9,21 +9,7 @@
 mod common;
 
 use common::http::{Desk, percent, refused};
-use common::{ThreeParty, identities, ok_json, three_party_case};
-
-fn scenario() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../backchannel-formula/scenarios/us-iran.json"
-    )
-}
-
-fn plan() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../backchannel-core/plans/us-iran.json"
-    )
-}
+use common::{case_implementing, identities, ok_json, three_party_case};
 
 /// The value of the first `attribute="…"` on `page` after `from`.
 fn attribute_after(page: &str, from: &str, attribute: &str) -> String {
@@ -95,57 +81,6 @@ fn a_joiner_waits_on_the_mediators_desk_and_is_admitted_in_one_click() {
     assert!(answer.body.contains("nobody waiting"), "{}", answer.body);
 }
 
-/// A case with the Inspector observing, an agreement published with the seed story's plan
-/// (the Inspector its verifier), so the plan is in force.
-fn case_implementing(dir: &std::path::Path) -> (ThreeParty, std::path::PathBuf) {
-    let t = three_party_case(dir, "Implementation");
-    let case = &t.case;
-    let inspector = dir.join("inspector");
-    identities(&[(&inspector, "Inspector")]);
-    let code = ok_json(
-        &t.mediator,
-        &["case", "invite", case, "--role", "observer", "--auto-admit"],
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ok_json(&inspector, &["case", "join", &code]);
-    ok_json(&t.mediator, &["sync", case]);
-    t.charter_in_force();
-    ok_json(
-        &t.mediator,
-        &["issues", "define", case, "--file", scenario()],
-    );
-    ok_json(
-        &t.mediator,
-        &[
-            "draft",
-            "issue",
-            case,
-            "--package",
-            "enrichment=cap_3_67,sanctions=phased_lift",
-        ],
-    );
-    ok_json(
-        &t.mediator,
-        &[
-            "agreement",
-            "table",
-            case,
-            "--from-draft",
-            "1",
-            "--plan",
-            plan(),
-        ],
-    );
-    for home in [&t.us, &t.iran, &t.mediator] {
-        ok_json(home, &["agreement", "sign", case]);
-    }
-    ok_json(&t.mediator, &["agreement", "publish", case]);
-    ok_json(&inspector, &["sync", case]);
-    (t, inspector)
-}
-
 /// A commitment's row attribute (`data-status`, `data-reported`, `data-attested`) on the
 /// tracker, `None` where the row has none.
 fn row(page: &str, commitment: &str, attribute: &str) -> Option<String> {
@@ -162,7 +97,7 @@ fn row(page: &str, commitment: &str, attribute: &str) -> Option<String> {
 #[test]
 fn implementation_is_reported_attested_and_disputed_from_the_tracker() {
     let dir = tempfile::tempdir().unwrap();
-    let (t, inspector) = case_implementing(dir.path());
+    let (t, inspector) = case_implementing(dir.path(), "Implementation");
     let case = &t.case;
     let tracker = format!("/case/{case}/implementation");
 

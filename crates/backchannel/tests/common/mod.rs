@@ -125,6 +125,33 @@ pub fn seat_parties(mediator: &Path, case: &str, delegates: &[(&Path, &str)]) {
     ok_json(mediator, &["sync", case]);
 }
 
+/// The seed story's scenario: the US–Iran issues and options.
+pub fn scenario() -> &'static str {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-formula/scenarios/us-iran.json"
+    )
+}
+
+/// The seed story's implementation plan, the Inspector its verifier.
+pub fn plan() -> &'static str {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../backchannel-core/plans/us-iran.json"
+    )
+}
+
+/// An invite code for an observer (mediator only).
+pub fn invite_observer(mediator: &Path, case: &str) -> String {
+    ok_json(
+        mediator,
+        &["case", "invite", case, "--role", "observer", "--auto-admit"],
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A hub, and a case on it convened by Pakistan with the United States and Iran seated.
 pub struct ThreeParty {
     pub hub: Hub,
@@ -140,6 +167,28 @@ impl ThreeParty {
         ok_json(&self.mediator, &["charter", "propose", &self.case]);
         ok_json(&self.us, &["charter", "accept", &self.case]);
         ok_json(&self.iran, &["charter", "accept", &self.case]);
+    }
+
+    /// The mediator defines the scenario's issues.
+    pub fn define_issues(&self) {
+        ok_json(
+            &self.mediator,
+            &["issues", "define", &self.case, "--file", scenario()],
+        );
+    }
+
+    /// The mediator issues draft 1, on the package `enrichment=cap_3_67,sanctions=phased_lift`.
+    pub fn first_draft(&self) {
+        ok_json(
+            &self.mediator,
+            &[
+                "draft",
+                "issue",
+                &self.case,
+                "--package",
+                "enrichment=cap_3_67,sanctions=phased_lift",
+            ],
+        );
     }
 }
 
@@ -160,6 +209,54 @@ pub fn three_party_case(dir: &Path, title: &str) -> ThreeParty {
         iran,
         case,
     }
+}
+
+/// A case with its charter in force and the scenario's issues defined.
+pub fn case_with_issues(dir: &Path, title: &str) -> ThreeParty {
+    let t = three_party_case(dir, title);
+    t.charter_in_force();
+    t.define_issues();
+    t
+}
+
+/// A case with the Inspector observing (its home returned), its charter in force and the
+/// scenario's issues defined.
+pub fn case_with_observer(dir: &Path, title: &str) -> (ThreeParty, std::path::PathBuf) {
+    let t = three_party_case(dir, title);
+    let inspector = dir.join("inspector");
+    identities(&[(&inspector, "Inspector")]);
+    let code = invite_observer(&t.mediator, &t.case);
+    ok_json(&inspector, &["case", "join", &code]);
+    ok_json(&t.mediator, &["sync", &t.case]);
+    t.charter_in_force();
+    t.define_issues();
+    (t, inspector)
+}
+
+/// [`case_with_observer`], then draft 1 tabled as the agreement with the seed story's plan,
+/// signed by everyone and published, so the plan is in force; the Inspector's copy synced.
+pub fn case_implementing(dir: &Path, title: &str) -> (ThreeParty, std::path::PathBuf) {
+    let (t, inspector) = case_with_observer(dir, title);
+    let case = &t.case;
+    t.first_draft();
+    ok_json(
+        &t.mediator,
+        &[
+            "agreement",
+            "table",
+            case,
+            "--from-draft",
+            "1",
+            "--plan",
+            plan(),
+        ],
+    );
+    for home in [&t.us, &t.iran, &t.mediator] {
+        ok_json(home, &["agreement", "sign", case]);
+    }
+    ok_json(&t.mediator, &["agreement", "publish", case]);
+    ok_json(&inspector, &["sync", case]);
+    (t, inspector)
 }
 
 /// A running `backchannel ui --no-open --json`, killed when dropped.
