@@ -8,7 +8,7 @@ use backchannel_core::plan::Plan;
 use maud::{Markup, html};
 
 use super::Ui;
-use super::pages::{Page, case_id, case_page, failed, tasks};
+use super::pages::{Page, case_id, case_page, summary_and_state, tasks};
 
 /// The plan tabled with the agreement: its commitments, milestones and verifiers.
 fn plan_section(plan: &Plan) -> Markup {
@@ -34,8 +34,7 @@ fn plan_section(plan: &Plan) -> Markup {
 pub(super) async fn agreement(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let hex = case.to_hex();
     let tabled = state.procedure.agreement.as_ref();
     let latest = state

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use super::Ui;
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, mediator_only, refusal};
+use super::pages::{case_id, changed_page, failed, mediator_only, refusal};
 
 /// The most guarantors the form names.
 const GUARANTORS_MAX: usize = 64;
@@ -146,11 +146,7 @@ pub(super) async fn table(
         .await
         .map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/agreement", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "agreement"))
 }
 
 #[cfg(test)]

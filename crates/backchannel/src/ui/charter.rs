@@ -13,14 +13,13 @@ use serde::Deserialize;
 use super::Ui;
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, tasks};
+use super::pages::{Page, case_id, case_page, changed_page, failed, summary_and_state, tasks};
 
 /// `GET /case/{case}/charter`.
 pub(super) async fn charter(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let hex = case.to_hex();
     let procedure = &state.procedure;
     let mediator = state.mediator == client.key();
@@ -134,11 +133,7 @@ pub(super) async fn propose(
         .propose_charter(case, charter)
         .await
         .map_err(failed)?;
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/charter", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "charter"))
 }
 
 #[derive(Deserialize)]
@@ -165,9 +160,5 @@ pub(super) async fn agenda(
         .propose_agenda_item(case, title, form.demand.is_some())
         .await
         .map_err(failed)?;
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/charter", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "charter"))
 }

@@ -25,7 +25,9 @@ use super::Ui;
 use super::allowed::viewer_may;
 use super::form::{invalid, text};
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, mediator_only};
+use super::pages::{
+    Page, case_id, case_page, changed_page, failed, mediator_only, summary_and_state,
+};
 
 /// How many acts of each channel the page looks through, newest last.
 const SCAN_ACTS: u64 = 200;
@@ -231,8 +233,7 @@ fn consent_form(
 pub(super) async fn conveying(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let me = client.key();
     let hex = case.to_hex();
     let charter = state.procedure.charter.is_some();
@@ -274,10 +275,6 @@ pub(super) async fn conveying(State(ui): State<Ui>, Path(case): Path<String>) ->
             }
         },
     ))
-}
-
-fn back(ui: &Ui, case: CaseId) -> Response {
-    changed(ui, case, &format!("/case/{}/conveying", case.to_hex()))
 }
 
 #[derive(Deserialize)]
@@ -324,7 +321,7 @@ pub(super) async fn convey(
     };
     drop(client);
     done.map_err(failed)?;
-    Ok(back(&ui, case))
+    Ok(changed_page(&ui, case, "conveying"))
 }
 
 #[derive(Deserialize)]
@@ -353,5 +350,5 @@ pub(super) async fn consent(
         .consent_to_convey(case, index, &to)
         .await
         .map_err(failed)?;
-    Ok(back(&ui, case))
+    Ok(changed_page(&ui, case, "conveying"))
 }

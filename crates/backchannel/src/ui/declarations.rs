@@ -11,7 +11,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use backchannel_core::act::MAX_TEXT_CHARS;
-use backchannel_core::{ActBody, CaseId, SignedAct};
+use backchannel_core::{ActBody, SignedAct};
 use maud::html;
 use serde::Deserialize;
 
@@ -19,7 +19,9 @@ use super::Ui;
 use super::allowed::viewer_may;
 use super::form::text;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, mediator_only, tasks};
+use super::pages::{
+    Page, case_id, case_page, changed_page, failed, mediator_only, summary_and_state, tasks,
+};
 
 /// A tabled declaration's text, from its signed act.
 fn declared(signed: &SignedAct) -> Option<String> {
@@ -33,8 +35,7 @@ fn declared(signed: &SignedAct) -> Option<String> {
 pub(super) async fn declarations(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let me = client.key();
     let hex = case.to_hex();
     let procedure = &state.procedure;
@@ -91,10 +92,6 @@ pub(super) async fn declarations(State(ui): State<Ui>, Path(case): Path<String>)
     ))
 }
 
-fn back(ui: &Ui, case: CaseId) -> Response {
-    changed(ui, case, &format!("/case/{}/declarations", case.to_hex()))
-}
-
 #[derive(Deserialize)]
 pub(super) struct Declare {
     text: String,
@@ -114,7 +111,7 @@ pub(super) async fn table(
         .table_declaration(case, text)
         .await
         .map_err(failed)?;
-    Ok(back(&ui, case))
+    Ok(changed_page(&ui, case, "declarations"))
 }
 
 /// `POST /case/{case}/declarations/publish`: the mediator publishes every party's
@@ -128,5 +125,5 @@ pub(super) async fn publish(
     mediator_only(&client, case, "only the mediator publishes declarations")?;
     client.publish_declarations(case).await.map_err(failed)?;
     drop(client);
-    Ok(back(&ui, case))
+    Ok(changed_page(&ui, case, "declarations"))
 }

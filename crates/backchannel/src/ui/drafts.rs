@@ -15,7 +15,7 @@ use super::Ui;
 use super::draft_diff;
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, refusal};
+use super::pages::{Page, case_id, case_page, changed_page, failed, refusal, summary_and_state};
 
 /// The longest reason an objection may give.
 const MAX_REASON: usize = 2_000;
@@ -115,8 +115,7 @@ pub(super) async fn drafts(
     let case = case_id(&case)?;
     let compared = draft_diff::versions(query.as_deref()).map_err(invalid)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let compared = match compared {
         Some((a, b)) => {
             let held = |v: u32| {
@@ -255,11 +254,7 @@ pub(super) async fn answer(
         .answer_draft(case, version, answers)
         .await
         .map_err(failed)?;
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/drafts", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "drafts"))
 }
 
 #[derive(serde::Deserialize)]
@@ -291,9 +286,5 @@ pub(super) async fn issue(
         .await
         .map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/drafts", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "drafts"))
 }

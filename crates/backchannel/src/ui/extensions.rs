@@ -21,7 +21,7 @@ use super::allowed::{author, may};
 use super::form::invalid;
 use super::guard::Refusal;
 use super::implementation_acts::commitment;
-use super::pages::{case_id, changed, failed};
+use super::pages::{case_id, changed_page, failed};
 
 /// The most days one extension asks.
 const DAYS_MAX: u32 = 3650;
@@ -126,11 +126,7 @@ pub(super) async fn extend(
         .extend_deadline(case, &commitment, days)
         .await
         .map_err(failed)?;
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/implementation", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "implementation"))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use super::Ui;
 use super::allowed::{author, may};
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed};
+use super::pages::{case_id, changed_page, failed};
 
 /// The longest note, evidence, complaint, opinion or resolution a form takes.
 const TEXT_MAX: usize = 4096;
@@ -249,10 +249,6 @@ fn text<'a>(text: &'a str, needed: Option<&str>) -> Result<&'a str, Refusal> {
     }
 }
 
-fn tracker(case: CaseId) -> String {
-    format!("/case/{}/implementation", case.to_hex())
-}
-
 #[derive(Deserialize)]
 pub(super) struct Report {
     commitment: String,
@@ -277,7 +273,7 @@ pub(super) async fn report(
         .report_progress(case, &commitment, status, note)
         .await
         .map_err(failed)?;
-    Ok(changed(&ui, case, &tracker(case)))
+    Ok(changed_page(&ui, case, "implementation"))
 }
 
 #[derive(Deserialize)]
@@ -305,7 +301,7 @@ pub(super) async fn attest(
         .attest(case, &commitment, status, evidence)
         .await
         .map_err(failed)?;
-    Ok(changed(&ui, case, &tracker(case)))
+    Ok(changed_page(&ui, case, "implementation"))
 }
 
 /// `POST /case/{case}/implementation/dispute`: a party or an observer opens a dispute over
@@ -341,7 +337,7 @@ pub(super) async fn open_dispute(
         .open_dispute(case, commitments.into_iter().collect(), complaint)
         .await
         .map_err(failed)?;
-    Ok(changed(&ui, case, &tracker(case)))
+    Ok(changed_page(&ui, case, "implementation"))
 }
 
 #[derive(Deserialize)]
@@ -389,5 +385,5 @@ pub(super) async fn dispute_step(
     };
     drop(client);
     done.map_err(failed)?;
-    Ok(changed(&ui, case, &tracker(case)))
+    Ok(changed_page(&ui, case, "implementation"))
 }

@@ -15,7 +15,9 @@ use super::Ui;
 use super::allowed::viewer_may;
 use super::form::{ID_MAX, invalid, is_id, text};
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, mediator_only};
+use super::pages::{
+    Page, case_id, case_page, changed_page, failed, mediator_only, summary_and_state,
+};
 
 /// How many issues the form takes.
 const ROWS: usize = 8;
@@ -129,8 +131,7 @@ fn define_form(ui: &Ui, hex: &str) -> Markup {
 pub(super) async fn issues(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let hex = case.to_hex();
     let defined = &state.procedure.issues;
     let may_define = defined.is_empty() && viewer_may(state, &client.key(), "issues_defined");
@@ -171,11 +172,7 @@ pub(super) async fn define(
     let issues = issues_from_form(&fields)?;
     client.define_issues(case, issues).await.map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/issues", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "issues"))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::Ui;
 use super::allowed::viewer_may;
 use super::form::text;
 use super::guard::Refusal;
-use super::pages::{case_id, changed, failed, mediator_only};
+use super::pages::{case_id, changed_page, failed, mediator_only};
 
 /// The non-paper's form, for the mediator, where the charter allows non-papers.
 pub(super) fn section(ui: &Ui, case: CaseId, state: &CaseState, me: &PublicKey) -> Markup {
@@ -58,9 +58,5 @@ pub(super) async fn table(
     mediator_only(&client, case, "only the mediator tables non-papers")?;
     client.table_non_paper(case, text).await.map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/conveying", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "conveying"))
 }

@@ -15,7 +15,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use backchannel_core::procedure::{Offer, OfferState, OfferStatus};
-use backchannel_core::{ActBody, CaseId, Digest32};
+use backchannel_core::{ActBody, Digest32};
 use backchannel_formula::{Condition, Issue};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -23,7 +23,9 @@ use serde::Deserialize;
 use super::Ui;
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, mediator_only, tasks};
+use super::pages::{
+    Page, case_id, case_page, changed_page, failed, mediator_only, summary_and_state, tasks,
+};
 use super::position::my_party;
 
 /// Who is looking at the page, as far as offers are concerned.
@@ -131,8 +133,7 @@ fn table_form(ui: &Ui, hex: &str, issues: &[Issue]) -> Markup {
 pub(super) async fn offers(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let me = client.key();
     let viewer = if state.mediator == me {
         Viewer::Mediator
@@ -333,10 +334,6 @@ fn offer_from_form(issues: &[Issue], fields: &[(String, String)]) -> Result<Offe
     Ok(offer)
 }
 
-fn back_to_offers(ui: &Ui, case: CaseId) -> Response {
-    changed(ui, case, &format!("/case/{}/offers", case.to_hex()))
-}
-
 /// `POST /case/{case}/offers`: a party tables the offer the form describes.
 pub(super) async fn table(
     State(ui): State<Ui>,
@@ -355,7 +352,7 @@ pub(super) async fn table(
     .map_err(|why| invalid(&why))?;
     client.table_offer(case, offer).await.map_err(failed)?;
     drop(client);
-    Ok(back_to_offers(&ui, case))
+    Ok(changed_page(&ui, case, "offers"))
 }
 
 #[derive(Deserialize)]
@@ -381,7 +378,7 @@ pub(super) async fn withdraw(
         .await
         .map_err(failed)?;
     drop(client);
-    Ok(back_to_offers(&ui, case))
+    Ok(changed_page(&ui, case, "offers"))
 }
 
 /// `POST /case/{case}/offers/match`: the mediator opens every pair of matching offers to
@@ -399,7 +396,7 @@ pub(super) async fn open_matching(
     )?;
     client.match_offers(case).await.map_err(failed)?;
     drop(client);
-    Ok(back_to_offers(&ui, case))
+    Ok(changed_page(&ui, case, "offers"))
 }
 
 #[cfg(test)]

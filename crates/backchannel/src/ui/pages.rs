@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use backchannel_client::{CaseSummary, Client, ClientError, LogLine};
-use backchannel_core::{CaseId, ChannelName, Phase};
+use backchannel_core::{CaseId, CaseState, ChannelName, Phase};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -67,6 +67,15 @@ pub(super) fn case_page(
             (body)
         },
     )
+}
+
+/// What a case's page reads from this copy: the case's summary and its verified state.
+pub(super) fn summary_and_state(
+    client: &Client,
+    case: CaseId,
+) -> Result<(CaseSummary, &CaseState), Refusal> {
+    let show = client.show(case).map_err(failed)?;
+    Ok((show, client.state(case).map_err(failed)?))
 }
 
 pub(super) fn refusal(status: StatusCode, code: &str, sentence: &str) -> Refusal {
@@ -243,8 +252,7 @@ pub(super) async fn home(State(ui): State<Ui>) -> Page {
 pub(super) async fn case(State(ui): State<Ui>, Path(case): Path<String>) -> Page {
     let case = case_id(&case)?;
     let client = ui.client.lock().await;
-    let show = client.show(case).map_err(failed)?;
-    let state = client.state(case).map_err(failed)?;
+    let (show, state) = summary_and_state(&client, case)?;
     let implementing = state.procedure.implementation.is_some();
     let negotiating = show.my_role == "mediator" || show.my_role.starts_with("party");
     Ok(layout(
@@ -463,6 +471,12 @@ pub(super) fn local_path(back: &str) -> Option<String> {
 pub(super) fn changed(ui: &Ui, case: CaseId, path: &str) -> Response {
     announce(ui, case);
     Redirect::to(path).into_response()
+}
+
+/// After a change to `case`: tells its open pages (the live update), then shows its page
+/// `page`, `/case/{case}/{page}`.
+pub(super) fn changed_page(ui: &Ui, case: CaseId, page: &str) -> Response {
+    changed(ui, case, &format!("/case/{}/{page}", case.to_hex()))
 }
 
 /// Tells the open pages of `case` that it changed (the live update).

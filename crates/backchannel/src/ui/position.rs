@@ -18,7 +18,7 @@ use maud::html;
 use super::Ui;
 use super::form::invalid;
 use super::guard::Refusal;
-use super::pages::{Page, case_id, case_page, changed, failed, refusal};
+use super::pages::{Page, case_id, case_page, changed_page, failed, refusal};
 
 /// This participant's party, or a refusal.
 pub(super) fn my_party(client: &Client, case: CaseId) -> Result<String, Refusal> {
@@ -187,9 +187,5 @@ pub(super) async fn seal(
         .await
         .map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/position", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "position"))
 }

@@ -22,7 +22,7 @@ use super::allowed::viewer_may;
 use super::form::{ID_MAX, invalid, is_id, text};
 use super::guard::Refusal;
 use super::offer_terms::term;
-use super::pages::{case_id, changed, failed};
+use super::pages::{case_id, changed_page, failed};
 
 /// The longest rationale the form takes.
 const RATIONALE_MAX: usize = 4096;
@@ -145,11 +145,7 @@ pub(super) async fn register(
         .await
         .map_err(failed)?;
     drop(client);
-    Ok(changed(
-        &ui,
-        case,
-        &format!("/case/{}/issues", case.to_hex()),
-    ))
+    Ok(changed_page(&ui, case, "issues"))
 }
 
 #[cfg(test)]
