@@ -101,7 +101,11 @@ pub fn check_hub_url(url: &str) -> Result<(), ClientError> {
 /// The HTTP client every hub call goes through: built once per participant, since building
 /// one (TLS roots included) costs far more than a request on loopback.
 pub fn http_client() -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    // Idle connections are let go before a hub's 10-second header timeout closes them, so a
+    // request never starts on a connection the hub is closing.
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(5));
     for root in &transport().extra_roots {
         let root = reqwest::Certificate::from_der(root).map_err(|e| e.to_string())?;
         builder = builder.add_root_certificate(root);
