@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use backchannel_core::CaseId;
-use futures_util::{Stream, StreamExt as _};
+use futures_util::{FutureExt as _, Stream, StreamExt as _};
 
 use super::Ui;
 
@@ -44,7 +44,7 @@ async fn follow(ui: Ui, case: CaseId) {
         let hub = ui.client.lock().await.hub_client(case);
         let Ok(hub) = hub else { return };
         let stream = hub.stream(case).await;
-        sync(&ui, case).await;
+        settle(&ui, case).await;
         let mediator = {
             let client = ui.client.lock().await;
             client
@@ -60,12 +60,14 @@ async fn follow(ui: Ui, case: CaseId) {
                     frame = stream.next() => match frame {
                         Some(Ok(frame)) => {
                             if frame.is_text() {
-                                sync(&ui, case).await;
+                                // A burst of notices is one sync.
+                                while let Some(Some(Ok(_))) = stream.next().now_or_never() {}
+                                settle(&ui, case).await;
                             }
                         }
                         _ => break,
                     },
-                    _ = poll.tick(), if mediator => sync(&ui, case).await,
+                    _ = poll.tick(), if mediator => settle(&ui, case).await,
                 }
             }
         }
@@ -73,9 +75,34 @@ async fn follow(ui: Ui, case: CaseId) {
     }
 }
 
+/// Syncs one case; a sync the hub could not serve for now (unreachable, busy, or this key
+/// over its rate) is tried again after 1, 2 and 4 seconds, so that a notice is never left
+/// unread until the next one.
+async fn settle(ui: &Ui, case: CaseId) {
+    let mut pause = Duration::from_secs(1);
+    for _ in 0..3 {
+        match sync(ui, case).await {
+            Err(code) if TRANSIENT.contains(&code.as_str()) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            _ => return,
+        }
+    }
+    let _ = sync(ui, case).await;
+}
+
+/// The refusals that say "not now" rather than "no".
+const TRANSIENT: [&str; 4] = [
+    "hub_unreachable",
+    "rate_limited",
+    "too_busy",
+    "database_unavailable",
+];
+
 /// Syncs one case, keeping its joiners waiting; announces it when acts arrived or the joiners
-/// waiting changed.
-pub(super) async fn sync(ui: &Ui, case: CaseId) {
+/// waiting changed. A failure is logged, and its code returned.
+async fn sync(ui: &Ui, case: CaseId) -> Result<(), String> {
     let report = ui.client.lock().await.sync(case).await;
     match report {
         Ok(report) => {
@@ -85,8 +112,12 @@ pub(super) async fn sync(ui: &Ui, case: CaseId) {
                 // No page open is not an error.
                 let _ = ui.updates.send(case.to_hex());
             }
+            Ok(())
         }
-        Err(e) => tracing::info!(%case, "sync: {e}"),
+        Err(e) => {
+            tracing::info!(%case, "sync: {e}");
+            Err(e.code())
+        }
     }
 }
 

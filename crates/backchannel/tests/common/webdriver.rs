@@ -44,7 +44,7 @@ impl Drop for Driver {
     }
 }
 
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+fn try_http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Refused> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -83,13 +83,27 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
     let text = String::from_utf8_lossy(&raw[head_end..head_end + length]).into_owned();
     let payload = text.as_str();
     let value: Value = serde_json::from_str(payload).unwrap_or_else(|e| panic!("{e}: {text}"));
-    if let Some(error) = value["value"]["error"].as_str() {
-        panic!(
-            "webdriver {method} {path}: {error}: {}",
-            value["value"]["message"]
-        );
+    match value["value"]["error"].as_str() {
+        Some(error) => Err(Refused {
+            what: format!(
+                "webdriver {method} {path}: {error}: {}",
+                value["value"]["message"]
+            ),
+            stale: error == "stale element reference",
+        }),
+        None => Ok(value["value"].clone()),
     }
-    value["value"].clone()
+}
+
+/// What the driver refused, and whether only because the element found was replaced since
+/// (a live update of the page).
+struct Refused {
+    what: String,
+    stale: bool,
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    try_http(port, method, path, body).unwrap_or_else(|refused| panic!("{}", refused.what))
 }
 
 impl Driver {
@@ -177,21 +191,60 @@ impl Session {
     }
 
     pub fn type_into(&self, css: &str, text: &str) {
-        let element = self.element(css);
-        self.call(
-            "POST",
-            &format!("/element/{element}/value"),
-            Some(json!({ "text": text })),
-        );
+        self.on_element(css, "value", json!({ "text": text }));
     }
 
+    /// Clicks `css`. A button submits its form: the click is made again if no new page came
+    /// within five seconds while the button is still there (a live update that replaced the
+    /// page at the instant of the click swallows it, as it would a person's).
     pub fn click(&self, css: &str) {
-        let element = self.element(css);
-        self.call(
-            "POST",
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        );
+        if !css.ends_with("button") {
+            return self.on_element(css, "click", json!({}));
+        }
+        for _ in 0..3 {
+            self.run("window.__backchannelClicked = true; return null;");
+            self.on_element(css, "click", json!({}));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if !self.still_on_the_clicked_page() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let quoted = serde_json::to_string(css).unwrap();
+            let there = self.run(&format!(
+                "return document.querySelector({quoted}) !== null;"
+            ));
+            if there != Value::Bool(true) {
+                return;
+            }
+        }
+        panic!("{css}: three clicks and no new page");
+    }
+
+    /// Whether the document the last click was made on is still shown.
+    fn still_on_the_clicked_page(&self) -> bool {
+        let path = format!("/session/{}/execute/sync", self.id);
+        let script = json!({"script": "return window.__backchannelClicked === true;", "args": []});
+        matches!(
+            try_http(self.port, "POST", &path, Some(&script)),
+            Ok(Value::Bool(true))
+        )
+    }
+
+    /// Finds `css` and sends it `action`; found again if a live update replaced it meanwhile,
+    /// as a person's click would land on what the page shows then.
+    fn on_element(&self, css: &str, action: &str, body: Value) {
+        for _ in 0..20 {
+            let element = self.element(css);
+            let path = format!("/session/{}/element/{element}/{action}", self.id);
+            match try_http(self.port, "POST", &path, Some(&body)) {
+                Ok(_) => return,
+                Err(refused) if refused.stale => std::thread::sleep(Duration::from_millis(100)),
+                Err(refused) => panic!("{}", refused.what),
+            }
+        }
+        panic!("{css}: replaced by every live update for two seconds");
     }
 
     /// Runs `script` in the page; returns what it returns.
