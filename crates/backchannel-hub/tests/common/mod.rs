@@ -2,6 +2,8 @@
 //! socket with a real SQLite file (or on PostgreSQL), and a PostgreSQL schema per test.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod store;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
