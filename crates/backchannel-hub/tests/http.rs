@@ -13,7 +13,6 @@ use common::{Clock, Hub, Identity, PgSchema, code};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn message(after: u64, body: &[u8]) -> Value {
     json!({"kind": "message", "after": after, "body": Blob(body.to_vec())})
@@ -530,22 +529,15 @@ async fn the_stream_pushes_notices_to_channel_members() {
     hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
         .await;
 
-    let path = format!("/v1/cases/{case}/stream");
-    let connect = |who: &Identity| {
-        let mut request = format!("{}{path}", hub.url().replace("http://", "ws://"))
-            .into_client_request()
-            .unwrap();
-        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
-        request
-            .headers_mut()
-            .insert("authorization", header.parse().unwrap());
-        tokio_tungstenite::connect_async(request)
-    };
     assert!(
-        connect(&outsider).await.is_err(),
+        common::open_stream(hub.url(), &outsider, &case)
+            .await
+            .is_err(),
         "an outsider must not open a stream"
     );
-    let (mut stream, _) = connect(&mediator).await.unwrap();
+    let mut stream = common::open_stream(hub.url(), &mediator, &case)
+        .await
+        .unwrap();
 
     hub.ok(
         &party,
@@ -613,17 +605,7 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
         .unwrap();
     assert_eq!(created.status(), 201);
 
-    let connect = |who: &Identity, case: backchannel_core::CaseId| {
-        let path = format!("/v1/cases/{case}/stream");
-        let mut request = format!("ws://{address}{path}")
-            .into_client_request()
-            .unwrap();
-        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
-        request
-            .headers_mut()
-            .insert("authorization", header.parse().unwrap());
-        tokio_tungstenite::connect_async(request)
-    };
+    let base = format!("http://{address}");
     let refused =
         |attempt: Result<_, tokio_tungstenite::tungstenite::Error>, status: u16| match attempt {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
@@ -633,9 +615,9 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
             Err(other) => panic!("refused with {other:?}"),
         };
     // One key holds its share (2) and no more; others still find room, up to the hub's 3.
-    let (mut stream, _) = connect(&mediator, case).await.unwrap();
-    let (_second, _) = connect(&mediator, case).await.unwrap();
-    refused(connect(&mediator, case).await, 429);
+    let mut stream = common::open_stream(&base, &mediator, &case).await.unwrap();
+    let _second = common::open_stream(&base, &mediator, &case).await.unwrap();
+    refused(common::open_stream(&base, &mediator, &case).await, 429);
     let other = Identity::random();
     let other_case = common::random_case();
     let body = serde_json::to_vec(&json!({"case_id": other_case, "name": "Other"})).unwrap();
@@ -648,8 +630,10 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let (_third, _) = connect(&other, other_case).await.unwrap();
-    refused(connect(&other, other_case).await, 503);
+    let _third = common::open_stream(&base, &other, &other_case)
+        .await
+        .unwrap();
+    refused(common::open_stream(&base, &other, &other_case).await, 503);
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server)
@@ -832,20 +816,11 @@ async fn a_case_holds_its_share_of_streams_and_silent_ones_are_closed() {
     let case = hub.create_case(&mediator).await;
     hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
         .await;
-    let path = format!("/v1/cases/{case}/stream");
-    let connect = |who: &Identity| {
-        let mut request = format!("{}{path}", hub.url().replace("http://", "ws://"))
-            .into_client_request()
-            .unwrap();
-        let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
-        request
-            .headers_mut()
-            .insert("authorization", header.parse().unwrap());
-        tokio_tungstenite::connect_async(request)
-    };
-    let (mut answering, _) = connect(&mediator).await.unwrap();
-    let (mut silent, _) = connect(&party).await.unwrap();
-    match connect(&party).await {
+    let mut answering = common::open_stream(hub.url(), &mediator, &case)
+        .await
+        .unwrap();
+    let mut silent = common::open_stream(hub.url(), &party, &case).await.unwrap();
+    match common::open_stream(hub.url(), &party, &case).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 429);
             let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();

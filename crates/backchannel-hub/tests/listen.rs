@@ -141,3 +141,26 @@ async fn a_tls_hub_answers_only_over_tls_to_clients_that_trust_its_certificate()
     std::fs::write(&cert, "not a certificate").unwrap();
     assert!(backchannel_hub::listen::tls_acceptor(&cert, &key).is_err());
 }
+
+#[tokio::test]
+async fn the_hub_holds_at_most_its_connections_in_all() {
+    let hub = hub(Listening {
+        max_connections: 2,
+        header_timeout: Duration::from_secs(30),
+        ..Listening::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(address(&hub.url)).await.unwrap());
+    }
+    let mut third = TcpStream::connect(address(&hub.url)).await.unwrap();
+    let took = closed_within(&mut third, Duration::from_secs(5)).await;
+    assert!(took.is_some_and(|t| t < Duration::from_secs(2)), "{took:?}");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while health(&hub.url).await.is_err() {
+        assert!(Instant::now() < deadline, "no place given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

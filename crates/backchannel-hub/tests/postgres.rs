@@ -16,7 +16,6 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 async fn schema(test: &'static str) -> Option<PgSchema> {
     tokio::task::spawn_blocking(move || PgSchema::new(test))
@@ -178,15 +177,7 @@ async fn push_notices_reach_streams_on_every_hub_sharing_the_database() {
     let other_case = one.create_case(&outsider).await;
 
     // The party streams from the second hub; the mediator posts through the first.
-    let path = format!("/v1/cases/{case}/stream");
-    let mut request = format!("{}{path}", two.url().replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    let header = party.header("GET", &path, b"", backchannel_hub::now_ms());
-    request
-        .headers_mut()
-        .insert("authorization", header.parse().unwrap());
-    let (mut stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut stream = common::open_stream(two.url(), &party, &case).await.unwrap();
     // The listener of the second hub may still be starting: post until a notice comes.
     let public = format!("/v1/cases/{case}/channels/public/entries");
     let elsewhere = format!("/v1/cases/{other_case}/channels/public/entries");

@@ -316,6 +316,30 @@ impl Hub {
     }
 }
 
+/// A push stream, or the hub's refusal of its upgrade: `who` opens case `case`'s stream on
+/// the hub at `base` (`http://HOST:PORT`), signed as a `GET` with an empty body.
+pub async fn open_stream(
+    base: &str,
+    who: &Identity,
+    case: &CaseId,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let path = format!("/v1/cases/{case}/stream");
+    let mut request = format!("{}{path}", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    let header = who.header("GET", &path, b"", backchannel_hub::now_ms());
+    request
+        .headers_mut()
+        .insert("authorization", header.parse().unwrap());
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(stream, _)| stream)
+}
+
 /// A schema of its own in the database at `BACKCHANNEL_TEST_POSTGRES`, dropped on drop.
 pub struct PgSchema {
     url: String,
