@@ -66,7 +66,7 @@ SIGN = Sign()
 def set_up(url: str) -> None:
     """The case the fuzzing key mediates, registered with the hub's witness."""
     for path, body in [
-        ("/v1/cases", {"case_id": CASE, "name": "Schemathesis"}),
+        ("/v1/cases", {"case_id": CASE}),
         (f"/v1/witness/{CASE}", {}),
     ]:
         response = requests.post(url + path, data=json.dumps(body), auth=SIGN, timeout=10)

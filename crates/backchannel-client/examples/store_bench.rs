@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use backchannel_client::{Client, InviteRole};
 use backchannel_core::api::{Blob, EntryKind, PostEntry};
-use backchannel_core::{CaseId, ChannelName};
+use backchannel_core::{CaseId, ChannelName, HubChannel};
 
 const PASS: &str = "store bench passphrase";
 /// Synapse 1.163 (SQLite, loopback, this machine kind): sequential sends per second.
@@ -341,7 +341,7 @@ async fn main() {
     )
     .unwrap();
     let probe_case = CaseId(rand::random());
-    probe.create_case(probe_case, "Probe").await.unwrap();
+    probe.create_case(probe_case).await.unwrap();
     let mut post_head = 0;
     let case_hex = case.to_hex();
     let mut grows = Vec::new();
@@ -509,7 +509,7 @@ async fn main() {
             };
             let t = Instant::now();
             post_head = probe
-                .post_entry(probe_case, &ChannelName::public(), &entry)
+                .post_entry(probe_case, &HubChannel::public(), &entry)
                 .await
                 .unwrap();
             post_times.push(t.elapsed());

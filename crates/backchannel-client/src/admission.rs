@@ -4,10 +4,12 @@
 //! verifies. An invite issued with auto-admit skips the wait: its joiner is admitted at the
 //! mediator's next sync (scripts and the demo use it).
 //!
-//! The hub reports who joined and with which role; the mediator admits only against an invite
-//! it issued with that role, so a lying hub can neither promote anyone nor seat a stranger
-//! under an auto-admit invite meant for someone else: a joiner is admitted unseen only when
-//! every open invite its role fits is an auto-admit one.
+//! The hub reports who joined, with which invite (by its code's hash) and the display name the
+//! joiner sealed under the case key; it is never told which party an invite is for, nor any
+//! name. The mediator admits only against an invite it issued, with that invite's role and
+//! party from its own record, so a lying hub can neither promote anyone nor seat a stranger
+//! under an invite meant for someone else; a sealed name that does not open, or that is not
+//! a fit name, is replaced by a neutral one and never reaches the record.
 
 use backchannel_core::api::{CreateInvite, InviteRevoked, MemberRole, RevokeInvite};
 use backchannel_core::{ActBody, CaseId, ChannelName, PublicKey, Role};
@@ -17,6 +19,7 @@ use serde::Serialize;
 use crate::client::{Client, IssuedInvite, SyncReport};
 use crate::error::ClientError;
 use crate::invite::{InviteCode, InviteRole};
+use crate::vault;
 
 /// How an invite is issued.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -152,7 +155,6 @@ impl Client {
         let request = CreateInvite {
             code_hash: code_hash.clone(),
             role,
-            party: party.clone(),
             expires_ms: options.expires_ms,
         };
         // Recorded before the hub hears of it, so that whoever redeems it is recognised even
@@ -354,55 +356,52 @@ impl Client {
             if member.key == me || self.state(case)?.participants.contains_key(&member.key) {
                 continue;
             }
-            let role = match (&member.role, &member.party) {
+            let local = self.local(case)?;
+            // The invite the hub says it spent, as this mediator's own record has it.
+            let found = member.invite.as_deref().and_then(|hash| {
+                local.invites.iter().position(|i| {
+                    i.code_hash == hash
+                        && i.role == member.role
+                        && i.used_by.is_none_or(|key| key == member.key)
+                })
+            });
+            let Some(index) = found else {
+                tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
+                continue;
+            };
+            let invite = &local.invites[index];
+            let role = match (&invite.role, &invite.party) {
                 (MemberRole::Party, Some(party)) => Role::Party {
                     party: party.clone(),
                 },
                 (MemberRole::Observer, None) => Role::Observer,
                 _ => continue,
             };
-            let local = self.local_mut(case)?;
-            let fits = |i: &IssuedInvite| i.role == member.role && i.party == member.party;
-            // An invite already matched to this member: an admission that a crash or a lost
-            // place in the channel left unposted is made again with it.
-            let earlier = local
-                .invites
-                .iter()
-                .position(|i| fits(i) && i.used_by == Some(member.key));
-            let open: Vec<usize> = local
-                .invites
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| fits(i) && i.used_by.is_none() && !i.revoked)
-                .map(|(n, _)| n)
-                .collect();
-            let invite = match (earlier, open.first()) {
-                (Some(n), _) => n,
-                (None, None) => {
-                    tracing::warn!(key = %member.key.short(), "a member the hub reports matches no invite issued here");
-                    continue;
+            let name = self.joiner_name(case, &member)?;
+            // An invite already matched to this member is an admission that a crash or a lost
+            // place in the channel left unposted: it is made again.
+            let earlier = invite.used_by == Some(member.key);
+            if !earlier
+                && (invite.revoked || !(invite.auto_admit || approved.contains(&member.key)))
+            {
+                if !invite.revoked {
+                    report.pending.push(PendingJoiner {
+                        key: member.key,
+                        fingerprint: member.key.fingerprint(),
+                        name,
+                        role: match role {
+                            Role::Observer => "observer",
+                            _ => "party",
+                        }
+                        .to_owned(),
+                        party: role.party().map(str::to_owned),
+                        joined_ms: member.joined_ms,
+                    });
                 }
-                (None, Some(&first)) => {
-                    let unseen = open.iter().all(|&n| local.invites[n].auto_admit);
-                    if !unseen && !approved.contains(&member.key) {
-                        report.pending.push(PendingJoiner {
-                            key: member.key,
-                            fingerprint: member.key.fingerprint(),
-                            name: member.name.clone(),
-                            role: match member.role {
-                                MemberRole::Observer => "observer",
-                                _ => "party",
-                            }
-                            .to_owned(),
-                            party: member.party.clone(),
-                            joined_ms: member.joined_ms,
-                        });
-                        continue;
-                    }
-                    first
-                }
-            };
-            self.admit_one(case, report, &member, role, invite).await?;
+                continue;
+            }
+            self.admit_one(case, report, member.key, name, role, index)
+                .await?;
         }
         let parties: Vec<(String, PublicKey)> = self
             .state(case)?
@@ -416,31 +415,53 @@ impl Client {
         Ok(())
     }
 
-    /// Matches `member` to the invite at `index` and posts its admission.
+    /// Matches the joiner `key` to the invite at `index` and posts its admission.
     async fn admit_one(
         &mut self,
         case: CaseId,
         report: &mut SyncReport,
-        member: &backchannel_core::api::Member,
+        key: PublicKey,
+        name: String,
         role: Role,
         index: usize,
     ) -> Result<(), ClientError> {
         let mut head = false;
         if let Some(invite) = self.local_mut(case)?.invites.get_mut(index) {
-            invite.used_by = Some(member.key);
+            invite.used_by = Some(key);
             head = invite.head;
         }
+        report.admitted.push(format!("{name} as {}", role.label()));
         let admit = ActBody::MemberAdmitted {
-            key: member.key,
-            name: member.name.clone(),
-            role: role.clone(),
+            key,
+            name,
+            role,
             head,
         };
         self.post(case, &ChannelName::public(), admit).await?;
-        report
-            .admitted
-            .push(format!("{} as {}", member.name, role.label()));
         self.fault("admit:admitted")
+    }
+
+    /// The display name a joiner sealed under the case key; a neutral one (`participant` and
+    /// the key's first digits) when it does not open or is not a fit name, which is logged.
+    fn joiner_name(
+        &self,
+        case: CaseId,
+        member: &backchannel_core::api::Member,
+    ) -> Result<String, ClientError> {
+        let aad = crate::client::name_aad(&case, &member.key);
+        let case_key = self.local(case)?.case_key;
+        let opened = member
+            .sealed_name
+            .as_ref()
+            .and_then(|sealed| vault::open_with(&case_key, &aad, &sealed.0))
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        Ok(match opened {
+            Some(name) if vault::check_name(&name).is_ok() => name,
+            _ => {
+                tracing::warn!(key = %member.key.short(), "a joiner's sealed name does not open or is not a fit name");
+                format!("participant {}", member.key.short())
+            }
+        })
     }
 }
 

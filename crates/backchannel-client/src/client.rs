@@ -17,7 +17,7 @@ use backchannel_core::act::{ChannelPurpose, Digest32, VerifiedAct};
 use backchannel_core::api::{
     Blob, EntryKind, Join, KeyPackagesStored, MemberRole, PostEntry, UploadKeyPackages,
 };
-use backchannel_core::{CaseId, CaseState, ChannelName, History, PublicKey, Role};
+use backchannel_core::{CaseId, CaseState, ChannelName, History, HubChannel, PublicKey, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,10 @@ pub(crate) struct CaseLocal {
     /// whether a history is owed is known without reading the channel.
     #[serde(default)]
     pub(crate) seated_at: BTreeMap<ChannelName, u64>,
+    /// Whether the hub knows this case's discreet channels by opaque ids (every case convened
+    /// or joined since they were introduced); before, it knew them by name.
+    #[serde(default)]
+    pub(crate) opaque_channels: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -209,6 +213,15 @@ impl History for StoreHistory<'_> {
 pub(crate) fn public_aad(case: &CaseId) -> Vec<u8> {
     let mut aad = b"backchannel/public/v1".to_vec();
     aad.extend_from_slice(&case.0);
+    aad
+}
+
+/// What a display name sealed under the case key is bound to: the case and the key that joined
+/// with it, so the hub cannot pass one member's name off as another's.
+pub(crate) fn name_aad(case: &CaseId, key: &PublicKey) -> Vec<u8> {
+    let mut aad = b"backchannel/member-name/v1".to_vec();
+    aad.extend_from_slice(&case.0);
+    aad.extend_from_slice(&key.0);
     aad
 }
 
@@ -410,6 +423,37 @@ impl Client {
         self.hub_at(&self.local(case)?.hub)
     }
 
+    /// The id the hub knows `channel` of `case` by, derived under the case key: the hub never
+    /// learns a channel's name.
+    pub fn hub_channel(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+    ) -> Result<HubChannel, ClientError> {
+        let local = self.local(case)?;
+        if !local.opaque_channels && !channel.is_public() {
+            return Err(ClientError::Invalid(format!(
+                "case {case} was convened with an earlier version, whose hub knew its channels by \
+                 name: this version reads and exports it, and cannot reach its channel {channel}"
+            )));
+        }
+        Ok(HubChannel::of(&local.case_key, &case, channel))
+    }
+
+    /// The channel of `case` the hub knows as `id`, among those the record has named so far.
+    pub(crate) fn channel_at(
+        &self,
+        case: CaseId,
+        id: &HubChannel,
+    ) -> Result<Option<ChannelName>, ClientError> {
+        let local = self.local(case)?;
+        let named = local.state.iter().flat_map(|state| state.channels.keys());
+        Ok(std::iter::once(&ChannelName::public())
+            .chain(named)
+            .find(|name| HubChannel::of(&local.case_key, &case, name) == *id)
+            .cloned())
+    }
+
     pub(crate) fn hub_at(&self, url: &str) -> Result<HubClient, ClientError> {
         crate::hub::check_hub_url(url)?;
         if self.offline {
@@ -478,7 +522,7 @@ impl Client {
                 .sign(&self.vault.identity.key);
         CaseState::genesis(&genesis, Some(me))?;
         let hub = self.hub_at(hub_url)?;
-        hub.create_case(case, self.name()).await?;
+        hub.create_case(case).await?;
         self.cases.insert(
             case,
             CaseLocal {
@@ -498,6 +542,7 @@ impl Client {
                 witness_submitters: Default::default(),
                 shared_to: BTreeMap::new(),
                 seated_at: BTreeMap::new(),
+                opaque_channels: true,
             },
         );
         let sealed = vault::seal_with(&case_key, &public_aad(&case), &genesis.signed.to_bytes());
@@ -579,7 +624,11 @@ impl Client {
         let join = Join {
             case_id: code.case,
             code: hex::encode(code.secret),
-            name: self.name().to_owned(),
+            sealed_name: Blob(vault::seal_with(
+                &code.case_key,
+                &name_aad(&code.case, &self.key()),
+                self.name().as_bytes(),
+            )),
         };
         hub.join(&join).await?;
         self.cases.insert(
@@ -601,6 +650,7 @@ impl Client {
                 witness_submitters: Default::default(),
                 shared_to: BTreeMap::new(),
                 seated_at: BTreeMap::new(),
+                opaque_channels: true,
             },
         );
         self.persist(Some(code.case), vec![], vec![], true)?;

@@ -13,7 +13,7 @@ use backchannel_core::api::{
 };
 use backchannel_core::auth::sign_request;
 use backchannel_core::witness::{Cosigned, WitnessHeads, WitnessKey, WitnessSubmitters};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
 use rustls_pki_types::CertificateDer;
@@ -249,15 +249,8 @@ impl HubClient {
         })
     }
 
-    pub async fn create_case(
-        &self,
-        case: CaseId,
-        name: &str,
-    ) -> Result<serde_json::Value, ClientError> {
-        let body = CreateCase {
-            case_id: case,
-            name: name.into(),
-        };
+    pub async fn create_case(&self, case: CaseId) -> Result<serde_json::Value, ClientError> {
+        let body = CreateCase { case_id: case };
         self.call(reqwest::Method::POST, "/v1/cases", Some(&body))
             .await
     }
@@ -386,7 +379,7 @@ impl HubClient {
     pub async fn create_channel(
         &self,
         case: CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
     ) -> Result<ChannelInfo, ClientError> {
         let body = CreateChannel {
             channel: channel.clone(),
@@ -413,7 +406,7 @@ impl HubClient {
     pub async fn post_entry(
         &self,
         case: CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         entry: &PostEntry,
     ) -> Result<u64, ClientError> {
         let posted: Posted = self
@@ -429,7 +422,7 @@ impl HubClient {
     pub async fn entries(
         &self,
         case: CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         after: u64,
     ) -> Result<Entries, ClientError> {
         let path = format!(

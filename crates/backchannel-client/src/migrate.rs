@@ -104,6 +104,7 @@ pub(crate) fn from_whole_state_file(client: &mut Client) -> Result<(), ClientErr
             witness_submitters: Default::default(),
             shared_to: BTreeMap::new(),
             seated_at: BTreeMap::new(),
+            opaque_channels: false,
         };
         let record = serde_json::to_vec(&local).map_err(|e| unusable(e.to_string()))?;
         batch.cases.push((case, record));

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, ChannelName, HubChannel, PublicKey};
 use ed25519_dalek::Signer as _;
 use openmls::prelude::*;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
@@ -149,7 +149,8 @@ fn join_config() -> MlsGroupJoinConfig {
         .build()
 }
 
-pub fn group_id(case: &CaseId, channel: &ChannelName) -> GroupId {
+/// A channel's group id: from its id at the hub, never its name, since the hub reads it.
+pub fn group_id(case: &CaseId, channel: &HubChannel) -> GroupId {
     GroupId::from_slice(&backchannel_core::ids::mls_group_id(case, channel))
 }
 
@@ -157,7 +158,7 @@ pub fn create_group(
     provider: &Provider,
     identity: &Identity,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
 ) -> Result<MlsGroup, ClientError> {
     MlsGroup::builder()
         .with_group_id(group_id(case, channel))
@@ -169,14 +170,13 @@ pub fn create_group(
         .map_err(mls_error)
 }
 
+/// This participant's copy of a channel's group, if it holds one.
 pub fn load_group(
     provider: &Provider,
     case: &CaseId,
-    channel: &ChannelName,
-) -> Result<MlsGroup, ClientError> {
-    MlsGroup::load(provider.storage(), &group_id(case, channel))
-        .map_err(mls_error)?
-        .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))
+    channel: &HubChannel,
+) -> Result<Option<MlsGroup>, ClientError> {
+    MlsGroup::load(provider.storage(), &group_id(case, channel)).map_err(mls_error)
 }
 
 /// Deletes this participant's copy of a channel's group, if it holds one (it was removed):
@@ -184,9 +184,9 @@ pub fn load_group(
 pub fn forget_group(
     provider: &Provider,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
 ) -> Result<(), ClientError> {
-    match MlsGroup::load(provider.storage(), &group_id(case, channel)).map_err(mls_error)? {
+    match load_group(provider, case, channel)? {
         Some(mut group) => group.delete(provider.storage()).map_err(mls_error),
         None => Ok(()),
     }
@@ -365,5 +365,18 @@ pub fn settle(
         group
             .clear_pending_commit(provider.storage())
             .map_err(mls_error)
+    }
+}
+
+impl crate::client::Client {
+    /// This participant's copy of a discreet channel's group (`not_in_channel` if it holds
+    /// none).
+    pub(crate) fn group(
+        &self,
+        case: CaseId,
+        channel: &ChannelName,
+    ) -> Result<MlsGroup, ClientError> {
+        load_group(&self.provider, &case, &self.hub_channel(case, channel)?)?
+            .ok_or_else(|| ClientError::NotInChannel(channel.to_string()))
     }
 }

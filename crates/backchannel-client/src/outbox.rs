@@ -66,7 +66,7 @@ impl Client {
         outgoing: Outgoing,
     ) -> Result<Option<LogLine>, ClientError> {
         if outgoing.entry.kind == EntryKind::Commit {
-            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            let mut group = self.group(case, channel)?;
             mls::settle(&self.provider, &mut group, true)?;
         }
         let (line, acts) = match outgoing.act {
@@ -94,7 +94,7 @@ impl Client {
         outgoing: &Outgoing,
     ) -> Result<(), ClientError> {
         if outgoing.entry.kind == EntryKind::Commit
-            && let Ok(mut group) = mls::load_group(&self.provider, &case, channel)
+            && let Ok(mut group) = self.group(case, channel)
         {
             mls::settle(&self.provider, &mut group, false)?;
         }
@@ -130,7 +130,7 @@ impl Client {
         }
         match self
             .hub(case)?
-            .post_entry(case, channel, &outgoing.entry)
+            .post_entry(case, &self.hub_channel(case, channel)?, &outgoing.entry)
             .await
         {
             Ok(seq) => self
@@ -159,7 +159,7 @@ impl Client {
         let sealed = if channel.is_public() {
             vault::seal_with(&self.local(case)?.case_key, &public_aad(&case), plaintext)
         } else {
-            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            let mut group = self.group(case, channel)?;
             mls::encrypt(&self.provider, &self.vault.identity, &mut group, plaintext)?
         };
         Ok(PostEntry {
@@ -195,7 +195,8 @@ impl Client {
         )?;
         self.fault("post:outbox-written")?;
         let synced = tokio::task::spawn_blocking(self.store.log_syncer());
-        let answer = hub.post_entry(case, channel, &outgoing.entry).await;
+        let id = self.hub_channel(case, channel)?;
+        let answer = hub.post_entry(case, &id, &outgoing.entry).await;
         synced
             .await
             .map_err(std::io::Error::other)
@@ -352,7 +353,7 @@ impl Client {
             )));
         }
         let after = self.cursor(case, channel)?;
-        let mut group = mls::load_group(&self.provider, &case, channel)?;
+        let mut group = self.group(case, channel)?;
         let (commit, welcome) = build(&self.provider, &self.vault.identity, &mut group)?;
         let entry = PostEntry {
             kind: EntryKind::Commit,
@@ -415,14 +416,15 @@ impl Client {
         };
         // Check the rules before anything reaches the hub.
         self.check_next(case, &ChannelName::public(), &opened)?;
-        match self.hub(case)?.create_channel(case, channel).await {
+        let id = self.hub_channel(case, channel)?;
+        match self.hub(case)?.create_channel(case, &id).await {
             Ok(_) => {}
             // Created by an earlier attempt that did not finish.
             Err(ClientError::Hub { code, .. }) if code == "channel_exists" => {}
             Err(e) => return Err(e),
         }
-        if mls::load_group(&self.provider, &case, channel).is_err() {
-            mls::create_group(&self.provider, &self.vault.identity, &case, channel)?;
+        if mls::load_group(&self.provider, &case, &id)?.is_none() {
+            mls::create_group(&self.provider, &self.vault.identity, &case, &id)?;
         }
         self.local_mut(case)?
             .cursors
@@ -453,7 +455,7 @@ impl Client {
         channel: &ChannelName,
         keys: &[PublicKey],
     ) -> Result<Vec<(PublicKey, KeyPackage)>, ClientError> {
-        let present = match mls::load_group(&self.provider, &case, channel) {
+        let present = match self.group(case, channel) {
             Ok(group) => mls::member_keys(&group)?,
             Err(ClientError::NotInChannel(_)) => BTreeSet::new(),
             Err(e) => return Err(e),
@@ -504,7 +506,7 @@ impl Client {
         case: CaseId,
         channel: &ChannelName,
     ) -> Result<(), ClientError> {
-        let group = mls::load_group(&self.provider, &case, channel)?;
+        let group = self.group(case, channel)?;
         let members = mls::member_keys(&group)?;
         let recorded = self.state(case)?.channels.get(channel).cloned();
         if recorded.as_ref().map(|c| &c.members) != Some(&members) {

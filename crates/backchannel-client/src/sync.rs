@@ -87,7 +87,7 @@ impl Client {
     /// Stops reading a channel this participant was removed from: nothing said there after
     /// the removal is for it, until a welcome seats it again.
     fn left_channel(&mut self, case: CaseId, channel: &ChannelName) -> Result<(), ClientError> {
-        mls::forget_group(&self.provider, &case, channel)?;
+        mls::forget_group(&self.provider, &case, &self.hub_channel(case, channel)?)?;
         let local = self.local_mut(case)?;
         local.cursors.remove(channel);
         if let Some(state) = local.state.as_mut() {
@@ -109,28 +109,38 @@ impl Client {
 
     /// Joins the channels this participant was welcomed into since the last time. A welcome
     /// to a channel it still reads, from an entry it has not read yet, seats it again after
-    /// a removal it has yet to read: it is left for after that channel's pull.
+    /// a removal it has yet to read: it is left for after that channel's pull. So is one to a
+    /// channel the public record has not named yet (the hub knows channels only by opaque
+    /// ids): the mediator names a channel before it seats anyone there, so the next pull of
+    /// the record names it.
     async fn take_welcomes(&mut self, case: CaseId) -> Result<(), ClientError> {
         let hub = self.hub(case)?;
         let after = self.local(case)?.welcome_cursor;
         let welcomes = hub.welcomes(after).await?.welcomes;
         let mut joined_any = false;
         for welcome in welcomes {
+            let channel = match welcome.case_id == case {
+                true => match self.channel_at(case, &welcome.channel)? {
+                    Some(channel) => Some(channel),
+                    None => break,
+                },
+                false => None,
+            };
             let local = self.local_mut(case)?;
-            if welcome.case_id == case
+            if let Some(channel) = &channel
                 && local
                     .cursors
-                    .get(&welcome.channel)
+                    .get(channel)
                     .is_some_and(|cursor| *cursor < welcome.seq)
             {
                 break;
             }
             local.welcome_cursor = local.welcome_cursor.max(welcome.id);
-            if welcome.case_id != case || local.cursors.contains_key(&welcome.channel) {
+            let Some(channel) = channel.filter(|c| !local.cursors.contains_key(c)) else {
                 continue;
-            }
+            };
             let refused = |why: String| ClientError::Refused {
-                channel: welcome.channel.clone(),
+                channel: channel.clone(),
                 seq: welcome.seq,
                 why,
             };
@@ -160,7 +170,7 @@ impl Client {
             }
             self.local_mut(case)?
                 .cursors
-                .insert(welcome.channel.clone(), welcome.seq);
+                .insert(channel.clone(), welcome.seq);
             self.persist(Some(case), vec![], vec![], false)?;
             joined_any = true;
         }
@@ -182,7 +192,9 @@ impl Client {
         let hub = self.hub(case)?;
         loop {
             let after = self.cursor(case, channel)?;
-            let page = hub.entries(case, channel, after).await?;
+            let page = hub
+                .entries(case, &self.hub_channel(case, channel)?, after)
+                .await?;
             let count = page.entries.len();
             self.absorb(case, channel, page.entries, report)?;
             let removed = !self.local(case)?.cursors.contains_key(channel);
@@ -279,7 +291,7 @@ impl Client {
                 })?;
             (opened, None)
         } else {
-            let mut group = mls::load_group(&self.provider, &case, channel)?;
+            let mut group = self.group(case, channel)?;
             match mls::process(&self.provider, &mut group, &entry.body.0)? {
                 Incoming::Application { sender, bytes } => {
                     if let Some(shared) = SharedHistory::parse(&bytes) {

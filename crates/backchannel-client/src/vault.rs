@@ -237,19 +237,26 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// A participant's display name: 1 to `MAX_NAME_CHARS` characters, none of them a control,
+/// invisible or direction-changing character that could pass it off as another name.
+pub(crate) fn check_name(name: &str) -> Result<(), ClientError> {
+    let chars = name.chars().count();
+    if chars == 0
+        || chars > backchannel_core::api::MAX_NAME_CHARS
+        || name.chars().any(backchannel_core::ids::is_deceptive)
+    {
+        return Err(ClientError::Invalid(format!(
+            "a name is 1 to {} characters without control, invisible or direction-changing characters",
+            backchannel_core::api::MAX_NAME_CHARS
+        )));
+    }
+    Ok(())
+}
+
 impl Vault {
     /// Creates a new identity in `dir` (created if needed); refuses to overwrite one.
     pub fn create(dir: &Path, name: &str, passphrase: &str) -> Result<Self, ClientError> {
-        let chars = name.chars().count();
-        if chars == 0
-            || chars > backchannel_core::api::MAX_NAME_CHARS
-            || name.chars().any(backchannel_core::ids::is_deceptive)
-        {
-            return Err(ClientError::Invalid(format!(
-                "a name is 1 to {} characters without control, invisible or direction-changing characters",
-                backchannel_core::api::MAX_NAME_CHARS
-            )));
-        }
+        check_name(name)?;
         if passphrase.is_empty() {
             return Err(ClientError::Invalid(
                 "the passphrase must not be empty".into(),

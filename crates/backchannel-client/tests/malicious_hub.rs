@@ -357,7 +357,7 @@ async fn a_removed_member_reads_nothing_after_removal_even_from_a_lying_hub() {
     let err =
         w.us.hub_client(w.case)
             .unwrap()
-            .entries(w.case, &channel, 0)
+            .entries(w.case, &w.us.hub_channel(w.case, &channel).unwrap(), 0)
             .await
             .unwrap_err();
     assert_eq!(err.code(), "not_member");

@@ -59,7 +59,7 @@ async fn a_case_runs_over_https_with_its_push_stream_over_wss() {
         .unwrap()
         .unwrap();
     let notice: Notice = serde_json::from_str(frame.to_text().unwrap()).unwrap();
-    assert_eq!(notice.channel, iran);
+    assert_eq!(notice.channel, party.hub_channel(case, &iran).unwrap());
     party.sync(case).await.unwrap();
     assert_eq!(
         common::messages(&party, case, &iran)

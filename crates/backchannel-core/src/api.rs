@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{CaseId, ChannelName, PublicKey};
+use crate::ids::{CaseId, HubChannel, PublicKey};
 
 /// The most bytes any request body may have.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -19,6 +19,9 @@ pub const MAX_MISSED: usize = 16;
 pub const MAX_KEY_PACKAGES: usize = 100;
 /// The most characters of a participant's display name or a party's name.
 pub const MAX_NAME_CHARS: usize = 80;
+/// The most bytes of a display name sealed under the case key (a nonce, the name's UTF-8 and
+/// a tag fit well within it).
+pub const MAX_SEALED_NAME_BYTES: usize = 512;
 
 /// A participant's place in a case, as the hub records it from the invite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -80,17 +83,11 @@ pub struct Health {
 }
 
 /// `POST /v1/cases`: the caller becomes the case's mediator; the sealed `public` channel is
-/// created with it.
+/// created with it. The case's title and the mediator's name are in its sealed genesis.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
     pub case_id: CaseId,
-    #[schema(
-        min_length = 1,
-        max_length = 80,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    pub name: String,
 }
 
 /// `POST /v1/cases/{case}/invites` (mediator only). The hub stores only the code's hash.
@@ -100,10 +97,8 @@ pub struct CreateInvite {
     /// Hex SHA-256 of the invite secret.
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub code_hash: String,
+    /// `party` or `observer`. Which party is the mediator's to know: the hub is not told.
     pub role: MemberRole,
-    /// The party's name; required for `party`, absent otherwise.
-    #[serde(default)]
-    pub party: Option<String>,
     /// When the code stops being accepted (unix ms); absent: it never expires. At most
     /// [`MAX_INVITE_LIFETIME_MS`] ahead of the hub's clock, and not in its past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,21 +134,24 @@ pub struct Join {
     /// Hex of the invite secret.
     #[schema(pattern = "^([0-9a-fA-F]{2})*$")]
     pub code: String,
-    #[schema(
-        min_length = 1,
-        max_length = 80,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    pub name: String,
+    /// The joiner's display name sealed under the case key, which the hub does not hold (at
+    /// most [`MAX_SEALED_NAME_BYTES`]): for the mediator to read when admitting it.
+    #[schema(value_type = String, format = Byte, max_length = 684)]
+    pub sealed_name: Blob,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     pub key: PublicKey,
-    pub name: String,
     pub role: MemberRole,
-    #[serde(default)]
-    pub party: Option<String>,
+    /// The display name the member sealed when it joined; absent for the mediator, whose name
+    /// is in the case's genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_name: Option<Blob>,
+    /// The code hash of the invite the member spent; absent for the mediator. The mediator
+    /// knows from its own record which party, if any, that invite was for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
     pub joined_ms: u64,
 }
 
@@ -199,12 +197,13 @@ pub struct ClaimedKeyPackage {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
-    pub channel: ChannelName,
+    /// The channel's id, derived from its name under the case key: never the name.
+    pub channel: HubChannel,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChannelInfo {
-    pub channel: ChannelName,
+    pub channel: HubChannel,
     pub kind: ChannelKind,
     pub members: Vec<PublicKey>,
     /// The seq of the channel's last entry; 0 when empty.
@@ -266,7 +265,7 @@ pub struct Entries {
 pub struct Welcome {
     pub id: u64,
     pub case_id: CaseId,
-    pub channel: ChannelName,
+    pub channel: HubChannel,
     /// The seq of the commit that added the caller: its first readable entry follows it.
     pub seq: u64,
     pub body: Blob,
@@ -281,7 +280,7 @@ pub struct Welcomes {
 /// One push notification on `GET /v1/cases/{case}/stream` (WebSocket, text frames).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Notice {
-    pub channel: ChannelName,
+    pub channel: HubChannel,
     pub seq: u64,
 }
 
@@ -310,7 +309,7 @@ pub mod schema {
     use utoipa::{PartialSchema, ToSchema};
 
     use crate::act::Digest32;
-    use crate::ids::{CaseId, ChannelName, PublicKey};
+    use crate::ids::{CaseId, HubChannel, PublicKey};
     use crate::witness::{
         Cosigned, MAX_WITNESS_HASHES, MAX_WITNESS_KEYS, WitnessHeads, WitnessKey, WitnessSubmitters,
     };
@@ -391,9 +390,10 @@ pub mod schema {
         "A case id: 32 lowercase hex digits.",
         "^[0-9a-f]{32}$"
     ));
-    schema!(ChannelName, |_s| text(
-        "A channel name: 1 to 64 of a-z, 0-9 and '-', not starting with '-'.",
-        "^[a-z0-9][a-z0-9-]{0,63}$"
+    schema!(HubChannel, |_s| text(
+        "A channel's id at the hub: `public`, or 32 lowercase hex digits derived from its name \
+         under the case key.",
+        "^(public|[0-9a-f]{32})$"
     ));
     schema!(Digest32, |_s| text(
         "A SHA-256 hash: 64 lowercase hex digits.",

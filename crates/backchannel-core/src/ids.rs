@@ -1,5 +1,6 @@
-//! Identifiers that cross the wire: public keys, case ids and channel names, each validated
-//! when parsed so that a value of the type is always well formed.
+//! Identifiers that cross the wire: public keys, case ids, channel names and the ids the hub
+//! knows channels by, each validated when parsed so that a value of the type is always well
+//! formed.
 
 use std::fmt;
 
@@ -204,9 +205,80 @@ impl<'de> Deserialize<'de> for ChannelName {
     }
 }
 
-/// The MLS group id of a discreet channel: binds the group to its case and channel so the hub
-/// can check that an uploaded message belongs where it is posted.
-pub fn mls_group_id(case: &CaseId, channel: &ChannelName) -> Vec<u8> {
+/// A channel as the hub knows it: `public` for the case's record, and for every discreet
+/// channel 32 hex digits derived from its name under the case key, which the hub never holds
+/// (see [`HubChannel::of`]). So the hub relays and orders a channel without learning what it
+/// is called, and a name in clear (`united-states`) is not an id it accepts.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct HubChannel(String);
+
+impl HubChannel {
+    /// How many bytes of the derivation an id keeps: 128 bits, 32 hex digits.
+    const ID_BYTES: usize = 16;
+
+    /// `public`, or exactly 32 lowercase hex digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        let opaque = text.len() == 2 * Self::ID_BYTES
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (opaque || text == PUBLIC_CHANNEL).then(|| Self(text.to_owned()))
+    }
+
+    /// The hub's id of `channel` in `case`: `public` for the public record; otherwise
+    /// HKDF-SHA256 of the case key, salted by this derivation's name, expanded over the case
+    /// id and the channel's name. Everyone who holds the case key computes the same id;
+    /// without it the id says nothing of the name.
+    pub fn of(case_key: &[u8; 32], case: &CaseId, channel: &ChannelName) -> Self {
+        if channel.is_public() {
+            return Self::public();
+        }
+        let kdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"backchannel/channel-id/v1"), case_key);
+        let mut id = [0u8; Self::ID_BYTES];
+        // 16 bytes are far below HKDF-SHA256's limit of 8,160: expanding cannot fail.
+        let expanded = kdf.expand_multi_info(&[&case.0, channel.as_str().as_bytes()], &mut id);
+        debug_assert!(expanded.is_ok());
+        Self(hex::encode(id))
+    }
+
+    pub fn public() -> Self {
+        Self(PUBLIC_CHANNEL.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.0 == PUBLIC_CHANNEL
+    }
+}
+
+impl fmt::Display for HubChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for HubChannel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for HubChannel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom("a channel id is `public` or 32 lowercase hex digits")
+        })
+    }
+}
+
+/// The MLS group id of a discreet channel: binds the group to its case and its id at the hub,
+/// so the hub can check that an uploaded message belongs where it is posted (and reads no
+/// channel name in it).
+pub fn mls_group_id(case: &CaseId, channel: &HubChannel) -> Vec<u8> {
     format!("backchannel/{}/{}", case.to_hex(), channel.as_str()).into_bytes()
 }
 
@@ -259,6 +331,38 @@ mod tests {
         assert!(ChannelName::parse("-x").is_none());
         assert!(ChannelName::parse("Upper").is_none());
         assert!(ChannelName::parse(&"a".repeat(65)).is_none());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn hub_channels_are_opaque() {
+        let case = CaseId([1; 16]);
+        let united_states = ChannelName::parse("united-states").unwrap();
+        let id = HubChannel::of(&[2; 32], &case, &united_states);
+        assert_eq!(HubChannel::parse(id.as_str()), Some(id.clone()));
+        assert!(!id.as_str().contains("united"));
+        // The same name under another case key, or in another case, is another id.
+        assert_ne!(id, HubChannel::of(&[3; 32], &case, &united_states));
+        assert_ne!(
+            id,
+            HubChannel::of(&[2; 32], &CaseId([9; 16]), &united_states)
+        );
+        assert_ne!(
+            id,
+            HubChannel::of(&[2; 32], &case, &ChannelName::parse("iran").unwrap())
+        );
+        // Pinned: an id is part of the protocol, so it may not change with the code.
+        assert_eq!(id.as_str(), "7dfba8c5474800450e31b995afbe11e2");
+        assert!(HubChannel::of(&[2; 32], &case, &ChannelName::public()).is_public());
+        for clear in [
+            "united-states",
+            "iran",
+            "ABCDEF0123456789ABCDEF0123456789",
+            "",
+            "x",
+        ] {
+            assert!(HubChannel::parse(clear).is_none(), "{clear}");
+        }
     }
 
     #[test]

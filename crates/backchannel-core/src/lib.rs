@@ -23,6 +23,6 @@ pub use act::{
     Act, ActBody, ChannelPurpose, Digest32, Head, Role, SignedAct, VerifiedAct, Witness,
 };
 pub use history::{History, Ledger};
-pub use ids::{CaseId, ChannelName, PublicKey};
+pub use ids::{CaseId, ChannelName, HubChannel, PublicKey};
 pub use kinds::{KINDS, Kind, Place};
 pub use state::{CaseState, Phase, Rejection};

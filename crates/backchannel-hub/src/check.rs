@@ -8,10 +8,10 @@
 
 use backchannel_core::api::{
     Blob, ChannelKind, CreateInvite, EntryKind, MAX_BLOB_BYTES, MAX_INVITE_LIFETIME_MS,
-    MAX_NAME_CHARS, MemberRole, PostEntry,
+    MAX_SEALED_NAME_BYTES, MemberRole, PostEntry,
 };
 use backchannel_core::ids::mls_group_id;
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use openmls::prelude::{
     BasicCredential, ContentType, KeyPackageIn, MlsMessageIn, ProtocolMessage, ProtocolVersion,
     WireFormat,
@@ -26,16 +26,13 @@ use tls_codec::Deserialize as _;
 use crate::error::ApiError;
 use crate::store::{KeyPackageBody, NewEntry, NewInvite};
 
-/// A display or party name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, and
-/// none of the invisible or direction-changing ones that let a name pass for another.
-pub fn name(text: &str) -> Result<(), ApiError> {
-    let chars = text.chars().count();
-    if !(1..=MAX_NAME_CHARS).contains(&chars) || text.chars().any(char::is_control) {
-        Err(ApiError::InvalidName)
-    } else if text.chars().any(backchannel_core::ids::is_deceptive) {
-        Err(ApiError::DeceptiveName)
-    } else {
+/// A display name sealed under the case key: the hub cannot read it, only bound its size
+/// (1 to [`MAX_SEALED_NAME_BYTES`] bytes). The mediator's client opens it and checks the name.
+pub fn sealed_name(sealed: &Blob) -> Result<(), ApiError> {
+    if (1..=MAX_SEALED_NAME_BYTES).contains(&sealed.0.len()) {
         Ok(())
+    } else {
+        Err(ApiError::InvalidName)
     }
 }
 
@@ -59,23 +56,12 @@ pub fn code_hash(hash: &str) -> Result<(), ApiError> {
     }
 }
 
-/// An invite: a 64-hex-digit code hash, a non-mediator role, a party name exactly for the
-/// party role, and an expiry (if any) after `now_ms` and at most [`MAX_INVITE_LIFETIME_MS`]
-/// ahead of it.
+/// An invite: a 64-hex-digit code hash, a non-mediator role, and an expiry (if any) after
+/// `now_ms` and at most [`MAX_INVITE_LIFETIME_MS`] ahead of it.
 pub fn invite(request: CreateInvite, now_ms: u64) -> Result<NewInvite, ApiError> {
     code_hash(&request.code_hash)?;
-    match (request.role, &request.party) {
-        (MemberRole::Mediator, _) => {
-            return Err(ApiError::InvalidInvite("a case has one mediator"));
-        }
-        (MemberRole::Party, None) => {
-            return Err(ApiError::InvalidInvite("a party invite names its party"));
-        }
-        (MemberRole::Observer, Some(_)) => {
-            return Err(ApiError::InvalidInvite("only a party invite names a party"));
-        }
-        (MemberRole::Party, Some(party)) => name(party)?,
-        (MemberRole::Observer, None) => {}
+    if request.role == MemberRole::Mediator {
+        return Err(ApiError::InvalidInvite("a case has one mediator"));
     }
     if let Some(expires_ms) = request.expires_ms {
         if expires_ms <= now_ms {
@@ -92,7 +78,6 @@ pub fn invite(request: CreateInvite, now_ms: u64) -> Result<NewInvite, ApiError>
     Ok(NewInvite {
         code_hash: request.code_hash,
         role: request.role,
-        party: request.party,
         expires_ms: request.expires_ms,
     })
 }
@@ -147,7 +132,7 @@ pub fn key_package(blob: &Blob, owner: &PublicKey) -> Result<KeyPackageBody, Api
 /// Checks an entry's shape and framing against the kind of channel it is posted to.
 pub fn entry(
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     kind: ChannelKind,
     post: PostEntry,
 ) -> Result<NewEntry, ApiError> {
@@ -246,33 +231,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names() {
-        assert!(name("Islamabad").is_ok());
-        assert!(name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
-        assert!(name(&"é".repeat(MAX_NAME_CHARS + 1)).is_err());
-        assert!(name("").is_err());
-        assert!(name("line\nbreak").is_err());
+    fn sealed_names_are_bounded() {
+        assert!(sealed_name(&Blob(vec![7; 40])).is_ok());
+        assert!(sealed_name(&Blob(vec![7; MAX_SEALED_NAME_BYTES])).is_ok());
+        assert!(sealed_name(&Blob(vec![7; MAX_SEALED_NAME_BYTES + 1])).is_err());
+        assert!(sealed_name(&Blob(vec![])).is_err());
     }
 
     const NOW_MS: u64 = 1_750_000_000_000;
 
-    fn request(role: MemberRole, party: Option<&str>) -> CreateInvite {
+    fn request(role: MemberRole) -> CreateInvite {
         CreateInvite {
             code_hash: "ab".repeat(32),
             role,
-            party: party.map(str::to_owned),
             expires_ms: None,
         }
     }
 
     #[test]
     fn invites() {
-        assert!(invite(request(MemberRole::Party, Some("Iran")), NOW_MS).is_ok());
-        assert!(invite(request(MemberRole::Observer, None), NOW_MS).is_ok());
-        assert!(invite(request(MemberRole::Party, None), NOW_MS).is_err());
-        assert!(invite(request(MemberRole::Observer, Some("Iran")), NOW_MS).is_err());
-        assert!(invite(request(MemberRole::Mediator, None), NOW_MS).is_err());
-        let mut upper = request(MemberRole::Observer, None);
+        assert!(invite(request(MemberRole::Party), NOW_MS).is_ok());
+        assert!(invite(request(MemberRole::Observer), NOW_MS).is_ok());
+        assert!(invite(request(MemberRole::Mediator), NOW_MS).is_err());
+        let mut upper = request(MemberRole::Observer);
         upper.code_hash = "AB".repeat(32);
         assert!(invite(upper, NOW_MS).is_err());
         assert!(code_hash(&"ab".repeat(32)).is_ok());
@@ -293,7 +274,7 @@ mod tests {
     #[test]
     fn an_invite_expires_after_the_hubs_clock_and_within_a_year() {
         let expiring = |expires_ms| {
-            let mut request = request(MemberRole::Observer, None);
+            let mut request = request(MemberRole::Observer);
             request.expires_ms = Some(expires_ms);
             invite(request, NOW_MS)
         };
@@ -316,7 +297,7 @@ mod tests {
             );
         }
         assert_eq!(
-            invite(request(MemberRole::Observer, None), NOW_MS)
+            invite(request(MemberRole::Observer), NOW_MS)
                 .ok()
                 .map(|invite| invite.expires_ms),
             Some(None)
@@ -348,7 +329,7 @@ mod tests {
             remove: vec![],
         };
         let case = CaseId([1; 16]);
-        let channel = ChannelName::public();
+        let channel = HubChannel::public();
         assert!(matches!(
             entry(&case, &channel, ChannelKind::Mls, post.clone()),
             Err(ApiError::InvalidEntry(_))

@@ -30,12 +30,8 @@ pub enum ApiError {
     #[error("this request has been seen before")]
     AuthReplayed,
 
-    #[error("the name must be 1 to 80 characters with no control characters")]
+    #[error("the sealed name must be 1 to 512 bytes")]
     InvalidName,
-    #[error(
-        "the name holds invisible or direction-changing characters that could pass it off as another"
-    )]
-    DeceptiveName,
     #[error("`after` must be at most 9223372036854775807")]
     InvalidCursor,
     #[error("the invite is malformed: {0}")]
@@ -150,7 +146,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            BadRequest(_) | InvalidName | DeceptiveName | InvalidCursor | InvalidInvite(_)
+            BadRequest(_) | InvalidName | InvalidCursor | InvalidInvite(_)
             | InvalidKeyPackage(_) | TooManyKeyPackages | InvalidEntry(_) | WrongGroup
             | InvalidLimit | InvalidWitness(_) => StatusCode::BAD_REQUEST,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -198,7 +194,6 @@ impl ApiError {
             AuthExpired => "auth_expired",
             AuthReplayed => "auth_replayed",
             InvalidName => "invalid_name",
-            DeceptiveName => "deceptive_name",
             InvalidCursor => "invalid_cursor",
             InvalidInvite(_) => "invalid_invite",
             InvalidKeyPackage(_) => "invalid_key_package",

@@ -15,7 +15,7 @@ use backchannel_core::api::{
     MAX_LIST, MAX_MISSED, Member, Members, Notice, PostEntry, Posted, RevokeInvite,
     UploadKeyPackages, Welcomes,
 };
-use backchannel_core::{CaseId, ChannelName};
+use backchannel_core::{CaseId, HubChannel};
 use serde::Deserialize;
 
 use crate::check;
@@ -142,11 +142,10 @@ async fn create_case(
     if !state.policy().conveners.admit(&caller) {
         return Err(ApiError::NotAMediator);
     }
-    check::name(&request.name)?;
     let (case, now_ms) = (request.case_id, state.now_ms());
     let max_cases = state.policy().max_cases_per_key;
     state
-        .db(move |store| store.create_case(&case, &caller, &request.name, now_ms, max_cases))
+        .db(move |store| store.create_case(&case, &caller, now_ms, max_cases))
         .await?;
     Ok((StatusCode::CREATED, Json(CaseCreated { case_id: case })))
 }
@@ -191,11 +190,19 @@ async fn join(
     Caller(caller): Caller,
     JsonBody(request): JsonBody<Join>,
 ) -> ApiResult<Json<Member>> {
-    check::name(&request.name)?;
+    check::sealed_name(&request.sealed_name)?;
     let code_hash = check::invite_code_hash(&request.code)?;
     let now_ms = state.now_ms();
     let member = state
-        .db(move |store| store.join(&request.case_id, &caller, &code_hash, &request.name, now_ms))
+        .db(move |store| {
+            store.join(
+                &request.case_id,
+                &caller,
+                &code_hash,
+                &request.sealed_name.0,
+                now_ms,
+            )
+        })
         .await?;
     Ok(Json(member))
 }
@@ -275,7 +282,7 @@ async fn channels(
 async fn post_entry(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    PathParams((case, channel)): PathParams<(CaseId, ChannelName)>,
+    PathParams((case, channel)): PathParams<(CaseId, HubChannel)>,
     JsonBody(request): JsonBody<PostEntry>,
 ) -> ApiResult<(StatusCode, Json<Posted>)> {
     let now_ms = state.now_ms();
@@ -332,7 +339,7 @@ struct EntriesQuery {
 async fn entries(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    PathParams((case, channel)): PathParams<(CaseId, ChannelName)>,
+    PathParams((case, channel)): PathParams<(CaseId, HubChannel)>,
     QueryParams(query): QueryParams<EntriesQuery>,
 ) -> ApiResult<Json<Entries>> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use backchannel_core::api::{ChannelKind, Notice};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::error::ApiError;
@@ -35,7 +35,7 @@ const NOTICE_BUFFER: usize = 1024;
 const MAX_KINDS: usize = 65_536;
 
 /// The kind of a channel, as found for one of its members.
-type KindKey = (CaseId, ChannelName, PublicKey);
+type KindKey = (CaseId, HubChannel, PublicKey);
 
 /// A notice as published inside the hub: with its case and the channel's members after the
 /// entry, so that streams can filter without asking the store.
@@ -279,7 +279,7 @@ impl AppState {
     pub async fn channel_kind(
         &self,
         case: CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: PublicKey,
     ) -> Result<ChannelKind, ApiError> {
         let key = (case, channel.clone(), caller);
@@ -306,7 +306,7 @@ impl AppState {
     }
 
     /// Forgets what [`AppState::channel_kind`] remembered for `caller`.
-    pub fn forget_kind(&self, case: CaseId, channel: &ChannelName, caller: PublicKey) {
+    pub fn forget_kind(&self, case: CaseId, channel: &HubChannel, caller: PublicKey) {
         self.kinds
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
 fn new_case() -> Value {
-    json!({"case_id": random_case(), "name": "Islamabad"})
+    json!({"case_id": random_case()})
 }
 
 fn observer_invite() -> Value {
@@ -47,7 +47,7 @@ async fn only_the_listed_mediators_convene_and_anyone_else_still_joins() {
     // The list says who convenes, not who takes part: the stranger joins when invited, and
     // keeps key packages on the hub.
     let member = hub
-        .invite_and_join(&case, &listed, &stranger, "party", Some("Iran"), "Araghchi")
+        .invite_and_join(&case, &listed, &stranger, "party")
         .await;
     assert_eq!(member["role"], "party");
     let stored = hub
@@ -238,8 +238,7 @@ async fn a_key_stores_at_most_its_quota_of_bytes_and_a_refusal_changes_nothing()
     .await;
     let (mediator, party) = (Identity::random(), Identity::random());
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     let public = format!("/v1/cases/{case}/channels/public/entries");
     let post = |after: u64| json!({"kind": "message", "after": after, "body": Blob(vec![7; 60])});
     assert_eq!(hub.post(&mediator, &public, post(0)).await.0, 201);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use backchannel_core::api::{
     Blob, Channels, Entries, Entry, MAX_INVITE_LIFETIME_MS, MAX_MISSED, Members,
 };
-use common::{Clock, Hub, Identity, PgSchema, code};
+use common::{Clock, Hub, IRAN, Identity, PgSchema, code};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -48,7 +48,11 @@ async fn creating_a_case_makes_the_caller_its_mediator_with_a_sealed_public_chan
     .unwrap();
     assert_eq!(members.members.len(), 1);
     assert_eq!(members.members[0].key, mediator.key());
-    assert_eq!(members.members[0].name, "Islamabad");
+    // The mediator's name is in the sealed genesis: the hub holds none.
+    assert_eq!(
+        (&members.members[0].sealed_name, &members.members[0].invite),
+        (&None, &None)
+    );
     assert_eq!(
         serde_json::to_value(members.members[0].role).unwrap(),
         "mediator"
@@ -71,11 +75,7 @@ async fn creating_a_case_makes_the_caller_its_mediator_with_a_sealed_public_chan
     assert_eq!(public.members, vec![mediator.key()]);
 
     let (status, body) = hub
-        .post(
-            &mediator,
-            "/v1/cases",
-            json!({"case_id": case, "name": "Again"}),
-        )
+        .post(&mediator, "/v1/cases", json!({"case_id": case}))
         .await;
     assert_eq!((status, code(&body)), (409, "case_exists"));
 }
@@ -88,21 +88,24 @@ async fn an_invite_works_once() {
     let secret = [5u8; 32];
     let code_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
     let invites = format!("/v1/cases/{case}/invites");
-    let invite = json!({"code_hash": code_hash, "role": "party", "party": "Iran"});
+    let invite = json!({"code_hash": code_hash, "role": "party"});
     let (status, _) = hub.post(&mediator, &invites, invite.clone()).await;
     assert_eq!(status, 201);
     let (status, body) = hub.post(&mediator, &invites, invite).await;
     assert_eq!((status, code(&body)), (409, "invite_exists"));
 
-    let join = json!({"case_id": case, "code": hex::encode(secret), "name": "Araghchi"});
+    let join = common::join_body(&case, &secret);
     let first = Identity::random();
     let (status, member) = hub.post(&first, "/v1/join", join.clone()).await;
     assert_eq!(status, 200, "{member}");
     assert_eq!(member["key"], first.key().to_hex());
+    // The hub answers with what it holds: the role, the invite spent and the sealed name as
+    // sent; it was told no party and no name.
     assert_eq!(
-        (member["role"].as_str(), member["party"].as_str()),
-        (Some("party"), Some("Iran"))
+        (&member["role"], &member["invite"], &member["sealed_name"]),
+        (&json!("party"), &json!(code_hash), &join["sealed_name"])
     );
+    assert!(member.get("party").is_none() && member.get("name").is_none());
 
     let second = Identity::random();
     let (status, body) = hub.post(&second, "/v1/join", join).await;
@@ -110,20 +113,13 @@ async fn an_invite_works_once() {
     let (status, body) = hub.get(&second, &format!("/v1/cases/{case}/members")).await;
     assert_eq!((status, code(&body)), (403, "not_member"));
 
-    let wrong = json!({"case_id": case, "code": hex::encode([6u8; 32]), "name": "Nobody"});
+    let wrong = common::join_body(&case, &[6u8; 32]);
     let (status, body) = hub.post(&second, "/v1/join", wrong).await;
     assert_eq!((status, code(&body)), (404, "invite_unknown"));
 
     // A member cannot spend a second invite.
     let other = hub
-        .invite_and_join(
-            &case,
-            &mediator,
-            &Identity::random(),
-            "observer",
-            None,
-            "Riyadh",
-        )
+        .invite_and_join(&case, &mediator, &Identity::random(), "observer")
         .await;
     assert_eq!(other["role"], "observer");
     let secret = [9u8; 32];
@@ -135,7 +131,7 @@ async fn an_invite_works_once() {
         Some(json!({"code_hash": code_hash, "role": "observer"})),
     )
     .await;
-    let again = json!({"case_id": case, "code": hex::encode(secret), "name": "Araghchi"});
+    let again = common::join_body(&case, &secret);
     let (status, body) = hub.post(&first, "/v1/join", again).await;
     assert_eq!((status, code(&body)), (409, "already_member"));
 
@@ -159,10 +155,6 @@ fn secret_and_hash() -> ([u8; 32], String) {
     (secret, code_hash)
 }
 
-fn join_body(case: &backchannel_core::CaseId, secret: &[u8; 32], name: &str) -> Value {
-    json!({"case_id": case, "code": hex::encode(secret), "name": name})
-}
-
 #[tokio::test]
 async fn an_expired_invite_is_refused_and_changes_nothing() {
     let clock = Clock::new();
@@ -184,7 +176,7 @@ async fn an_expired_invite_is_refused_and_changes_nothing() {
         .post(
             &Identity::random(),
             "/v1/join",
-            join_body(&case, &early.0, "Early"),
+            common::join_body(&case, &early.0),
         )
         .await;
     assert_eq!((status, member["role"].as_str()), (200, Some("observer")));
@@ -198,7 +190,7 @@ async fn an_expired_invite_is_refused_and_changes_nothing() {
     );
     let latecomer = Identity::random();
     let (status, body) = hub
-        .post(&latecomer, "/v1/join", join_body(&case, &late.0, "Late"))
+        .post(&latecomer, "/v1/join", common::join_body(&case, &late.0))
         .await;
     assert_eq!((status, code(&body)), (410, "invite_expired"));
     assert_eq!(body["error"]["message"], "This invite has expired.");
@@ -233,7 +225,7 @@ async fn an_invite_must_expire_after_the_hubs_clock_and_within_a_year() {
             .post(
                 &Identity::random(),
                 "/v1/join",
-                join_body(&case, &secret, "Nobody"),
+                common::join_body(&case, &secret),
             )
             .await;
         assert_eq!((status, code(&body)), (404, "invite_unknown"));
@@ -254,8 +246,7 @@ async fn a_revoked_invite_is_refused_and_only_the_mediator_revokes() {
     let party = Identity::random();
     let outsider = Identity::random();
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     let (secret, code_hash) = secret_and_hash();
     hub.ok(
         &mediator,
@@ -308,7 +299,7 @@ async fn a_revoked_invite_is_refused_and_only_the_mediator_revokes() {
     let members = format!("/v1/cases/{case}/members");
     let before = hub.ok(&mediator, Method::GET, &members, None).await;
     let (status, answer) = hub
-        .post(&outsider, "/v1/join", join_body(&case, &secret, "Late"))
+        .post(&outsider, "/v1/join", common::join_body(&case, &secret))
         .await;
     assert_eq!((status, code(&answer)), (410, "invite_revoked"));
     assert_eq!(
@@ -338,7 +329,7 @@ async fn revoking_a_spent_invite_is_invite_used() {
         &observer,
         Method::POST,
         "/v1/join",
-        Some(join_body(&case, &secret, "Riyadh")),
+        Some(common::join_body(&case, &secret)),
     )
     .await;
     let (status, answer) = hub
@@ -369,8 +360,7 @@ async fn only_the_mediator_invites_and_creates_channels() {
     let mediator = Identity::random();
     let party = Identity::random();
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
 
     let invite = json!({"code_hash": "cd".repeat(32), "role": "observer"});
     let (status, body) = hub
@@ -381,22 +371,30 @@ async fn only_the_mediator_invites_and_creates_channels() {
         .post(
             &party,
             &format!("/v1/cases/{case}/channels"),
-            json!({"channel": "iran"}),
+            json!({"channel": IRAN}),
         )
         .await;
     assert_eq!((status, code(&body)), (403, "forbidden"));
 
     let channels = format!("/v1/cases/{case}/channels");
+    // A channel is known to the hub by an opaque id only: a name in clear is refused, and
+    // creates nothing.
+    for clear in ["iran", "united-states", "IRAN0123456789ABCDEF0123456789AB"] {
+        let (status, body) = hub
+            .post(&mediator, &channels, json!({"channel": clear}))
+            .await;
+        assert_eq!((status, code(&body)), (400, "bad_request"), "{clear}");
+    }
     let (status, info) = hub
-        .post(&mediator, &channels, json!({"channel": "iran"}))
+        .post(&mediator, &channels, json!({"channel": IRAN}))
         .await;
     assert_eq!(status, 201);
     assert_eq!(
         info,
-        json!({"channel": "iran", "kind": "mls", "members": [mediator.key()], "head": 0})
+        json!({"channel": IRAN, "kind": "mls", "members": [mediator.key()], "head": 0})
     );
     let (status, body) = hub
-        .post(&mediator, &channels, json!({"channel": "iran"}))
+        .post(&mediator, &channels, json!({"channel": IRAN}))
         .await;
     assert_eq!((status, code(&body)), (409, "channel_exists"));
     let (status, body) = hub
@@ -422,17 +420,16 @@ async fn non_members_can_neither_read_nor_post() {
     let party = Identity::random();
     let outsider = Identity::random();
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     hub.ok(
         &mediator,
         Method::POST,
         &format!("/v1/cases/{case}/channels"),
-        Some(json!({"channel": "iran"})),
+        Some(json!({"channel": IRAN})),
     )
     .await;
 
-    let iran = format!("/v1/cases/{case}/channels/iran/entries");
+    let iran = format!("/v1/cases/{case}/channels/{IRAN}/entries");
     let public = format!("/v1/cases/{case}/channels/public/entries");
     for (who, path) in [(&party, &iran), (&outsider, &iran), (&outsider, &public)] {
         let (status, body) = hub.get(who, path).await;
@@ -455,8 +452,7 @@ async fn the_sealed_channel_is_one_line() {
     let mediator = Identity::random();
     let party = Identity::random();
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     let public = format!("/v1/cases/{case}/channels/public/entries");
 
     let (status, posted) = hub.post(&mediator, &public, message(0, b"one")).await;
@@ -526,8 +522,7 @@ async fn the_stream_pushes_notices_to_channel_members() {
     let party = Identity::random();
     let outsider = Identity::random();
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
 
     assert!(
         common::open_stream(hub.url(), &outsider, &case)
@@ -594,7 +589,7 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
     let mediator = Identity::random();
     let case = common::random_case();
     let client = reqwest::Client::new();
-    let body = serde_json::to_vec(&json!({"case_id": case, "name": "Islamabad"})).unwrap();
+    let body = serde_json::to_vec(&json!({"case_id": case})).unwrap();
     let header = mediator.header("POST", "/v1/cases", &body, backchannel_hub::now_ms());
     let created = client
         .post(format!("http://{address}/v1/cases"))
@@ -620,7 +615,7 @@ async fn streams_are_bounded_and_end_when_the_hub_stops() {
     refused(common::open_stream(&base, &mediator, &case).await, 429);
     let other = Identity::random();
     let other_case = common::random_case();
-    let body = serde_json::to_vec(&json!({"case_id": other_case, "name": "Other"})).unwrap();
+    let body = serde_json::to_vec(&json!({"case_id": other_case})).unwrap();
     let header = other.header("POST", "/v1/cases", &body, backchannel_hub::now_ms());
     let created = client
         .post(format!("http://{address}/v1/cases"))
@@ -745,7 +740,7 @@ async fn two_hubs_on_one_postgres_database_are_one_hub() {
     let party = Identity::random();
     let case = hubs[0].create_case(&mediator).await;
     hubs[1]
-        .invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
+        .invite_and_join(&case, &mediator, &party, "party")
         .await;
     let members: Members = serde_json::from_value(
         hubs[0]
@@ -814,8 +809,7 @@ async fn a_case_holds_its_share_of_streams_and_silent_ones_are_closed() {
     .await;
     let (mediator, party) = (Identity::random(), Identity::random());
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     let mut answering = common::open_stream(hub.url(), &mediator, &case)
         .await
         .unwrap();

@@ -7,8 +7,8 @@ mod common;
 
 use backchannel_core::api::{Blob, ClaimedKeyPackage, Entries, Welcomes};
 use backchannel_core::ids::mls_group_id;
-use backchannel_core::{CaseId, ChannelName};
-use common::{CIPHERSUITE, Hub, Identity, code};
+use backchannel_core::{CaseId, HubChannel};
+use common::{CIPHERSUITE, Hub, IRAN, Identity, OTHER, code};
 use openmls::prelude::*;
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -134,9 +134,8 @@ impl Scene {
         let (mediator, party, observer) =
             (Identity::random(), Identity::random(), Identity::random());
         let case = hub.create_case(&mediator).await;
-        hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-            .await;
-        hub.invite_and_join(&case, &mediator, &observer, "observer", None, "Riyadh")
+        hub.invite_and_join(&case, &mediator, &party, "party").await;
+        hub.invite_and_join(&case, &mediator, &observer, "observer")
             .await;
         let (mediator_mls, party_mls) = (Client::new(&mediator), Client::new(&party));
 
@@ -151,7 +150,7 @@ impl Scene {
             &mediator,
             Method::POST,
             &format!("/v1/cases/{case}/channels"),
-            Some(json!({"channel": "iran"})),
+            Some(json!({"channel": IRAN})),
         )
         .await;
         let group = mediator_mls.create_group(mls_group_id(&case, &channel()));
@@ -168,7 +167,7 @@ impl Scene {
     }
 
     fn entries_path(&self) -> String {
-        format!("/v1/cases/{}/channels/iran/entries", self.case)
+        format!("/v1/cases/{}/channels/{IRAN}/entries", self.case)
     }
 
     async fn post(&self, who: &Identity, body: Value) -> (u16, Value) {
@@ -234,8 +233,8 @@ impl Scene {
     }
 }
 
-fn channel() -> ChannelName {
-    ChannelName::parse("iran").unwrap()
+fn channel() -> HubChannel {
+    HubChannel::parse(IRAN).unwrap()
 }
 
 #[tokio::test]
@@ -286,7 +285,7 @@ async fn a_welcome_is_delivered_only_after_its_commit_is_accepted() {
             welcomes[0].channel.as_str(),
             welcomes[0].seq
         ),
-        (scene.case, "iran", 1)
+        (scene.case, IRAN, 1)
     );
     assert!(scene.welcomes(&scene.observer).await.welcomes.is_empty());
     let after: Welcomes = serde_json::from_value(
@@ -336,7 +335,7 @@ async fn a_welcome_is_delivered_only_after_its_commit_is_accepted() {
         )
         .await;
     let iran = &members["channels"][1];
-    assert_eq!(iran["channel"], "iran");
+    assert_eq!(iran["channel"], IRAN);
     assert_eq!(
         iran["members"],
         json!([scene.mediator.key(), scene.party.key()])
@@ -425,7 +424,7 @@ async fn messages_of_another_group_or_of_the_wrong_kind_are_refused() {
     scene.add_party().await;
 
     // A group bound to another channel of the same case.
-    let other_channel = ChannelName::parse("other").unwrap();
+    let other_channel = HubChannel::parse(OTHER).unwrap();
     let mut other = scene
         .mediator_mls
         .create_group(mls_group_id(&scene.case, &other_channel));

@@ -102,8 +102,7 @@ async fn a_database_restart_costs_no_request_and_an_outage_is_a_503() {
     let hub = Hub::start_on(&proxy.database()).await;
     let (mediator, party) = (Identity::random(), Arc::new(Identity::random()));
     let case = hub.create_case(&mediator).await;
-    hub.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    hub.invite_and_join(&case, &mediator, &party, "party").await;
     // Fill the pool: several requests at once, each on a connection of its own.
     let hub = Arc::new(hub);
     let mut all = Vec::new();
@@ -172,8 +171,7 @@ async fn push_notices_reach_streams_on_every_hub_sharing_the_database() {
     let (one, two) = (Hub::start_on(&db).await, Hub::start_on(&db).await);
     let (mediator, party, outsider) = (Identity::random(), Identity::random(), Identity::random());
     let case = one.create_case(&mediator).await;
-    one.invite_and_join(&case, &mediator, &party, "party", Some("Iran"), "Araghchi")
-        .await;
+    one.invite_and_join(&case, &mediator, &party, "party").await;
     let other_case = one.create_case(&outsider).await;
 
     // The party streams from the second hub; the mediator posts through the first.

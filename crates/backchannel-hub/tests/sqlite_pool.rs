@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 
 use backchannel_core::api::{EntryKind, MAX_LIST};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use backchannel_hub::store::{Backend, NewEntry, Sqlite};
 use backchannel_hub::{ApiError, Durability};
 
@@ -31,7 +31,7 @@ fn message(after: u64, body: Vec<u8>) -> NewEntry {
 fn store(dir: &tempfile::TempDir, readers: usize) -> Arc<Sqlite> {
     let path = dir.path().join("hub.db");
     let store = Sqlite::open_with_readers(&path, Durability::Normal, readers).unwrap();
-    store.create_case(&CASE, &MEDIATOR, "Load", 1, 1).unwrap();
+    store.create_case(&CASE, &MEDIATOR, 1, 1).unwrap();
     Arc::new(store)
 }
 
@@ -45,7 +45,7 @@ fn of_concurrent_posts_on_one_channel_exactly_one_is_accepted_per_head() {
     const TRIES_MAX: usize = 100_000;
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, 4);
-    let public = ChannelName::public();
+    let public = HubChannel::public();
     let barrier = Arc::new(Barrier::new(THREADS));
     let threads: Vec<_> = (0..THREADS)
         .map(|thread| {
@@ -118,7 +118,7 @@ fn reads_on_the_pool_see_one_state_and_never_go_back() {
     let dir = tempfile::tempdir().unwrap();
     // Fewer connections than reading threads: some wait for one.
     let store = store(&dir, 2);
-    let public = ChannelName::public();
+    let public = HubChannel::public();
     let writer = {
         let (store, public) = (Arc::clone(&store), public.clone());
         std::thread::spawn(move || {
@@ -173,8 +173,8 @@ fn refusals_among_concurrent_posts_keep_their_neighbours() {
             std::thread::spawn(move || {
                 // Each thread its own case and key; even threads also post refused entries.
                 let (case, key) = (CaseId([thread + 2; 16]), PublicKey([thread + 20; 32]));
-                store.create_case(&case, &key, "Own", 1, 1).unwrap();
-                let public = ChannelName::public();
+                store.create_case(&case, &key, 1, 1).unwrap();
+                let public = HubChannel::public();
                 barrier.wait();
                 for after in 0..ROUNDS {
                     let done = store
@@ -207,12 +207,12 @@ fn refusals_among_concurrent_posts_keep_their_neighbours() {
     let mut exact = message(ROUNDS, vec![0]);
     exact.quota = 10 * ROUNDS;
     assert!(matches!(
-        store.post_entry(&case, &ChannelName::public(), &key, exact, 2),
+        store.post_entry(&case, &HubChannel::public(), &key, exact, 2),
         Err(ApiError::ByteQuota { .. })
     ));
     let mut one_more = message(ROUNDS, vec![0]);
     one_more.quota = 10 * ROUNDS + 1;
     store
-        .post_entry(&case, &ChannelName::public(), &key, one_more, 2)
+        .post_entry(&case, &HubChannel::public(), &key, one_more, 2)
         .unwrap();
 }

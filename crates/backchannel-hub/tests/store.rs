@@ -9,11 +9,11 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use backchannel_core::api::{ChannelKind, EntryKind, MAX_KEY_PACKAGES, MemberRole};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use backchannel_hub::ApiError;
 use backchannel_hub::store::{Backend, KeyStock, NewInvite, Postgres, Sqlite, Stats};
-use common::PgSchema;
 use common::store::{CASES, INVITES, entry, last_resort, ordinary};
+use common::{IRAN, PgSchema};
 
 fn story(store: &dyn Backend) {
     let (case, other_case) = (CaseId([1; 16]), CaseId([2; 16]));
@@ -22,21 +22,18 @@ fn story(store: &dyn Backend) {
         PublicKey([11; 32]),
         PublicKey([12; 32]),
     );
-    let iran = ChannelName::parse("iran").unwrap();
-    let public = ChannelName::public();
+    let iran = HubChannel::parse(IRAN).unwrap();
+    let public = HubChannel::public();
 
-    store
-        .create_case(&case, &mediator, "Islamabad", 1, CASES)
-        .unwrap();
+    store.create_case(&case, &mediator, 1, CASES).unwrap();
     assert!(matches!(
-        store.create_case(&case, &party, "Again", 2, CASES),
+        store.create_case(&case, &party, 2, CASES),
         Err(ApiError::CaseExists)
     ));
 
     let invite = NewInvite {
         code_hash: "ab".repeat(32),
         role: MemberRole::Party,
-        party: Some("Iran".into()),
         expires_ms: None,
     };
     assert!(matches!(
@@ -55,18 +52,22 @@ fn story(store: &dyn Backend) {
         Err(ApiError::InviteExists)
     ));
     assert!(matches!(
-        store.join(&case, &party, &"cd".repeat(32), "A", 3),
+        store.join(&case, &party, &"cd".repeat(32), b"sealed name", 3),
         Err(ApiError::InviteUnknown)
     ));
     let member = store
-        .join(&case, &party, &invite.code_hash, "Araghchi", 3)
+        .join(&case, &party, &invite.code_hash, b"sealed name", 3)
         .unwrap();
     assert_eq!(
-        (member.role, member.party.as_deref(), member.joined_ms),
-        (MemberRole::Party, Some("Iran"), 3)
+        (member.role, member.invite.as_deref(), member.joined_ms),
+        (MemberRole::Party, Some(invite.code_hash.as_str()), 3)
+    );
+    assert_eq!(
+        member.sealed_name.map(|b| b.0),
+        Some(b"sealed name".to_vec())
     );
     assert!(matches!(
-        store.join(&case, &stranger, &invite.code_hash, "B", 4),
+        store.join(&case, &stranger, &invite.code_hash, b"sealed name", 4),
         Err(ApiError::InviteUsed)
     ));
     assert_eq!(store.members(&case, &party).unwrap().len(), 2);
@@ -269,7 +270,6 @@ fn invite_story(store: &dyn Backend) {
     let observer_invite = |hex: &str, expires_ms| NewInvite {
         code_hash: hex.repeat(32),
         role: MemberRole::Observer,
-        party: None,
         expires_ms,
     };
     let expiring = observer_invite("a1", Some(2_000));
@@ -278,26 +278,29 @@ fn invite_story(store: &dyn Backend) {
     let spent = NewInvite {
         code_hash: "d4".repeat(32),
         role: MemberRole::Party,
-        party: Some("Iran".into()),
         expires_ms: None,
     };
-    store
-        .create_case(&case, &mediator, "Geneva", 1_000, CASES)
-        .unwrap();
+    store.create_case(&case, &mediator, 1_000, CASES).unwrap();
     for invite in [&expiring, &lasting, &revoked, &spent] {
         store
             .create_invite(&case, &mediator, invite, 1_000, INVITES)
             .unwrap();
     }
     store
-        .join(&case, &party, &spent.code_hash, "Araghchi", 1_100)
+        .join(&case, &party, &spent.code_hash, b"sealed name", 1_100)
         .unwrap();
 
     // Refusals change nothing.
     let before = store.stats().unwrap();
     for now_ms in [2_000, 9_999_999] {
         assert!(matches!(
-            store.join(&case, &observer, &expiring.code_hash, "Late", now_ms),
+            store.join(
+                &case,
+                &observer,
+                &expiring.code_hash,
+                b"sealed name",
+                now_ms
+            ),
             Err(ApiError::InviteExpired)
         ));
     }
@@ -346,7 +349,7 @@ fn invite_story(store: &dyn Backend) {
     );
     // A revoked invite is refused even before it would expire.
     assert!(matches!(
-        store.join(&case, &observer, &revoked.code_hash, "Late", 1_500),
+        store.join(&case, &observer, &revoked.code_hash, b"sealed name", 1_500),
         Err(ApiError::InviteRevoked)
     ));
     assert_eq!(store.stats().unwrap(), revoking);
@@ -355,14 +358,20 @@ fn invite_story(store: &dyn Backend) {
     // An invite is good until the millisecond before it expires; one without an expiry, for
     // as long as it is not spent.
     let member = store
-        .join(&case, &observer, &expiring.code_hash, "Observer", 1_999)
+        .join(&case, &observer, &expiring.code_hash, b"sealed name", 1_999)
         .unwrap();
     assert_eq!(
         (member.role, member.joined_ms),
         (MemberRole::Observer, 1_999)
     );
     store
-        .join(&case, &stranger, &lasting.code_hash, "Patient", 9_999_999)
+        .join(
+            &case,
+            &stranger,
+            &lasting.code_hash,
+            b"sealed name",
+            9_999_999,
+        )
         .unwrap();
     assert!(matches!(
         store.revoke_invite(&case, &mediator, &expiring.code_hash, 10_000_000),
@@ -423,7 +432,13 @@ fn sqlite_invites_expire_and_are_revoked() {
         1_300
     );
     assert!(matches!(
-        reopened.join(&case, &PublicKey([34; 32]), &"c3".repeat(32), "Late", 1_600),
+        reopened.join(
+            &case,
+            &PublicKey([34; 32]),
+            &"c3".repeat(32),
+            b"sealed name",
+            1_600
+        ),
         Err(ApiError::InviteRevoked)
     ));
 }
@@ -452,7 +467,6 @@ fn postgres_invites_expire_and_are_revoked() {
         let invite = NewInvite {
             code_hash: code_hash.clone(),
             role: MemberRole::Observer,
-            party: None,
             expires_ms: None,
         };
         hubs[0]
@@ -471,7 +485,7 @@ fn postgres_invites_expire_and_are_revoked() {
                     &case,
                     &PublicKey([100 + round; 32]),
                     &code_hash,
-                    "Racer",
+                    b"sealed name",
                     2_100,
                 )
             })
@@ -513,8 +527,8 @@ fn postgres_story_and_reopen() {
         .query_one("SELECT COUNT(*) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    // 0006_usage.sql is the sixth.
-    assert_eq!(versions, 6);
+    // 0007_sealed_names.sql is the seventh.
+    assert_eq!(versions, 7);
 }
 
 #[test]

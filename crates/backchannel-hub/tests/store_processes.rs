@@ -11,11 +11,11 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use backchannel_core::api::{EntryKind, MemberRole};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use backchannel_hub::ApiError;
 use backchannel_hub::store::{Backend, NewInvite, Sqlite};
-use common::PgSchema;
 use common::store::{CASES, INVITES, entry, ordinary};
+use common::{IRAN, PgSchema};
 
 /// Two hub processes (two backends, each with its own pool) on one database, two threads
 /// each, all posting at once.
@@ -27,10 +27,8 @@ fn postgres_processes_racing_on_one_channel_keep_it_one_line() {
     };
     let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
     let (case, mediator) = (CaseId([7; 16]), PublicKey([70; 32]));
-    let channel = ChannelName::parse("iran").unwrap();
-    hubs[0]
-        .create_case(&case, &mediator, "Race", 1, CASES)
-        .unwrap();
+    let channel = HubChannel::parse(IRAN).unwrap();
+    hubs[0].create_case(&case, &mediator, 1, CASES).unwrap();
     hubs[1].create_channel(&case, &mediator, &channel).unwrap();
 
     const THREADS: usize = 4;
@@ -85,7 +83,7 @@ fn postgres_processes_racing_on_one_channel_keep_it_one_line() {
     // Messages on the public record: all post as fast as they can, re-reading the head on
     // `stale_head` like a client does; every one lands, once, on one line.
     const MESSAGES: u64 = 15;
-    let public = ChannelName::public();
+    let public = HubChannel::public();
     let threads: Vec<_> = (0..THREADS)
         .map(|thread| {
             let (hub, public) = (Arc::clone(&hubs[thread % 2]), public.clone());
@@ -134,13 +132,10 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
     };
     let hubs: [Arc<dyn Backend>; 2] = [Arc::new(schema.backend()), Arc::new(schema.backend())];
     let (case, mediator, party) = (CaseId([8; 16]), PublicKey([80; 32]), PublicKey([81; 32]));
-    hubs[0]
-        .create_case(&case, &mediator, "Share", 1, CASES)
-        .unwrap();
+    hubs[0].create_case(&case, &mediator, 1, CASES).unwrap();
     let invite = NewInvite {
         code_hash: "ef".repeat(32),
         role: MemberRole::Party,
-        party: Some("P".into()),
         expires_ms: None,
     };
     hubs[0]
@@ -150,7 +145,7 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
     let joins: Vec<_> = (0..2)
         .map(|i| {
             let (hub, code) = (Arc::clone(&hubs[i]), invite.code_hash.clone());
-            std::thread::spawn(move || hub.join(&case, &party, &code, "P", 3))
+            std::thread::spawn(move || hub.join(&case, &party, &code, b"sealed name", 3))
         })
         .map(|thread| thread.join().unwrap())
         .collect();
@@ -186,7 +181,7 @@ fn postgres_processes_share_key_packages_and_welcomes_exactly() {
         .map(|i| {
             let hub = Arc::clone(&hubs[i % 2]);
             std::thread::spawn(move || {
-                let channel = ChannelName::parse(&format!("c{i}")).unwrap();
+                let channel = HubChannel::parse(&format!("{i:032x}")).unwrap();
                 hub.create_channel(&case, &mediator, &channel).unwrap();
                 let mut add = entry(EntryKind::Commit, 0, Some(0));
                 add.add = vec![party];
@@ -217,36 +212,33 @@ fn quota_story(store: &dyn Backend) {
     let (mediator, other) = (PublicKey([40; 32]), PublicKey([41; 32]));
     for n in 0..3u8 {
         store
-            .create_case(&CaseId([40 + n; 16]), &mediator, "Quota", 1, 3)
+            .create_case(&CaseId([40 + n; 16]), &mediator, 1, 3)
             .unwrap();
     }
     let before = store.stats().unwrap();
     assert!(matches!(
-        store.create_case(&CaseId([43; 16]), &mediator, "Quota", 2, 3),
+        store.create_case(&CaseId([43; 16]), &mediator, 2, 3),
         Err(ApiError::CaseQuota { max: 3 })
     ));
     assert_eq!(store.stats().unwrap(), before);
     // A case id already taken is still `case_exists`, whatever the quota.
     assert!(matches!(
-        store.create_case(&CaseId([40; 16]), &mediator, "Quota", 2, 3),
+        store.create_case(&CaseId([40; 16]), &mediator, 2, 3),
         Err(ApiError::CaseExists)
     ));
     // Another key has a quota of its own; joining a case as a party uses none of it.
-    store
-        .create_case(&CaseId([44; 16]), &other, "Quota", 2, 1)
-        .unwrap();
+    store.create_case(&CaseId([44; 16]), &other, 2, 1).unwrap();
     let case = CaseId([40; 16]);
     let invite = |n: u8| NewInvite {
         code_hash: format!("{n:02x}").repeat(32),
         role: MemberRole::Observer,
-        party: None,
         expires_ms: None,
     };
     store
         .create_invite(&case, &mediator, &invite(1), 3, 2)
         .unwrap();
     store
-        .join(&case, &other, &invite(1).code_hash, "Observer", 3)
+        .join(&case, &other, &invite(1).code_hash, b"sealed name", 3)
         .unwrap();
     // Spent invites count too.
     store
@@ -263,7 +255,7 @@ fn quota_story(store: &dyn Backend) {
         .create_invite(&CaseId([41; 16]), &mediator, &invite(3), 4, 2)
         .unwrap();
     assert!(matches!(
-        store.create_case(&CaseId([45; 16]), &other, "Quota", 5, 1),
+        store.create_case(&CaseId([45; 16]), &other, 5, 1),
         Err(ApiError::CaseQuota { max: 1 })
     ));
 }
@@ -279,7 +271,7 @@ fn quota_race(hubs: &[Arc<dyn Backend>]) {
             let (hub, barrier) = (Arc::clone(&hubs[n % hubs.len()]), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                hub.create_case(&CaseId([50 + n as u8; 16]), &mediator, "Race", 1, MAX)
+                hub.create_case(&CaseId([50 + n as u8; 16]), &mediator, 1, MAX)
             })
         })
         .collect();
@@ -306,7 +298,6 @@ fn quota_race(hubs: &[Arc<dyn Backend>]) {
                 let invite = NewInvite {
                     code_hash: format!("{n:02x}").repeat(32),
                     role: MemberRole::Observer,
-                    party: None,
                     expires_ms: None,
                 };
                 barrier.wait();

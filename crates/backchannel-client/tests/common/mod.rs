@@ -126,10 +126,11 @@ pub fn once(client: &Client, case: CaseId, channel: &ChannelName, text: &str) {
 /// Every entry the hub holds on `channel`, read as `client`.
 pub async fn hub_entries(client: &Client, case: CaseId, channel: &ChannelName) -> Vec<Entry> {
     let hub = client.hub_client(case).unwrap();
+    let id = client.hub_channel(case, channel).unwrap();
     let mut all = Vec::new();
     loop {
         let after = all.last().map_or(0, |e: &Entry| e.seq);
-        let page = hub.entries(case, channel, after).await.unwrap();
+        let page = hub.entries(case, &id, after).await.unwrap();
         let count = page.entries.len();
         all.extend(page.entries);
         if count < MAX_LIST {

@@ -17,7 +17,7 @@ use backchannel_core::api::{
     PostEntry, Posted, RevokeInvite, UploadKeyPackages, Welcomes,
 };
 use backchannel_core::witness::{Cosigned, WitnessHeads, WitnessKey, WitnessSubmitters};
-use backchannel_core::{CaseId, ChannelName};
+use backchannel_core::{CaseId, HubChannel};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
@@ -112,13 +112,7 @@ fn routes() -> Vec<Route> {
         Route {
             request: Some(named::<CreateCase>),
             answer: (201, Some(named::<super::CaseCreated>)),
-            refusals: vec![
-                NotAMediator,
-                InvalidName,
-                DeceptiveName,
-                CaseExists,
-                CaseQuota { max: 0 },
-            ],
+            refusals: vec![NotAMediator, CaseExists, CaseQuota { max: 0 }],
             ..route(
                 Post,
                 "/v1/cases",
@@ -131,8 +125,6 @@ fn routes() -> Vec<Route> {
             answer: (201, Some(empty_object)),
             refusals: vec![
                 InvalidInvite(""),
-                InvalidName,
-                DeceptiveName,
                 CaseNotFound,
                 NotMember,
                 Forbidden,
@@ -169,7 +161,6 @@ fn routes() -> Vec<Route> {
             answer: (200, Some(named::<Member>)),
             refusals: vec![
                 InvalidName,
-                DeceptiveName,
                 CaseNotFound,
                 InviteUnknown,
                 InviteUsed,
@@ -419,7 +410,7 @@ impl Route {
             (
                 "channel",
                 "The channel's name.",
-                named::<ChannelName>(schemas),
+                named::<HubChannel>(schemas),
             ),
         ] {
             if self.path.contains(&format!("{{{name}}}")) {

@@ -22,7 +22,7 @@ pub mod witness;
 use backchannel_core::api::{
     ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Notice, Welcome,
 };
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 
 use crate::error::ApiError;
 
@@ -40,7 +40,6 @@ pub struct NewInvite {
     /// Lowercase hex SHA-256 of the invite secret.
     pub code_hash: String,
     pub role: MemberRole,
-    pub party: Option<String>,
     /// When the code stops being accepted (unix ms); `None`: never.
     pub expires_ms: Option<u64>,
 }
@@ -148,7 +147,6 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        name: &str,
         now_ms: u64,
         max_cases: u64,
     ) -> StoreResult<()>;
@@ -176,14 +174,14 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
         now_ms: u64,
     ) -> StoreResult<u64>;
 
-    /// Spends the invite with `code_hash` and makes `caller` a member; refuses an invite that
-    /// is revoked, or expired at `now_ms`.
+    /// Spends the invite with `code_hash` and makes `caller` a member, with the display name
+    /// it sealed; refuses an invite that is revoked, or expired at `now_ms`.
     fn join(
         &self,
         case: &CaseId,
         caller: &PublicKey,
         code_hash: &str,
-        name: &str,
+        sealed_name: &[u8],
         now_ms: u64,
     ) -> StoreResult<Member>;
 
@@ -212,7 +210,7 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        channel: &ChannelName,
+        channel: &HubChannel,
     ) -> StoreResult<ChannelInfo>;
 
     /// The channels of the case that `caller` is a member of.
@@ -222,7 +220,7 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     fn channel_kind(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
     ) -> StoreResult<ChannelKind>;
 
@@ -230,7 +228,7 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     fn post_entry(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         entry: NewEntry,
         now_ms: u64,
@@ -240,7 +238,7 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     fn entries(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         after: u64,
         limit: usize,
@@ -316,7 +314,7 @@ pub(crate) fn entry_kind_from(text: &str) -> StoreResult<EntryKind> {
     }
 }
 
-pub(crate) fn channel_name_from(text: &str) -> StoreResult<ChannelName> {
-    ChannelName::parse(text)
+pub(crate) fn hub_channel_from(text: &str) -> StoreResult<HubChannel> {
+    HubChannel::parse(text)
         .ok_or_else(|| ApiError::internal(format!("storage: bad channel name {text:?}")))
 }

@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use backchannel_core::api::{
-    ChannelInfo, ChannelKind, Entries, Entry, EntryKind, MAX_KEY_PACKAGES, Member, MemberRole,
-    Welcome,
+    Blob, ChannelInfo, ChannelKind, Entries, Entry, EntryKind, MAX_KEY_PACKAGES, Member,
+    MemberRole, Welcome,
 };
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
-    channel_kind_from, channel_kind_text, channel_name_from, entry_kind_from, entry_kind_text,
+    channel_kind_from, channel_kind_text, entry_kind_from, entry_kind_text, hub_channel_from,
     role_from, role_text,
 };
 use crate::database::Durability;
@@ -27,18 +27,8 @@ use crate::replay::NonceWindow;
 
 mod commit;
 mod readers;
+mod schema;
 mod witness;
-
-/// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_nonces_in_memory.sql"),
-    include_str!("migrations/0003_invite_expiry.sql"),
-    include_str!("migrations/0004_members_by_key.sql"),
-    include_str!("migrations/0005_witness.sql"),
-    include_str!("migrations/0006_last_resort.sql"),
-    include_str!("migrations/0007_usage.sql"),
-];
 
 /// A hub database in one SQLite file.
 pub struct Sqlite {
@@ -106,7 +96,7 @@ impl Sqlite {
         // Up to 64 MiB of pages cached (SQLite's default is 2 MiB), filled only as read: the
         // inner pages of every index of a large hub stay in memory.
         conn.pragma_update(None, "cache_size", -65536)?;
-        migrate(&mut conn)?;
+        schema::migrate(&mut conn)?;
         Ok(conn)
     }
 
@@ -131,30 +121,6 @@ impl Sqlite {
             None => self.writer.read(f),
         }
     }
-}
-
-/// Brings the schema up to date; refuses a database newer than this hub.
-fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let current: usize = conn
-        .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM schema_version")?
-        .query_row([], |row| row.get(0))?;
-    anyhow::ensure!(
-        current <= MIGRATIONS.len(),
-        "the database has schema version {current}, newer than this hub's {}",
-        MIGRATIONS.len()
-    );
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("migrating to schema version {}", index + 1))?;
-        tx.execute(
-            "INSERT INTO schema_version (version) VALUES (?1)",
-            [index + 1],
-        )?;
-        tx.commit()?;
-    }
-    Ok(())
 }
 
 /// A channel row.
@@ -203,7 +169,7 @@ fn require_mediator(conn: &Connection, case: &CaseId, caller: &PublicKey) -> Sto
 fn channel_row(
     conn: &Connection,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
 ) -> StoreResult<Option<ChannelRow>> {
     let row: Option<(i64, String, u64)> = conn
         .query_row(
@@ -246,7 +212,7 @@ fn channel_members(conn: &Connection, channel_id: i64) -> StoreResult<Vec<Public
 fn member_channel(
     conn: &Connection,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     caller: &PublicKey,
 ) -> StoreResult<(MemberRole, ChannelRow)> {
     let role = require_member(conn, case, caller)?;
@@ -266,7 +232,7 @@ fn add_channel_member(conn: &Connection, channel_id: i64, key: &PublicKey) -> St
 fn insert_channel(
     conn: &Connection,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     kind: ChannelKind,
 ) -> StoreResult<i64> {
     conn.prepare_cached("INSERT INTO channels (case_id, name, kind) VALUES (?1, ?2, ?3)")?
@@ -277,7 +243,6 @@ fn insert_channel(
 /// An invite row.
 struct InviteRow {
     role: String,
-    party: Option<String>,
     used: bool,
     expires_ms: Option<u64>,
     revoked_ms: Option<u64>,
@@ -286,16 +251,15 @@ struct InviteRow {
 fn invite_row(conn: &Connection, case: &CaseId, code_hash: &str) -> StoreResult<Option<InviteRow>> {
     Ok(conn
         .prepare_cached(
-            "SELECT role, party, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
+            "SELECT role, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
              WHERE case_id = ?1 AND code_hash = ?2",
         )?
         .query_row(params![case.0, code_hash], |row| {
             Ok(InviteRow {
                 role: row.get(0)?,
-                party: row.get(1)?,
-                used: row.get(2)?,
-                expires_ms: row.get(3)?,
-                revoked_ms: row.get(4)?,
+                used: row.get(1)?,
+                expires_ms: row.get(2)?,
+                revoked_ms: row.get(3)?,
             })
         })
         .optional()?)
@@ -324,7 +288,6 @@ impl Backend for Sqlite {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        name: &str,
         now_ms: u64,
         max_cases: u64,
     ) -> StoreResult<()> {
@@ -340,10 +303,18 @@ impl Backend for Sqlite {
             if created >= max_cases {
                 return Err(ApiError::CaseQuota { max: max_cases });
             }
-            conn.prepare_cached("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)")?.execute(params![case.0, now_ms])?;
-            conn.prepare_cached("INSERT INTO members (case_id, key, name, role, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![case.0, caller.0, name, role_text(MemberRole::Mediator), now_ms],
-            )?;
-            let public = insert_channel(conn, case, &ChannelName::public(), ChannelKind::Sealed)?;
+            conn.prepare_cached("INSERT INTO cases (case_id, created_ms) VALUES (?1, ?2)")?
+                .execute(params![case.0, now_ms])?;
+            conn.prepare_cached(
+                "INSERT INTO members (case_id, key, role, joined_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                case.0,
+                caller.0,
+                role_text(MemberRole::Mediator),
+                now_ms
+            ])?;
+            let public = insert_channel(conn, case, &HubChannel::public(), ChannelKind::Sealed)?;
             add_channel_member(conn, public, caller)
         })
     }
@@ -367,14 +338,13 @@ impl Backend for Sqlite {
             let inserted = conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO invites
-                     (case_id, code_hash, role, party, created_ms, expires_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     (case_id, code_hash, role, created_ms, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![
                     case.0,
                     invite.code_hash,
                     role_text(invite.role),
-                    invite.party,
                     now_ms,
                     invite.expires_ms
                 ])?;
@@ -390,7 +360,7 @@ impl Backend for Sqlite {
         case: &CaseId,
         caller: &PublicKey,
         code_hash: &str,
-        name: &str,
+        sealed_name: &[u8],
         now_ms: u64,
     ) -> StoreResult<Member> {
         self.write(|conn| {
@@ -404,19 +374,25 @@ impl Backend for Sqlite {
             if invite.expires_ms.is_some_and(|expires_ms| expires_ms <= now_ms) {
                 return Err(ApiError::InviteExpired);
             }
-            let InviteRow { role, party, .. } = invite;
+            let InviteRow { role, .. } = invite;
             if role_of(conn, case, caller)?.is_some() {
                 return Err(ApiError::AlreadyMember);
             }
             let role = role_from(&role)?;
             conn.prepare_cached("UPDATE invites SET used_by = ?3, used_ms = ?4 WHERE case_id = ?1 AND code_hash = ?2")?.execute(params![case.0, code_hash, caller.0, now_ms],
             )?;
-            conn.prepare_cached("INSERT INTO members (case_id, key, name, role, party, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![case.0, caller.0, name, role_text(role), party, now_ms],
+            conn.prepare_cached("INSERT INTO members (case_id, key, role, sealed_name, invite, joined_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![case.0, caller.0, role_text(role), sealed_name, code_hash, now_ms],
             )?;
-            let public = channel_row(conn, case, &ChannelName::public())?
+            let public = channel_row(conn, case, &HubChannel::public())?
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
             add_channel_member(conn, public.id, caller)?;
-            Ok(Member { key: *caller, name: name.to_owned(), role, party, joined_ms: now_ms })
+            Ok(Member {
+                key: *caller,
+                role,
+                sealed_name: Some(Blob(sealed_name.to_vec())),
+                invite: Some(code_hash.to_owned()),
+                joined_ms: now_ms,
+            })
         })
     }
 
@@ -448,20 +424,26 @@ impl Backend for Sqlite {
         self.read(|conn| {
             require_member(conn, case, caller)?;
             let mut stmt = conn.prepare_cached(
-                "SELECT key, name, role, party, joined_ms FROM members WHERE case_id = ?1 ORDER BY joined_ms, rowid",
+                "SELECT key, role, sealed_name, invite, joined_ms FROM members WHERE case_id = ?1 ORDER BY joined_ms, rowid",
             )?;
             let rows = stmt.query_map([case.0], |row| {
                 Ok((
                     row.get::<_, [u8; 32]>(0)?,
                     row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<Vec<u8>>>(2)?,
                     row.get::<_, Option<String>>(3)?,
                     row.get::<_, u64>(4)?,
                 ))
             })?;
             rows.map(|row| {
-                let (key, name, role, party, joined_ms) = row?;
-                Ok(Member { key: PublicKey(key), name, role: role_from(&role)?, party, joined_ms })
+                let (key, role, sealed_name, invite, joined_ms) = row?;
+                Ok(Member {
+                    key: PublicKey(key),
+                    role: role_from(&role)?,
+                    sealed_name: sealed_name.map(Blob),
+                    invite,
+                    joined_ms,
+                })
             })
             .collect()
         })
@@ -524,7 +506,7 @@ impl Backend for Sqlite {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        channel: &ChannelName,
+        channel: &HubChannel,
     ) -> StoreResult<ChannelInfo> {
         self.write(|conn| {
             require_mediator(conn, case, caller)?;
@@ -563,7 +545,7 @@ impl Backend for Sqlite {
             rows.into_iter()
                 .map(|(id, name, kind, head)| {
                     Ok(ChannelInfo {
-                        channel: channel_name_from(&name)?,
+                        channel: hub_channel_from(&name)?,
                         kind: channel_kind_from(&kind)?,
                         members: channel_members(conn, id)?,
                         head,
@@ -576,7 +558,7 @@ impl Backend for Sqlite {
     fn channel_kind(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
     ) -> StoreResult<ChannelKind> {
         self.read(|conn| Ok(member_channel(conn, case, channel, caller)?.1.kind))
@@ -585,7 +567,7 @@ impl Backend for Sqlite {
     fn post_entry(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         entry: NewEntry,
         now_ms: u64,
@@ -663,7 +645,7 @@ impl Backend for Sqlite {
     fn entries(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         after: u64,
         limit: usize,
@@ -721,7 +703,7 @@ impl Backend for Sqlite {
                 Ok(Welcome {
                     id,
                     case_id: CaseId(case_id),
-                    channel: channel_name_from(&channel)?,
+                    channel: hub_channel_from(&channel)?,
                     seq,
                     body: backchannel_core::api::Blob(body),
                 })
@@ -784,74 +766,6 @@ fn key_stock(conn: &Connection, key: &PublicKey) -> StoreResult<KeyStock> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn migrating_twice_is_a_no_op() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hub.db");
-        drop(Sqlite::open(&path).unwrap());
-        let store = Sqlite::open(&path).unwrap();
-        let versions: usize = store
-            .lock()
-            .unwrap()
-            .conn
-            .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(versions, MIGRATIONS.len());
-    }
-
-    #[test]
-    fn invites_made_before_expiry_existed_never_expire() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hub.db");
-        // A database as a hub of schema version 2 left it, with an unspent invite.
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-            .unwrap();
-        for (index, sql) in MIGRATIONS[..2].iter().enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.execute(
-                "INSERT INTO schema_version (version) VALUES (?1)",
-                [index + 1],
-            )
-            .unwrap();
-        }
-        conn.execute_batch(
-            "INSERT INTO cases (case_id, created_ms) VALUES (zeroblob(16), 1);
-             INSERT INTO channels (case_id, name, kind) VALUES (zeroblob(16), 'public', 'sealed');
-             INSERT INTO invites (case_id, code_hash, role, created_ms)
-                 VALUES (zeroblob(16), 'old', 'observer', 1);",
-        )
-        .unwrap();
-        drop(conn);
-
-        let store = Sqlite::open(&path).unwrap();
-        let member = store
-            .join(
-                &CaseId([0; 16]),
-                &PublicKey([2; 32]),
-                "old",
-                "Observer",
-                u64::MAX >> 1,
-            )
-            .unwrap();
-        assert_eq!(member.role, MemberRole::Observer);
-    }
-
-    #[test]
-    fn a_newer_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hub.db");
-        let store = Sqlite::open(&path).unwrap();
-        store
-            .lock()
-            .unwrap()
-            .conn
-            .execute("INSERT INTO schema_version (version) VALUES (99)", [])
-            .unwrap();
-        drop(store);
-        assert!(Sqlite::open(&path).is_err());
-    }
 
     #[test]
     fn a_reopened_database_refuses_a_nonce_it_saw() {

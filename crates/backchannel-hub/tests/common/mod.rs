@@ -89,6 +89,12 @@ pub fn key_package(signer: &SignatureKeyPair, credential: CredentialWithKey) -> 
         .unwrap()
 }
 
+/// The id of a discreet channel as clients derive it (`backchannel_core::HubChannel::of`): to the
+/// hub, 32 hex digits that name nothing.
+pub const IRAN: &str = "7dfba8c5474800450e31b995afbe11e2";
+/// Another channel's id.
+pub const OTHER: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
 pub fn random_case() -> CaseId {
     CaseId(rand::random())
 }
@@ -281,21 +287,19 @@ impl Hub {
             mediator,
             Method::POST,
             "/v1/cases",
-            Some(json!({"case_id": case, "name": "Islamabad"})),
+            Some(json!({"case_id": case})),
         )
         .await;
         case
     }
 
-    /// Has the mediator invite `who` with `role` (and `party`), and `who` join.
+    /// Has the mediator invite `who` with `role`, and `who` join.
     pub async fn invite_and_join(
         &self,
         case: &CaseId,
         mediator: &Identity,
         who: &Identity,
         role: &str,
-        party: Option<&str>,
-        name: &str,
     ) -> Value {
         let secret: [u8; 32] = rand::random();
         let code_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
@@ -303,17 +307,24 @@ impl Hub {
             mediator,
             Method::POST,
             &format!("/v1/cases/{case}/invites"),
-            Some(json!({"code_hash": code_hash, "role": role, "party": party})),
+            Some(json!({"code_hash": code_hash, "role": role})),
         )
         .await;
         self.ok(
             who,
             Method::POST,
             "/v1/join",
-            Some(json!({"case_id": case, "code": hex::encode(secret), "name": name})),
+            Some(join_body(case, &secret)),
         )
         .await
     }
+}
+
+/// The body of a join with the invite secret `secret`. The display name is sealed under a case
+/// key the hub does not hold: to the hub it is bytes, whatever they are.
+pub fn join_body(case: &CaseId, secret: &[u8]) -> Value {
+    let sealed_name = backchannel_core::api::Blob(rand::random::<[u8; 32]>().repeat(2));
+    json!({"case_id": case, "code": hex::encode(secret), "sealed_name": sealed_name})
 }
 
 /// A push stream, or the hub's refusal of its upgrade: `who` opens case `case`'s stream on

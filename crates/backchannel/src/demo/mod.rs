@@ -3,6 +3,7 @@
 //! their own sealed home, real MLS groups, and a closing account of who could read what,
 //! checked against the hub itself and against its database file.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -353,7 +354,8 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
                     .count();
                 reads.push((channel.to_string(), count));
             } else {
-                let answer = client.hub_client(case)?.entries(case, channel, 0).await;
+                let id = client.hub_channel(case, channel)?;
+                let answer = client.hub_client(case)?.entries(case, &id, 0).await;
                 let code = match answer {
                     Err(e) => e.code(),
                     Ok(_) => bail!("the hub handed {} the channel {channel}", client.name()),
@@ -480,7 +482,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
             total += cast
                 .mediator
                 .hub_client(case)?
-                .entries(case, channel, 0)
+                .entries(case, &cast.mediator.hub_channel(case, channel)?, 0)
                 .await?
                 .entries
                 .len();
@@ -508,6 +510,42 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     ));
     if found > 0 {
         bail!("the hub's storage holds {found} message texts in the clear");
+    }
+    // Names: the participants', the parties' and the channels', those long enough that chance
+    // cannot spell them in a file of ciphertext, as a name held in clear would be stored.
+    let names: BTreeSet<String> = cast
+        .all()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .chain(cast.parties.iter().map(|(party, _)| party.clone()))
+        // Every case's record is `public` at the hub: that names no one.
+        .chain(
+            all_channels
+                .iter()
+                .filter(|c| !c.is_public())
+                .map(ToString::to_string),
+        )
+        .filter(|name| name.len() >= 6)
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut found_names = names_in(&db, &names)?;
+    found_names.extend(names_in(&witness_db, &names)?);
+    if let Some(channel) = all_channels.iter().rev().find(|c| !c.is_public()) {
+        n.say(format!(
+            "  It knows the channel {channel} as {}: an id derived under the case key, which it never held.",
+            cast.mediator.hub_channel(case, channel)?
+        ));
+    }
+    n.say(format!(
+        "  Searching both for the {} names of participants, parties and channels: {} found.",
+        names.len(),
+        found_names.len()
+    ));
+    if !found_names.is_empty() {
+        bail!(
+            "the hub's storage holds names in the clear: {}",
+            found_names.join(", ")
+        );
     }
     // The participants' homes: every file, for the messages, the titles and every option of
     // the scenario (which drafts, positions, offers and answers carry).
@@ -562,6 +600,26 @@ fn party_of(channel: &str) -> &'static str {
 
 /// Counts the texts found, in any of several encodings, in the database and its side files.
 pub fn plaintexts_in(db: &Path, texts: &[&str]) -> anyhow::Result<usize> {
+    plaintexts_in_files(&database_files(db)?, texts)
+}
+
+/// Those of `names` that appear as they are spelt in the files of the SQLite database at `db`
+/// (and its `-wal` and other companions): where a name held in clear would be. Base64 and hex
+/// are not searched: a short name's fragments turn up by chance in ciphertext.
+fn names_in<'a>(db: &Path, names: &[&'a str]) -> anyhow::Result<Vec<&'a str>> {
+    let blobs = database_files(db)?
+        .iter()
+        .map(std::fs::read)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names
+        .iter()
+        .filter(|name| blobs.iter().any(|blob| contains(blob, name.as_bytes())))
+        .copied()
+        .collect())
+}
+
+/// The files of the SQLite database at `db`: the file and its companions.
+fn database_files(db: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = db.parent().context("the database has no folder")?;
     let stem = db
         .file_name()
@@ -575,7 +633,7 @@ pub fn plaintexts_in(db: &Path, texts: &[&str]) -> anyhow::Result<usize> {
             files.push(entry.path());
         }
     }
-    plaintexts_in_files(&files, texts)
+    Ok(files)
 }
 
 /// Every file under `dir`, at any depth.

@@ -45,12 +45,12 @@ use backchannel_core::api::{
     MemberRole, Welcome,
 };
 use backchannel_core::auth::MAX_SKEW_MS;
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
-    channel_kind_from, channel_name_from, entry_kind_from, entry_kind_text, role_from, role_text,
+    channel_kind_from, entry_kind_from, entry_kind_text, hub_channel_from, role_from, role_text,
 };
 use crate::error::ApiError;
 
@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_witness.sql"),
     include_str!("../migrations/postgres/0005_last_resort.sql"),
     include_str!("../migrations/postgres/0006_usage.sql"),
+    include_str!("../migrations/postgres/0007_sealed_names.sql"),
 ];
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
@@ -347,7 +348,6 @@ impl Backend for Postgres {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        name: &str,
         now_ms: u64,
         max_cases: u64,
     ) -> StoreResult<()> {
@@ -371,11 +371,18 @@ impl Backend for Postgres {
                 return Err(ApiError::CaseQuota { max: max_cases });
             }
             tx.execute(
-                "INSERT INTO members (case_id, key, name, role, joined_ms) VALUES ($1, $2, $3, $4, $5)",
-                &[&&case.0[..], &&caller.0[..], &name, &role_text(MemberRole::Mediator), &now],
+                "INSERT INTO members (case_id, key, role, joined_ms) VALUES ($1, $2, $3, $4)",
+                &[
+                    &&case.0[..],
+                    &&caller.0[..],
+                    &role_text(MemberRole::Mediator),
+                    &now,
+                ],
             )?;
-            let public = insert_channel(tx, case, &ChannelName::public(), ChannelKind::Sealed)?
-                .ok_or_else(|| ApiError::internal("storage: a new case already has a public channel"))?;
+            let public = insert_channel(tx, case, &HubChannel::public(), ChannelKind::Sealed)?
+                .ok_or_else(|| {
+                    ApiError::internal("storage: a new case already has a public channel")
+                })?;
             add_channel_member(tx, public, caller)
         })
     }
@@ -404,13 +411,12 @@ impl Backend for Postgres {
             }
             let expires_ms = invite.expires_ms.map(int).transpose()?;
             let inserted = tx.execute(
-                "INSERT INTO invites (case_id, code_hash, role, party, created_ms, expires_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                "INSERT INTO invites (case_id, code_hash, role, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 &[
                     &&case.0[..],
                     &invite.code_hash,
                     &role_text(invite.role),
-                    &invite.party,
                     &int(now_ms)?,
                     &expires_ms,
                 ],
@@ -427,7 +433,7 @@ impl Backend for Postgres {
         case: &CaseId,
         caller: &PublicKey,
         code_hash: &str,
-        name: &str,
+        sealed_name: &[u8],
         now_ms: u64,
     ) -> StoreResult<Member> {
         self.write(|tx| {
@@ -449,7 +455,7 @@ impl Backend for Postgres {
             if role_of(tx, case, caller)?.is_some() {
                 return Err(ApiError::AlreadyMember);
             }
-            let InviteRow { role, party, .. } = invite;
+            let InviteRow { role, .. } = invite;
             let now = int(now_ms)?;
             tx.execute(
                 "UPDATE invites SET used_by = $3, used_ms = $4 WHERE case_id = $1 AND code_hash = $2",
@@ -458,21 +464,21 @@ impl Backend for Postgres {
             // A concurrent join of the same key with another invite commits first: then
             // nothing is inserted here, and this one is refused like a sequential one.
             let inserted = tx.execute(
-                "INSERT INTO members (case_id, key, name, role, party, joined_ms)
+                "INSERT INTO members (case_id, key, role, sealed_name, invite, joined_ms)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[&&case.0[..], &&caller.0[..], &name, &role_text(role), &party, &now],
+                &[&&case.0[..], &&caller.0[..], &role_text(role), &sealed_name, &code_hash, &now],
             )?;
             if inserted == 0 {
                 return Err(ApiError::AlreadyMember);
             }
-            let public = channel_row(tx, case, &ChannelName::public(), false)?
+            let public = channel_row(tx, case, &HubChannel::public(), false)?
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
             add_channel_member(tx, public.id, caller)?;
             Ok(Member {
                 key: *caller,
-                name: name.to_owned(),
                 role,
-                party,
+                sealed_name: Some(Blob(sealed_name.to_vec())),
+                invite: Some(code_hash.to_owned()),
                 joined_ms: now_ms,
             })
         })
@@ -506,7 +512,7 @@ impl Backend for Postgres {
         self.read(|tx| {
             require_member(tx, case, caller)?;
             tx.query(
-                "SELECT key, name, role, party, joined_ms FROM members
+                "SELECT key, role, sealed_name, invite, joined_ms FROM members
                  WHERE case_id = $1 ORDER BY joined_ms, ord",
                 &[&&case.0[..]],
             )?
@@ -514,9 +520,9 @@ impl Backend for Postgres {
             .map(|row| {
                 Ok(Member {
                     key: key_at(row, 0)?,
-                    name: column(row, 1)?,
-                    role: role_from(column(row, 2)?)?,
-                    party: column(row, 3)?,
+                    role: role_from(column(row, 1)?)?,
+                    sealed_name: column::<Option<Vec<u8>>>(row, 2)?.map(Blob),
+                    invite: column(row, 3)?,
                     joined_ms: uint(row, 4)?,
                 })
             })
@@ -589,7 +595,7 @@ impl Backend for Postgres {
         &self,
         case: &CaseId,
         caller: &PublicKey,
-        channel: &ChannelName,
+        channel: &HubChannel,
     ) -> StoreResult<ChannelInfo> {
         self.write(|tx| {
             require_mediator(tx, case, caller)?;
@@ -617,7 +623,7 @@ impl Backend for Postgres {
             rows.iter()
                 .map(|row| {
                     Ok(ChannelInfo {
-                        channel: channel_name_from(column(row, 1)?)?,
+                        channel: hub_channel_from(column(row, 1)?)?,
                         kind: channel_kind_from(column(row, 2)?)?,
                         members: channel_members(tx, column(row, 0)?)?,
                         head: uint(row, 3)?,
@@ -630,7 +636,7 @@ impl Backend for Postgres {
     fn channel_kind(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
     ) -> StoreResult<ChannelKind> {
         self.read(|tx| Ok(member_channel(tx, case, channel, caller, false)?.1.kind))
@@ -639,7 +645,7 @@ impl Backend for Postgres {
     fn post_entry(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         entry: NewEntry,
         now_ms: u64,
@@ -756,7 +762,7 @@ impl Backend for Postgres {
     fn entries(
         &self,
         case: &CaseId,
-        channel: &ChannelName,
+        channel: &HubChannel,
         caller: &PublicKey,
         after: u64,
         limit: usize,
@@ -801,7 +807,7 @@ impl Backend for Postgres {
                 Ok(Welcome {
                     id: uint(row, 0)?,
                     case_id: case_at(row, 1)?,
-                    channel: channel_name_from(column(row, 2)?)?,
+                    channel: hub_channel_from(column(row, 2)?)?,
                     seq: uint(row, 3)?,
                     body: Blob(column(row, 4)?),
                 })

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use backchannel_core::api::Notice;
-use backchannel_core::{CaseId, ChannelName};
+use backchannel_core::{CaseId, HubChannel};
 use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Config, Transaction};
 
@@ -26,7 +26,7 @@ pub(super) fn announce(
     tx: &mut Transaction<'_>,
     origin: u64,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     seq: u64,
 ) -> StoreResult<()> {
     let payload = format!("{origin:016x} {case} {channel} {seq}");
@@ -36,11 +36,11 @@ pub(super) fn announce(
 
 /// What another process announced: `None` for one of `origin`'s own, or a payload this
 /// hub does not write.
-fn parse(payload: &str, origin: u64) -> Option<(CaseId, ChannelName, u64)> {
+fn parse(payload: &str, origin: u64) -> Option<(CaseId, HubChannel, u64)> {
     let mut words = payload.split(' ');
     let from = u64::from_str_radix(words.next()?, 16).ok()?;
     let case = CaseId::parse(words.next()?)?;
-    let channel = ChannelName::parse(words.next()?)?;
+    let channel = HubChannel::parse(words.next()?)?;
     let seq = words.next()?.parse().ok()?;
     (from != origin && words.next().is_none()).then_some((case, channel, seq))
 }
@@ -109,7 +109,7 @@ mod tests {
     fn only_other_processes_announcements_are_handed_on() {
         let case = CaseId([7; 16]);
         let payload = format!("{:016x} {case} public 12", 5u64);
-        let channel = ChannelName::public();
+        let channel = HubChannel::public();
         assert_eq!(parse(&payload, 9), Some((case, channel, 12)));
         assert_eq!(parse(&payload, 5), None);
         for bad in [

@@ -2,7 +2,7 @@
 //! channel lookups, and the locks that serialise what must not race across processes.
 
 use backchannel_core::api::{ChannelKind, MemberRole};
-use backchannel_core::{CaseId, ChannelName, PublicKey};
+use backchannel_core::{CaseId, HubChannel, PublicKey};
 use postgres::types::FromSql;
 use postgres::{Row, Transaction};
 
@@ -126,7 +126,7 @@ pub(super) fn require_mediator(
 pub(super) fn channel_row(
     tx: &mut Transaction<'_>,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     lock: bool,
 ) -> StoreResult<Option<ChannelRow>> {
     let sql = if lock {
@@ -176,7 +176,7 @@ pub(super) fn channel_members(
 pub(super) fn member_channel(
     tx: &mut Transaction<'_>,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     caller: &PublicKey,
     lock: bool,
 ) -> StoreResult<(MemberRole, ChannelRow)> {
@@ -204,7 +204,7 @@ pub(super) fn add_channel_member(
 pub(super) fn insert_channel(
     tx: &mut Transaction<'_>,
     case: &CaseId,
-    channel: &ChannelName,
+    channel: &HubChannel,
     kind: ChannelKind,
 ) -> StoreResult<Option<i64>> {
     tx.query_opt(
@@ -219,7 +219,6 @@ pub(super) fn insert_channel(
 /// An invite row.
 pub(super) struct InviteRow {
     pub(super) role: MemberRole,
-    pub(super) party: Option<String>,
     pub(super) used: bool,
     pub(super) expires_ms: Option<u64>,
     pub(super) revoked_ms: Option<u64>,
@@ -233,17 +232,16 @@ pub(super) fn lock_invite(
     code_hash: &str,
 ) -> StoreResult<Option<InviteRow>> {
     tx.query_opt(
-        "SELECT role, party, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
+        "SELECT role, used_by IS NOT NULL, expires_ms, revoked_ms FROM invites
          WHERE case_id = $1 AND code_hash = $2 FOR UPDATE",
         &[&&case.0[..], &code_hash],
     )?
     .map(|row| {
         Ok(InviteRow {
             role: role_from(column(&row, 0)?)?,
-            party: column(&row, 1)?,
-            used: column(&row, 2)?,
-            expires_ms: opt_uint(&row, 3)?,
-            revoked_ms: opt_uint(&row, 4)?,
+            used: column(&row, 1)?,
+            expires_ms: opt_uint(&row, 2)?,
+            revoked_ms: opt_uint(&row, 3)?,
         })
     })
     .transpose()
