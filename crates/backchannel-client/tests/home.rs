@@ -302,6 +302,11 @@ async fn a_home_of_an_earlier_version_is_migrated_and_a_bad_one_is_refused() {
         *observer.state(case).unwrap()
     );
     let migrated = snapshot(&observer, case);
+    // Its hub knew its discreet channels by name: this version reaches its public record only,
+    // and says why of any other channel.
+    let iran = ChannelName::parse("iran").unwrap();
+    let refused = observer.hub_channel(case, &iran).unwrap_err();
+    assert!(refused.to_string().contains("earlier version"), "{refused}");
 
     // A migration killed after its commit and before the file's removal: the next open
     // removes the file and keeps the store.

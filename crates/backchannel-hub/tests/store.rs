@@ -568,3 +568,68 @@ fn postgres_one_commit_per_epoch_is_a_database_invariant() {
     admin.execute(insert, &[&2_i64, &"message"]).unwrap();
     assert!(admin.execute(insert, &[&3_i64, &"commit"]).is_err());
 }
+
+#[test]
+fn postgres_drops_the_names_it_held_in_clear() {
+    let Some(schema) = PgSchema::new("postgres_drops_the_names_it_held_in_clear") else {
+        return;
+    };
+    // A database as a hub of schema version 6 left it: names and parties in clear.
+    let mut admin = schema.admin();
+    admin
+        .batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        .unwrap();
+    let earlier = [
+        include_str!("../src/store/migrations/postgres/0001_init.sql"),
+        include_str!("../src/store/migrations/postgres/0002_invite_expiry.sql"),
+        include_str!("../src/store/migrations/postgres/0003_members_by_key.sql"),
+        include_str!("../src/store/migrations/postgres/0004_witness.sql"),
+        include_str!("../src/store/migrations/postgres/0005_last_resort.sql"),
+        include_str!("../src/store/migrations/postgres/0006_usage.sql"),
+    ];
+    for (index, sql) in earlier.iter().enumerate() {
+        admin.batch_execute(sql).unwrap();
+        admin
+            .execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&(index as i32 + 1)],
+            )
+            .unwrap();
+    }
+    admin
+        .batch_execute(
+            "INSERT INTO cases (case_id, created_ms) VALUES ('\\x00', 1);
+             INSERT INTO members (case_id, key, name, role, party, joined_ms)
+                 VALUES ('\\x00', '\\x01', 'Islamabad', 'mediator', NULL, 1),
+                        ('\\x00', '\\x02', 'Araghchi', 'party', 'Iran', 2);
+             INSERT INTO invites (case_id, code_hash, role, party, created_ms, used_by)
+                 VALUES ('\\x00', 'spent', 'party', 'Iran', 1, '\\x02');",
+        )
+        .unwrap();
+
+    drop(schema.backend());
+    let invites: Vec<Option<String>> = admin
+        .query("SELECT invite FROM members ORDER BY joined_ms", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(invites, [None, Some("spent".to_owned())]);
+    let columns: Vec<String> = admin
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name IN ('members', 'invites')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        columns.contains(&"members.sealed_name".to_owned()),
+        "{columns:?}"
+    );
+    for gone in ["members.name", "members.party", "invites.party"] {
+        assert!(!columns.contains(&gone.to_owned()), "{columns:?}");
+    }
+}
