@@ -135,6 +135,7 @@ impl Client {
         }
         let (role, party) = match role {
             InviteRole::Party(party) => {
+                vault::check_name(&party)?;
                 if ChannelName::for_party(&party).is_none() {
                     return Err(ClientError::Invalid(format!(
                         "the party name {party:?} has no letters or digits"

@@ -63,7 +63,8 @@ pub enum ClientError {
         by: String,
         at_ms: u64,
     },
-    /// A name given on the command line matches nothing, or more than one thing.
+    /// A name given on the command line matches nothing or more than one thing, or is not a
+    /// fit name.
     #[error("{message}")]
     Unmatched { code: &'static str, message: String },
     #[error("MLS: {0}")]

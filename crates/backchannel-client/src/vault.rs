@@ -237,18 +237,26 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// A participant's display name: 1 to `MAX_NAME_CHARS` characters, none of them a control,
-/// invisible or direction-changing character that could pass it off as another name.
+/// A participant's display name or a party's name: 1 to `MAX_NAME_CHARS` characters
+/// (`invalid_name`), none of them a control, invisible or direction-changing character that
+/// could pass it off as another name (`deceptive_name`: "Iran" spelt with U+202E).
 pub(crate) fn check_name(name: &str) -> Result<(), ClientError> {
+    let max = backchannel_core::api::MAX_NAME_CHARS;
     let chars = name.chars().count();
-    if chars == 0
-        || chars > backchannel_core::api::MAX_NAME_CHARS
-        || name.chars().any(backchannel_core::ids::is_deceptive)
-    {
-        return Err(ClientError::Invalid(format!(
-            "a name is 1 to {} characters without control, invisible or direction-changing characters",
-            backchannel_core::api::MAX_NAME_CHARS
-        )));
+    if chars == 0 || chars > max {
+        return Err(ClientError::Unmatched {
+            code: "invalid_name",
+            message: format!("a name is 1 to {max} characters"),
+        });
+    }
+    if name.chars().any(backchannel_core::ids::is_deceptive) {
+        return Err(ClientError::Unmatched {
+            code: "deceptive_name",
+            message: format!(
+                "the name {:?} holds control, invisible or direction-changing characters that could pass it off as another",
+                name.escape_default().to_string()
+            ),
+        });
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Caller {
 
     async fn create_case(&self) -> CaseId {
         let case = CaseId(rand::random());
-        let body = json!({"case_id": case, "name": "Bench"});
+        let body = json!({"case_id": case});
         self.send(Method::POST, "/v1/cases", Some(body)).await;
         case
     }

@@ -10,6 +10,9 @@
 //! `LOAD_DURABILITY=full` opens the database as `hub --durability full` does. `LOAD_READS=R`
 //! has each client also read, after each post, R times the last ten entries of its channel
 //! (a signed `GET …/entries`), as a syncing client would; their latency is printed apart.
+//! `LOAD_POSTGRES=URL` uses that PostgreSQL database instead, with `LOAD_HUBS=H` hubs (1 by
+//! default) side by side on it, as H hub processes would share it, the clients spread over
+//! them in turn.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -85,7 +88,7 @@ async fn client(url: String, posts: usize, body_bytes: usize, reads: usize) -> S
         &url,
         &key,
         "/v1/cases",
-        Some(&json!({"case_id": case, "name": "Load"})),
+        Some(&json!({"case_id": case})),
     )
     .await;
     let path = format!("/v1/cases/{case}/channels/public/entries");
@@ -133,17 +136,39 @@ async fn main() {
         .ok()
         .map(|v| backchannel_hub::Durability::parse(&v).expect("LOAD_DURABILITY is normal or full"))
         .unwrap_or_default();
-    let store =
-        backchannel_hub::store::Sqlite::open_with(&dir.path().join("hub.db"), durability).unwrap();
-    let hub = backchannel_hub::spawn_local_with(backchannel_hub::AppState::new(
-        std::sync::Arc::new(store),
-    ))
-    .await
-    .unwrap();
+    let postgres = std::env::var("LOAD_POSTGRES")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let hubs = std::env::var("LOAD_HUBS")
+        .ok()
+        .map_or(1, |v| v.parse().expect("LOAD_HUBS is a whole number"));
+    assert!((1..=8).contains(&hubs), "LOAD_HUBS is 1 to 8");
+    let mut running = Vec::new();
+    match &postgres {
+        Some(url) => {
+            let database = backchannel_hub::Database::parse(url);
+            for _ in 0..hubs {
+                running.push(backchannel_hub::spawn_local_on(&database).await.unwrap());
+            }
+        }
+        None => {
+            assert_eq!(
+                hubs, 1,
+                "LOAD_HUBS needs LOAD_POSTGRES: one process owns a SQLite file"
+            );
+            let path = dir.path().join("hub.db");
+            let store = backchannel_hub::store::Sqlite::open_with(&path, durability).unwrap();
+            let state = backchannel_hub::AppState::new(std::sync::Arc::new(store));
+            running.push(backchannel_hub::spawn_local_with(state).await.unwrap());
+        }
+    }
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
-        .map(|_| tokio::spawn(client(hub.url.clone(), posts, body_bytes, reads)))
+        .map(|n| {
+            let url = running[n % running.len()].url.clone();
+            tokio::spawn(client(url, posts, body_bytes, reads))
+        })
         .collect();
     let mut latencies = Vec::with_capacity(clients * posts);
     let mut read_latencies = Vec::with_capacity(clients * posts * reads);
@@ -153,13 +178,19 @@ async fn main() {
         read_latencies.extend(seen.reads);
     }
     let elapsed = started.elapsed();
-    hub.stop().await.unwrap();
+    for hub in running {
+        hub.stop().await.unwrap();
+    }
+    let store = match postgres {
+        Some(_) => format!("PostgreSQL, {hubs} hub(s)"),
+        None => format!("SQLite, {durability:?}"),
+    };
 
     latencies.sort();
     let total = latencies.len();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{durability:?}: {clients} clients x {posts} posts of {body_bytes} bytes: {total} posts in {:.2} s, \
+        "{store}: {clients} clients x {posts} posts of {body_bytes} bytes: {total} posts in {:.2} s, \
          {:.0} posts/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),

@@ -187,3 +187,35 @@ fn a_leaked_code_seats_nobody_until_the_mediator_admits_and_codes_expire_or_are_
         "mediator_only",
     );
 }
+
+/// "Iran" spelt to pass for another name: a right-to-left override, a zero-width space, a
+/// direction isolate. Neither a participant nor a party may be so named; each refusal has its
+/// code and changes nothing. (The hub is told no names, so the client is where they are
+/// checked: and the mediator's again, on a name a joiner sealed, `client/tests/names.rs`.)
+#[test]
+fn names_that_could_pass_for_others_are_refused_with_their_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(dir.path());
+    let [mediator, spoof] = ["pakistan", "spoof"].map(|n| dir.path().join(n));
+    for name in ["\u{202E}narI", "Ir\u{200B}an", "Iran\u{2066}"] {
+        refused(&spoof, &["id", "new", "--name", name], "deceptive_name");
+    }
+    refused(
+        &spoof,
+        &["id", "new", "--name", &"x".repeat(81)],
+        "invalid_name",
+    );
+    refused(&spoof, &["id", "show"], "no_identity");
+
+    identities(&[(&mediator, "Pakistan")]);
+    let case = new_case(&mediator, &hub.url, "Talks");
+    for party in ["\u{202E}narI", "Ir\u{200B}an"] {
+        refused(
+            &mediator,
+            &["case", "invite", &case, "--role", "party", "--party", party],
+            "deceptive_name",
+        );
+    }
+    // The same party, spelt plainly, is invited.
+    assert!(invite(&mediator, &case, &[])["code"].is_string());
+}
