@@ -35,9 +35,8 @@
 //! must be called outside the runtime (or in `spawn_blocking`), and dropping the backend inside
 //! the runtime closes its connections on a helper thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use backchannel_core::api::{
@@ -46,7 +45,7 @@ use backchannel_core::api::{
 };
 use backchannel_core::auth::MAX_SKEW_MS;
 use backchannel_core::{CaseId, HubChannel, PublicKey};
-use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
+use postgres::{Client, Config};
 
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
@@ -67,8 +66,6 @@ const MIGRATIONS: &[&str] = &[
 
 /// Connections per hub process, unless [`Postgres::with_config`] says otherwise.
 pub const POOL_SIZE: usize = 8;
-/// How long a method waits for a free connection before it fails.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first key of every advisory lock this backend takes (`"bcnl"`), so that they do not
 /// collide with another application's locks in the same database.
@@ -86,9 +83,9 @@ pub struct Postgres {
     origin: u64,
     /// Set when dropped: its listener, if any, stops.
     stop: Arc<AtomicBool>,
-    /// Idle slots; `None` is a slot whose connection is yet to be (re)opened.
-    idle: Mutex<Vec<Option<Client>>>,
-    freed: Condvar,
+    pool: Pool,
+    /// When this process last deleted the nonces past the clock's window (unix ms).
+    purged_ms: AtomicU64,
 }
 
 impl Postgres {
@@ -108,143 +105,31 @@ impl Postgres {
         }
         let mut client = open(&config).context("connecting to PostgreSQL")?;
         migrate(&mut client)?;
-        let mut idle: Vec<Option<Client>> = (1..pool_size.max(1)).map(|_| None).collect();
-        idle.push(Some(client));
         Ok(Self {
+            pool: Pool::new(config.clone(), pool_size, client),
             config,
             origin: rand::random(),
             stop: Arc::default(),
-            idle: Mutex::new(idle),
-            freed: Condvar::new(),
+            purged_ms: AtomicU64::new(0),
         })
-    }
-
-    fn idle(&self) -> MutexGuard<'_, Vec<Option<Client>>> {
-        // The lock guards a plain vector and nothing panics while holding it.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A connection from the pool, opened (again) if its slot has none or it has closed.
-    fn checkout(&self) -> StoreResult<Pooled<'_>> {
-        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
-        let mut idle = self.idle();
-        let slot = loop {
-            if let Some(slot) = idle.pop() {
-                break slot;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ApiError::TooBusy);
-            }
-            idle = self
-                .freed
-                .wait_timeout(idle, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        };
-        drop(idle);
-        let (client, reused) = match slot {
-            Some(client) if !client.is_closed() => (client, true),
-            _ => match open(&self.config) {
-                Ok(client) => (client, false),
-                Err(error) => {
-                    self.give_back(None);
-                    return Err(error.into());
-                }
-            },
-        };
-        Ok(Pooled {
-            pool: self,
-            client: Some(client),
-            reused,
-        })
-    }
-
-    fn give_back(&self, slot: Option<Client>) {
-        self.idle().push(slot);
-        self.freed.notify_one();
     }
 
     /// Runs `f` in a `READ COMMITTED` transaction, committed only when `f` succeeds; `f` takes
     /// the locks its checks need.
-    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        self.transaction(false, f)
+    fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.pool.transaction(false, f)
     }
 
     /// Runs `f` in a read-only snapshot, so that it sees one state.
-    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        self.transaction(true, f)
-    }
-
-    /// Runs `f` in a transaction on a pooled connection. A pooled connection the server has
-    /// closed since (a restart of the database) fails its `BEGIN`, before anything is done:
-    /// the transaction then runs once on a fresh connection, so a restart costs no request.
-    fn transaction<T>(
-        &self,
-        read_only: bool,
-        f: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let mut conn = self.checkout()?;
-        let reused = conn.reused;
-        let error = match begin(conn.client()?, read_only) {
-            Ok(mut tx) => {
-                let value = f(&mut tx)?;
-                tx.commit()?;
-                return Ok(value);
-            }
-            Err(error) if reused && connection_lost(&error) => error,
-            Err(error) => return Err(error.into()),
-        };
-        tracing::info!(%error, "a pooled PostgreSQL connection was closed; opening another");
-        conn.client = Some(open(&self.config)?);
-        let mut tx = begin(conn.client()?, read_only)?;
-        let value = f(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-}
-
-/// How long opening a connection may take, unless the URL says (`connect_timeout`).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Opens a connection, with the timeouts every connection of the hub runs under: no
-/// statement may run longer than 30 seconds, nor a transaction sit idle longer than 60.
-pub(super) fn open(config: &Config) -> Result<Client, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
-    client.batch_execute(
-        "SET statement_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'",
-    )?;
-    Ok(client)
-}
-
-fn begin(client: &mut Client, read_only: bool) -> Result<Transaction<'_>, postgres::Error> {
-    if read_only {
-        client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-    } else {
-        client.transaction()
-    }
-}
-
-/// Whether `error` says the connection is gone (closed, reset, or ended by the server's
-/// shutdown) rather than that a statement failed.
-pub(crate) fn connection_lost(error: &postgres::Error) -> bool {
-    match error.as_db_error() {
-        None => true,
-        Some(db) => {
-            let code = db.code().code();
-            code.starts_with("08") || code.starts_with("57P")
-        }
+    fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.pool.transaction(true, f)
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let slots = std::mem::take(&mut *self.idle());
+        let slots = self.pool.drain();
         // Closing a connection blocks on the client's own runtime, which tokio forbids on an
         // async worker thread: close them on a thread of their own there.
         if tokio::runtime::Handle::try_current().is_ok() {
@@ -253,28 +138,6 @@ impl Drop for Postgres {
         } else {
             drop(slots);
         }
-    }
-}
-
-/// A connection checked out of the pool; it goes back when dropped.
-struct Pooled<'a> {
-    pool: &'a Postgres,
-    client: Option<Client>,
-    /// Whether it served earlier requests (and so may have been closed by the server since).
-    reused: bool,
-}
-
-impl Pooled<'_> {
-    fn client(&mut self) -> StoreResult<&mut Client> {
-        self.client
-            .as_mut()
-            .ok_or_else(|| ApiError::internal("storage: connection already returned"))
-    }
-}
-
-impl Drop for Pooled<'_> {
-    fn drop(&mut self) {
-        self.pool.give_back(self.client.take());
     }
 }
 
@@ -310,8 +173,12 @@ fn migrate(client: &mut Client) -> anyhow::Result<()> {
 }
 
 mod notify;
+mod pool;
 mod queries;
 mod witness;
+
+pub(crate) use pool::connection_lost;
+use pool::{CONNECT_TIMEOUT, Conn, Pool, Tx, open};
 
 use queries::*;
 
@@ -332,9 +199,18 @@ impl Backend for Postgres {
         ts_ms: u64,
         now_ms: u64,
     ) -> StoreResult<bool> {
+        // Nonces past the clock's window are deleted at most once a second per process, not
+        // by every request: one that lingers a second longer refuses nothing the clock would
+        // let through.
+        let purge = now_ms.saturating_sub(self.purged_ms.load(Ordering::Relaxed)) >= 1_000;
+        if purge {
+            self.purged_ms.store(now_ms, Ordering::Relaxed);
+        }
         self.write(|tx| {
-            let horizon = int(now_ms.saturating_sub(2 * MAX_SKEW_MS))?;
-            tx.execute("DELETE FROM seen_nonces WHERE ts_ms < $1", &[&horizon])?;
+            if purge {
+                let horizon = int(now_ms.saturating_sub(2 * MAX_SKEW_MS))?;
+                tx.execute("DELETE FROM seen_nonces WHERE ts_ms < $1", &[&horizon])?;
+            }
             let inserted = tx.execute(
                 "INSERT INTO seen_nonces (key, nonce, ts_ms) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use backchannel_core::api::Notice;
 use backchannel_core::{CaseId, HubChannel};
+use postgres::Config;
 use postgres::fallible_iterator::FallibleIterator as _;
-use postgres::{Config, Transaction};
+
+use super::Tx;
 
 use super::queries::{channel_members, channel_row};
 use crate::store::{Publish, StoreResult};
@@ -23,7 +25,7 @@ const CHANNEL: &str = "backchannel_entries";
 
 /// Announces entry `seq` of `channel`, accepted by the process `origin`, at the commit of `tx`.
 pub(super) fn announce(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     origin: u64,
     case: &CaseId,
     channel: &HubChannel,
@@ -69,18 +71,19 @@ fn listen(
     stop: &AtomicBool,
     publish: &Publish,
 ) -> Result<(), postgres::Error> {
-    let mut client = super::open(config)?;
-    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    let mut conn = super::Conn::new(super::open(config)?);
+    conn.client().batch_execute(&format!("LISTEN {CHANNEL}"))?;
     tracing::info!("following the entries other hubs accept");
     while !stop.load(Ordering::Relaxed) {
         // One at a time, each wait at most a second, so that `stop` is seen.
-        let heard = client
+        let heard = conn
+            .client()
             .notifications()
             .timeout_iter(Duration::from_secs(1))
             .next()?
             .map(|notification| notification.payload().to_owned());
         let Some(payload) = heard else {
-            if client.is_closed() {
+            if conn.client().is_closed() {
                 return Ok(());
             }
             continue;
@@ -88,7 +91,7 @@ fn listen(
         let Some((case, channel, seq)) = parse(&payload, origin) else {
             continue;
         };
-        let mut tx = client.transaction()?;
+        let mut tx = conn.transaction()?;
         let members = match channel_row(&mut tx, &case, &channel, false) {
             Ok(Some(row)) => channel_members(&mut tx, row.id).unwrap_or_default(),
             _ => Vec::new(),

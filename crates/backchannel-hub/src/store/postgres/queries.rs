@@ -3,8 +3,10 @@
 
 use backchannel_core::api::{ChannelKind, MemberRole};
 use backchannel_core::{CaseId, HubChannel, PublicKey};
+use postgres::Row;
 use postgres::types::FromSql;
-use postgres::{Row, Transaction};
+
+use super::Tx;
 
 use super::super::{KeyStock, StoreResult, channel_kind_from, channel_kind_text, role_from};
 use crate::error::ApiError;
@@ -60,11 +62,7 @@ pub(super) fn lock_key(key: &PublicKey) -> i32 {
     i32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]])
 }
 
-pub(super) fn advisory_lock(
-    tx: &mut Transaction<'_>,
-    class: i32,
-    key: &PublicKey,
-) -> StoreResult<()> {
+pub(super) fn advisory_lock(tx: &mut Tx<'_>, class: i32, key: &PublicKey) -> StoreResult<()> {
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, $2)",
         &[&class, &lock_key(key)],
@@ -79,14 +77,14 @@ pub(super) struct ChannelRow {
     pub(super) head: u64,
 }
 
-pub(super) fn case_exists(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<bool> {
+pub(super) fn case_exists(tx: &mut Tx<'_>, case: &CaseId) -> StoreResult<bool> {
     Ok(tx
         .query_opt("SELECT 1 FROM cases WHERE case_id = $1", &[&&case.0[..]])?
         .is_some())
 }
 
 pub(super) fn role_of(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     key: &PublicKey,
 ) -> StoreResult<Option<MemberRole>> {
@@ -100,7 +98,7 @@ pub(super) fn role_of(
 
 /// The caller's role; `case_not_found` or `not_member` otherwise.
 pub(super) fn require_member(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     caller: &PublicKey,
 ) -> StoreResult<MemberRole> {
@@ -112,7 +110,7 @@ pub(super) fn require_member(
 }
 
 pub(super) fn require_mediator(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     caller: &PublicKey,
 ) -> StoreResult<()> {
@@ -124,7 +122,7 @@ pub(super) fn require_mediator(
 
 /// The channel's row; with `lock`, locked until the transaction ends.
 pub(super) fn channel_row(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     channel: &HubChannel,
     lock: bool,
@@ -146,7 +144,7 @@ pub(super) fn channel_row(
 }
 
 pub(super) fn is_channel_member(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     channel_id: i64,
     key: &PublicKey,
 ) -> StoreResult<bool> {
@@ -158,10 +156,7 @@ pub(super) fn is_channel_member(
         .is_some())
 }
 
-pub(super) fn channel_members(
-    tx: &mut Transaction<'_>,
-    channel_id: i64,
-) -> StoreResult<Vec<PublicKey>> {
+pub(super) fn channel_members(tx: &mut Tx<'_>, channel_id: i64) -> StoreResult<Vec<PublicKey>> {
     tx.query(
         "SELECT key FROM channel_members WHERE channel_id = $1 ORDER BY ord",
         &[&channel_id],
@@ -174,7 +169,7 @@ pub(super) fn channel_members(
 /// The channel, provided the caller is a member of the case and of the channel; with `lock`,
 /// the channel row stays locked until the transaction ends.
 pub(super) fn member_channel(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     channel: &HubChannel,
     caller: &PublicKey,
@@ -189,7 +184,7 @@ pub(super) fn member_channel(
 }
 
 pub(super) fn add_channel_member(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     channel_id: i64,
     key: &PublicKey,
 ) -> StoreResult<()> {
@@ -202,7 +197,7 @@ pub(super) fn add_channel_member(
 
 /// Inserts a channel; `None` when the case already has one of that name.
 pub(super) fn insert_channel(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     channel: &HubChannel,
     kind: ChannelKind,
@@ -227,7 +222,7 @@ pub(super) struct InviteRow {
 /// The invite's row, locked until the transaction ends: a concurrent join or revocation of
 /// the same invite waits, then sees what this one did.
 pub(super) fn lock_invite(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     case: &CaseId,
     code_hash: &str,
 ) -> StoreResult<Option<InviteRow>> {
@@ -247,12 +242,12 @@ pub(super) fn lock_invite(
     .transpose()
 }
 
-pub(super) fn count(tx: &mut Transaction<'_>, sql: &str) -> StoreResult<u64> {
+pub(super) fn count(tx: &mut Tx<'_>, sql: &'static str) -> StoreResult<u64> {
     uint(&tx.query_one(sql, &[])?, 0)
 }
 
 /// What `key` holds: its ordinary key packages and whether it has a last-resort one.
-pub(super) fn key_stock(tx: &mut Transaction<'_>, key: &PublicKey) -> StoreResult<KeyStock> {
+pub(super) fn key_stock(tx: &mut Tx<'_>, key: &PublicKey) -> StoreResult<KeyStock> {
     let row = tx.query_one(
         "SELECT COUNT(*) FILTER (WHERE NOT last_resort), COUNT(*) FILTER (WHERE last_resort)
          FROM key_packages WHERE key = $1",

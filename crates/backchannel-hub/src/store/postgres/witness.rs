@@ -11,7 +11,9 @@
 use std::collections::BTreeSet;
 
 use backchannel_core::{CaseId, Digest32, PublicKey};
-use postgres::{Row, Transaction};
+use postgres::Row;
+
+use super::Tx;
 
 use super::queries::{advisory_lock, column, int, key_at, uint};
 use super::{LOCK_CLASS_WITNESS_CASES, Postgres};
@@ -31,7 +33,7 @@ fn digest_at(row: &Row, index: usize) -> StoreResult<Digest32> {
 
 /// The key that registered `case`, its row locked until the transaction ends; `None` when it
 /// is not registered.
-fn lock_case(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<Option<PublicKey>> {
+fn lock_case(tx: &mut Tx<'_>, case: &CaseId) -> StoreResult<Option<PublicKey>> {
     tx.query_opt(
         "SELECT mediator FROM witnessed_cases WHERE case_id = $1 FOR NO KEY UPDATE",
         &[&&case.0[..]],
@@ -40,7 +42,7 @@ fn lock_case(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<Option<Publ
     .transpose()
 }
 
-fn is_submitter(tx: &mut Transaction<'_>, case: &CaseId, key: &PublicKey) -> StoreResult<bool> {
+fn is_submitter(tx: &mut Tx<'_>, case: &CaseId, key: &PublicKey) -> StoreResult<bool> {
     Ok(tx
         .query_opt(
             "SELECT 1 FROM witness_submitters WHERE case_id = $1 AND key = $2",
@@ -50,7 +52,7 @@ fn is_submitter(tx: &mut Transaction<'_>, case: &CaseId, key: &PublicKey) -> Sto
 }
 
 /// The case's newest held position; `None` when it holds none.
-fn newest(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<Option<Held>> {
+fn newest(tx: &mut Tx<'_>, case: &CaseId) -> StoreResult<Option<Held>> {
     tx.query_opt(
         "SELECT idx, hash FROM witness_hashes WHERE case_id = $1 ORDER BY idx DESC LIMIT 1",
         &[&&case.0[..]],
@@ -65,12 +67,7 @@ fn newest(tx: &mut Transaction<'_>, case: &CaseId) -> StoreResult<Option<Held>> 
 }
 
 /// The hashes held at `from + 1 ..= from + count`, in order.
-fn stored(
-    tx: &mut Transaction<'_>,
-    case: &CaseId,
-    from: u64,
-    count: usize,
-) -> StoreResult<Vec<Digest32>> {
+fn stored(tx: &mut Tx<'_>, case: &CaseId, from: u64, count: usize) -> StoreResult<Vec<Digest32>> {
     if count == 0 {
         return Ok(vec![]);
     }
