@@ -122,7 +122,13 @@ impl Client {
             let channel = match welcome.case_id == case {
                 true => match self.channel_at(case, &welcome.channel)? {
                     Some(channel) => Some(channel),
-                    None => break,
+                    None => {
+                        tracing::info!(
+                            seq = welcome.seq,
+                            "a welcome to a channel the record has not named yet waits for it"
+                        );
+                        break;
+                    }
                 },
                 false => None,
             };
