@@ -20,7 +20,7 @@ pub mod sqlite;
 pub mod witness;
 
 use backchannel_core::api::{
-    ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Notice, Welcome,
+    Blob, ChannelInfo, ChannelKind, Entries, EntryKind, Member, MemberRole, Notice, Welcome,
 };
 use backchannel_core::{CaseId, HubChannel, PublicKey};
 
@@ -256,6 +256,23 @@ pub trait Backend: WitnessStore + Send + Sync + 'static {
     /// The database's size on disk, in bytes (`/metrics`); unknown by default.
     fn size_bytes(&self) -> StoreResult<u64> {
         Err(ApiError::internal("this backend does not know its size"))
+    }
+}
+
+/// The member a join makes of `caller`, as both backends answer it.
+pub(crate) fn joined(
+    caller: &PublicKey,
+    role: MemberRole,
+    sealed_name: &[u8],
+    code_hash: &str,
+    now_ms: u64,
+) -> Member {
+    Member {
+        key: *caller,
+        role,
+        sealed_name: Some(Blob(sealed_name.to_vec())),
+        invite: Some(code_hash.to_owned()),
+        joined_ms: now_ms,
     }
 }
 

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
     channel_kind_from, channel_kind_text, entry_kind_from, entry_kind_text, hub_channel_from,
-    role_from, role_text,
+    joined, role_from, role_text,
 };
 use crate::database::Durability;
 use crate::error::ApiError;
@@ -386,13 +386,7 @@ impl Backend for Sqlite {
             let public = channel_row(conn, case, &HubChannel::public())?
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
             add_channel_member(conn, public.id, caller)?;
-            Ok(Member {
-                key: *caller,
-                role,
-                sealed_name: Some(Blob(sealed_name.to_vec())),
-                invite: Some(code_hash.to_owned()),
-                joined_ms: now_ms,
-            })
+            Ok(joined(caller, role, sealed_name, code_hash, now_ms))
         })
     }
 

@@ -49,7 +49,8 @@ use postgres::{Client, Config};
 
 use super::{
     Accepted, Backend, KeyPackageBody, KeyStock, NewEntry, NewInvite, Stats, StoreResult,
-    channel_kind_from, entry_kind_from, entry_kind_text, hub_channel_from, role_from, role_text,
+    channel_kind_from, entry_kind_from, entry_kind_text, hub_channel_from, joined, role_from,
+    role_text,
 };
 use crate::error::ApiError;
 
@@ -350,13 +351,7 @@ impl Backend for Postgres {
             let public = channel_row(tx, case, &HubChannel::public(), false)?
                 .ok_or_else(|| ApiError::internal("storage: case without a public channel"))?;
             add_channel_member(tx, public.id, caller)?;
-            Ok(Member {
-                key: *caller,
-                role,
-                sealed_name: Some(Blob(sealed_name.to_vec())),
-                invite: Some(code_hash.to_owned()),
-                joined_ms: now_ms,
-            })
+            Ok(joined(caller, role, sealed_name, code_hash, now_ms))
         })
     }
 
