@@ -207,18 +207,19 @@ impl Backend for Postgres {
         if purge {
             self.purged_ms.store(now_ms, Ordering::Relaxed);
         }
-        self.write(|tx| {
-            if purge {
-                let horizon = int(now_ms.saturating_sub(2 * MAX_SKEW_MS))?;
-                tx.execute("DELETE FROM seen_nonces WHERE ts_ms < $1", &[&horizon])?;
-            }
-            let inserted = tx.execute(
-                "INSERT INTO seen_nonces (key, nonce, ts_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                &[&&key.0[..], &&nonce[..], &int(ts_ms)?],
-            )?;
-            Ok(inserted == 1)
-        })
+        if purge {
+            let horizon = int(now_ms.saturating_sub(2 * MAX_SKEW_MS))?;
+            self.pool
+                .execute_alone("DELETE FROM seen_nonces WHERE ts_ms < $1", &[&horizon])?;
+        }
+        // One statement, committed as it runs: the nonce is seen by every process before the
+        // request it came with is served.
+        let inserted = self.pool.execute_alone(
+            "INSERT INTO seen_nonces (key, nonce, ts_ms) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&&key.0[..], &&nonce[..], &int(ts_ms)?],
+        )?;
+        Ok(inserted == 1)
     }
 
     fn create_case(

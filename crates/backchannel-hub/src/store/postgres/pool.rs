@@ -203,6 +203,39 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// Runs one statement on its own, committed as it runs: no `BEGIN` and `COMMIT` round
+    /// trips, for a write that needs no other statement's view. A pooled connection the server
+    /// has closed since is replaced, and the statement run on the new one, as a transaction is.
+    pub(super) fn execute_alone(&self, sql: &'static str, params: Params) -> StoreResult<u64> {
+        let mut pooled = self.checkout()?;
+        let reused = pooled.reused;
+        let error = match pooled.conn()?.execute(sql, params) {
+            Ok(rows) => return Ok(rows),
+            Err(error) if reused && connection_lost(&error) => error,
+            Err(error) => return Err(error.into()),
+        };
+        tracing::info!(%error, "a pooled PostgreSQL connection was closed; opening another");
+        pooled.conn = Some(Conn::new(open(&self.config)?));
+        Ok(pooled.conn()?.execute(sql, params)?)
+    }
+}
+
+impl Conn {
+    /// Runs one statement outside any transaction, prepared once.
+    fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
+        let statement = match self.prepared.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql)?;
+                self.prepared.insert(sql, statement.clone());
+                statement
+            }
+        };
+        self.client.execute(&statement, params)
+    }
+}
+
 /// Opens a connection, with the timeouts every connection of the hub runs under: no
 /// statement may run longer than 30 seconds, nor a transaction sit idle longer than 60.
 pub(super) fn open(config: &Config) -> Result<Client, postgres::Error> {
