@@ -30,7 +30,10 @@ pub enum ApiError {
     #[error("this request has been seen before")]
     AuthReplayed,
 
-    #[error("the sealed name must be 1 to 512 bytes")]
+    #[error(
+        "the sealed name must be 1 to {} bytes",
+        backchannel_core::api::MAX_SEALED_NAME_BYTES
+    )]
     InvalidName,
     #[error("`after` must be at most 9223372036854775807")]
     InvalidCursor,

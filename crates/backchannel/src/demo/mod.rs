@@ -498,7 +498,9 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         .chain([procedure::AGREEMENT_TITLE])
         .collect();
     witness.stop().await?;
-    let found = plaintexts_in(&db, &texts)? + plaintexts_in(&witness_db, &texts)?;
+    // The hub's and the witness's database files, each read once for every search below.
+    let hub_files = read_all(&[database_files(&db)?, database_files(&witness_db)?].concat())?;
+    let found = texts_in(&hub_files, &texts);
     n.say("");
     n.say("── what the hub holds ──────────────────────────────────────────────────────────");
     n.say(format!(
@@ -528,8 +530,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         .filter(|name| name.len() >= 6)
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut found_names = names_in(&db, &names)?;
-    found_names.extend(names_in(&witness_db, &names)?);
+    let found_names = names_in(&hub_files, &names);
     if let Some(channel) = all_channels.iter().rev().find(|c| !c.is_public()) {
         n.say(format!(
             "  It knows the channel {channel} as {}: an id derived under the case key, which it never held.",
@@ -554,7 +555,7 @@ pub async fn run(keep: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     secrets.extend(procedure::scenario_texts()?);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let home_files = files_under(&homes)?;
-    let found_in_homes = plaintexts_in_files(&home_files, &secrets)?;
+    let found_in_homes = texts_in(&read_all(&home_files)?, &secrets);
     n.say(format!(
         "  Searching the {} files of the {} participants' homes for those texts, the case title and the",
         home_files.len(),
@@ -598,24 +599,15 @@ fn party_of(channel: &str) -> &'static str {
     }
 }
 
-/// Counts the texts found, in any of several encodings, in the database and its side files.
-pub fn plaintexts_in(db: &Path, texts: &[&str]) -> anyhow::Result<usize> {
-    plaintexts_in_files(&database_files(db)?, texts)
-}
-
-/// Those of `names` that appear as they are spelt in the files of the SQLite database at `db`
-/// (and its `-wal` and other companions): where a name held in clear would be. Base64 and hex
-/// are not searched: a short name's fragments turn up by chance in ciphertext.
-fn names_in<'a>(db: &Path, names: &[&'a str]) -> anyhow::Result<Vec<&'a str>> {
-    let blobs = database_files(db)?
-        .iter()
-        .map(std::fs::read)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(names
+/// Those of `names` that appear as they are spelt in `blobs`: where a name held in clear
+/// would be. Base64 and hex are not searched: a short name's fragments turn up by chance in
+/// ciphertext.
+fn names_in<'a>(blobs: &[Vec<u8>], names: &[&'a str]) -> Vec<&'a str> {
+    names
         .iter()
         .filter(|name| blobs.iter().any(|blob| contains(blob, name.as_bytes())))
         .copied()
-        .collect())
+        .collect()
 }
 
 /// The files of the SQLite database at `db`: the file and its companions.
@@ -650,20 +642,24 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Counts the texts found, in any of several encodings, in any of `files`.
-fn plaintexts_in_files(files: &[PathBuf], texts: &[&str]) -> anyhow::Result<usize> {
-    let blobs = files
+/// The contents of `files`.
+fn read_all(files: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
+    Ok(files
         .iter()
         .map(std::fs::read)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(texts
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Counts the texts found, in any of several encodings, in any of `blobs`.
+fn texts_in(blobs: &[Vec<u8>], texts: &[&str]) -> usize {
+    texts
         .iter()
         .filter(|text| {
             blobs
                 .iter()
                 .any(|blob| encodings(text).iter().any(|n| contains(blob, n)))
         })
-        .count())
+        .count()
 }
 
 fn encodings(text: &str) -> Vec<Vec<u8>> {

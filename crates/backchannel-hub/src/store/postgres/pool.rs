@@ -41,6 +41,12 @@ impl Conn {
     pub(super) fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {
         begin(self, false)
     }
+
+    /// Runs one statement outside any transaction, prepared once.
+    fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
+        let statement = prepared(&mut self.prepared, sql, |sql| self.client.prepare(sql))?;
+        self.client.execute(&statement, params)
+    }
 }
 
 /// A transaction whose statements are prepared once per connection. Its methods are the
@@ -58,12 +64,7 @@ impl Tx<'_> {
     }
 
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.prepared.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.tx.prepare(sql)?;
-        self.prepared.insert(sql, statement.clone());
-        Ok(statement)
+        prepared(self.prepared, sql, |sql| self.tx.prepare(sql))
     }
 
     pub(super) fn execute(
@@ -101,6 +102,21 @@ impl Tx<'_> {
         let statement = self.statement(sql)?;
         self.tx.query_opt(&statement, params)
     }
+}
+
+/// The statement `sql` as its connection prepared it: from `cache`, or prepared now by
+/// `prepare` and kept.
+fn prepared(
+    cache: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+    prepare: impl FnOnce(&str) -> Result<Statement, postgres::Error>,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = cache.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = prepare(sql)?;
+    cache.insert(sql, statement.clone());
+    Ok(statement)
 }
 
 /// Up to a fixed number of connections; a slot holding `None` is one yet to be (re)opened.
@@ -174,66 +190,52 @@ impl Pool {
     }
 
     /// Runs `f` in a transaction on a pooled connection (`REPEATABLE READ, READ ONLY` when
-    /// `read_only`, else `READ COMMITTED`), committed only when `f` succeeds. A pooled
-    /// connection the server has closed since (a restart of the database) fails its `BEGIN`,
-    /// before anything is done: the transaction then runs once on a fresh connection, so a
-    /// restart costs no request.
+    /// `read_only`, else `READ COMMITTED`), committed only when `f` succeeds.
     pub(super) fn transaction<T>(
         &self,
         read_only: bool,
         f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut pooled = self.checkout()?;
-        let reused = pooled.reused;
         let error = match begin(pooled.conn()?, read_only) {
-            Ok(mut tx) => {
-                let value = f(&mut tx)?;
-                tx.commit()?;
-                return Ok(value);
-            }
-            Err(error) if reused && connection_lost(&error) => error,
-            Err(error) => return Err(error.into()),
+            Ok(tx) => return run(tx, f),
+            Err(error) => error,
         };
-        tracing::info!(%error, "a pooled PostgreSQL connection was closed; opening another");
-        pooled.conn = Some(Conn::new(open(&self.config)?));
-        let mut tx = begin(pooled.conn()?, read_only)?;
-        let value = f(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.reopen(&mut pooled, error)?;
+        run(begin(pooled.conn()?, read_only)?, f)
     }
-}
 
-impl Pool {
     /// Runs one statement on its own, committed as it runs: no `BEGIN` and `COMMIT` round
-    /// trips, for a write that needs no other statement's view. A pooled connection the server
-    /// has closed since is replaced, and the statement run on the new one, as a transaction is.
+    /// trips, for a write that needs no other statement's view.
     pub(super) fn execute_alone(&self, sql: &'static str, params: Params) -> StoreResult<u64> {
         let mut pooled = self.checkout()?;
-        let reused = pooled.reused;
         let error = match pooled.conn()?.execute(sql, params) {
             Ok(rows) => return Ok(rows),
-            Err(error) if reused && connection_lost(&error) => error,
-            Err(error) => return Err(error.into()),
+            Err(error) => error,
         };
+        self.reopen(&mut pooled, error)?;
+        Ok(pooled.conn()?.execute(sql, params)?)
+    }
+
+    /// After the first statement on `pooled` failed with `error`: a pooled connection the
+    /// server has closed since (a restart of the database) fails before anything is done, so
+    /// it is replaced and the caller runs its work once more on the new one, and a restart
+    /// costs no request. Any other failure is the caller's answer.
+    fn reopen(&self, pooled: &mut Pooled<'_>, error: postgres::Error) -> StoreResult<()> {
+        if !(pooled.reused && connection_lost(&error)) {
+            return Err(error.into());
+        }
         tracing::info!(%error, "a pooled PostgreSQL connection was closed; opening another");
         pooled.conn = Some(Conn::new(open(&self.config)?));
-        Ok(pooled.conn()?.execute(sql, params)?)
+        Ok(())
     }
 }
 
-impl Conn {
-    /// Runs one statement outside any transaction, prepared once.
-    fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
-        let statement = match self.prepared.get(sql) {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(sql)?;
-                self.prepared.insert(sql, statement.clone());
-                statement
-            }
-        };
-        self.client.execute(&statement, params)
-    }
+/// Runs `f` in `tx`, then commits it.
+fn run<T>(mut tx: Tx<'_>, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    let value = f(&mut tx)?;
+    tx.commit()?;
+    Ok(value)
 }
 
 /// Opens a connection, with the timeouts every connection of the hub runs under: no
