@@ -283,6 +283,53 @@ async fn withheld_public_entries_are_caught_at_the_next_word() {
     stopped(w.us, &dir, w.case, "withheld").await;
 }
 
+/// The hub knows channels only by opaque ids: a participant learns a channel's name from the
+/// public record, before the welcome that seats it there can be taken. A hub that holds the
+/// record back and hands over the welcome seats no one: the welcome waits, changing nothing,
+/// and is taken once the record names its channel.
+#[tokio::test]
+async fn a_welcome_waits_for_the_record_to_name_its_channel() {
+    let mut w = world().await;
+    let case = w.case;
+    let mut iran = new_client(w.dir.path(), "Iran");
+    let code = w
+        .mediator
+        .invite(case, InviteRole::Party("Iran".into()))
+        .await
+        .unwrap();
+    iran.join(&code).await.unwrap();
+    let seen = w.public_len(&iran);
+    *w.proxy.victim.lock().unwrap() = Some(iran.key());
+    *w.proxy.split.lock().unwrap() = Split::Withhold { from: seen };
+
+    // Iran is admitted, its channel opened and named, and Iran seated there: its welcome is
+    // on the hub, the record that names the channel held back from Iran.
+    w.mediator.sync(case).await.unwrap();
+    let iran_channel = channel("iran");
+    w.mediator
+        .send(case, &iran_channel, "welcome to the table")
+        .await
+        .unwrap();
+    iran.sync(case).await.unwrap();
+    assert_eq!(w.public_len(&iran), seen);
+    assert!(
+        !iran
+            .readable_channels(case)
+            .unwrap()
+            .contains(&iran_channel)
+    );
+
+    // The record arrives: the welcome is taken, and the channel read from its start.
+    *w.proxy.split.lock().unwrap() = Split::Honest;
+    iran.sync(case).await.unwrap();
+    assert!(
+        iran.readable_channels(case)
+            .unwrap()
+            .contains(&iran_channel)
+    );
+    common::once(&iran, case, &iran_channel, "welcome to the table");
+}
+
 #[tokio::test]
 async fn an_entry_landing_between_two_reads_is_not_an_alarm() {
     // The party reads the public record just before the mediator's public post lands, and
